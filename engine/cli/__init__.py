@@ -1,0 +1,74 @@
+"""`frontdesk` command line: a thin layer over engine functions (tests call the same ones).
+
+No arguments opens the window. Each subcommand lives in a small module with a `register(sub)`
+that adds its parser; heavy imports happen inside the handlers so `--help` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from engine.errors import FrontdeskError
+
+# Modules that add subcommands; each has register(subparsers) -> None.
+COMMAND_MODULES = (
+    "engine.cli.store_cmds",
+    "engine.cli.intent_cmds",
+    "engine.cli.speech_cmds",
+    "engine.cli.ask_cmd",
+)
+
+log = logging.getLogger("frontdesk")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser, with every subcommand that is installed."""
+    parser = argparse.ArgumentParser(
+        prog="frontdesk",
+        description="Frontdesk: a copilot for customer-service agents. "
+        "No command opens the window.",
+    )
+    parser.add_argument(
+        "--home", help="data folder (default: $FRONTDESK_HOME or the user data dir)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:  # a part not built yet must not break the rest
+            if err.name != name:
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `frontdesk` script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        if args.command is None:
+            from desktop.app import main as run_app
+
+            return run_app(home=args.home)
+        return int(args.func(args) or 0)
+    except FrontdeskError as err:
+        log.debug("command failed", exc_info=True)
+        print(f"frontdesk: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("frontdesk: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

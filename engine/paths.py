@@ -1,0 +1,36 @@
+"""Where Frontdesk keeps things: the user's data folder and the shipped assets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+APP_NAME = "frontdesk"
+
+
+def home(override: str | os.PathLike[str] | None = None) -> Path:
+    """The data folder: `override`, else $FRONTDESK_HOME, else the platform's user data dir."""
+    chosen = override or os.environ.get("FRONTDESK_HOME")
+    path = Path(chosen).expanduser() if chosen else Path(platformdirs.user_data_dir(APP_NAME))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def database(home_dir: Path) -> Path:
+    """The session store inside a data folder."""
+    return home_dir / "frontdesk.db"
+
+
+def models_dir(home_dir: Path) -> Path:
+    """Trained model versions inside a data folder."""
+    return home_dir / "models"
+
+
+def cache_dir(home_dir: Path) -> Path:
+    """Derived files (converted checkpoints, joined model parts) inside a data folder."""
+    path = home_dir / "cache"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
