@@ -1,0 +1,306 @@
+"""Find the values a reply needs (order number, email, amount, ...) in a customer's message.
+
+Maintained parsers do the checking where one exists: `phonenumbers` finds and validates phone
+numbers, `stdnum.luhn` checks card numbers, `dateutil` reads dates. Patterns are kept tight and
+anchored on context words ("order", "tracking", "error") so that a bare number is not claimed
+by every type at once; where two finds overlap, the one anchored on context wins.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+
+import phonenumbers
+from dateutil import parser as date_parser
+from stdnum import luhn
+
+from engine.types import Entity
+
+ENTITY_TYPES: tuple[str, ...] = (
+    "order_number",
+    "email",
+    "amount",
+    "date",
+    "card_last4",
+    "error_code",
+    "phone",
+    "tracking_number",
+)
+
+# Earlier wins when two finds overlap: context-anchored types before bare-shape ones.
+_PRIORITY = {
+    "email": 0,
+    "card_last4": 1,
+    "tracking_number": 2,
+    "order_number": 3,
+    "error_code": 4,
+    "amount": 5,
+    "phone": 6,
+    "date": 7,
+}
+
+_EMAIL = re.compile(
+    r"(?<![\w.+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9])?"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])"
+)
+
+# An identifier: letters, digits and inner dashes, with at least one digit.
+_ID = r"(?=[A-Za-z0-9-]*\d)[A-Za-z0-9](?:[A-Za-z0-9-]{2,22}[A-Za-z0-9])"
+_ORDER = re.compile(
+    r"\b(?:order|purchase|booking|reservation)s?(?:\s+(?:number|no\.?|num|id|ref(?:erence)?))?"
+    r"(?:\s+(?:is|was))?\s*(?:[:#]\s*)?#?(?P<value>" + _ID + r")\b",
+    re.IGNORECASE,
+)
+_HASH_ID = re.compile(r"(?<![\w#&])#(?P<value>\d{4,20})\b")
+_ORDER_SHAPE = re.compile(r"\b(?P<value>(?:ORD|ORDER|PO|SO)-?\d{4,16})\b")
+
+_TRACKING = re.compile(
+    r"\btracking(?:\s+(?:number|no\.?|num|id|code|ref(?:erence)?))?(?:\s+(?:is|was))?"
+    r"\s*(?:[:#]\s*)?(?P<value>" + _ID + r")\b",
+    re.IGNORECASE,
+)
+_UPS = re.compile(r"\b(?P<value>1Z[0-9A-Z]{16})\b")
+_S10 = re.compile(r"\b(?P<value>[A-Z]{2}\d{9}[A-Z]{2})\b")  # UPU S10, e.g. RB123456785GB
+
+_CARD_CONTEXT = re.compile(
+    r"\b(?:card|visa|mastercard|amex|debit|credit)\b[^.\n\d]{0,30}?"
+    r"(?:ending|ends|last\s+(?:4|four)(?:\s+digits)?)\s*(?:in|with|of|are|is|:)?\s*"
+    r"(?P<value>\d{4})\b",
+    re.IGNORECASE,
+)
+_CARD_CONTEXT_NEAR = re.compile(r"\b(?:card|visa|mastercard|amex|debit|credit)\b", re.I)
+_CARD_MASKED = re.compile(r"(?:[*xX•]{4}[\s-]?){1,3}(?P<value>\d{4})\b")
+_CARD_FULL = re.compile(r"\b(?P<value>\d(?:[ -]?\d){12,18})\b")
+
+_ERROR = re.compile(
+    r"\b(?:error|err|fault|failure)(?:\s+code)?(?:\s+(?:is|was|says))?\s*[:#]?\s*"
+    r"(?P<value>0x[0-9A-Fa-f]{4,8}|[A-Za-z]{0,5}[-_]?\d{2,6}(?:[-_.]\d{1,4})?)\b",
+    re.IGNORECASE,
+)
+_ERROR_SHAPE = re.compile(
+    r"\b(?P<value>ERR_[A-Z0-9_]{3,40}|0x[0-9A-Fa-f]{8}|E-\d{3,6}|HTTP\s?[45]\d\d)\b"
+)
+
+_SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "₩": "KRW"}
+_CODES = "USD|EUR|GBP|JPY|CAD|AUD|CHF|INR|CNY|SEK|NOK|DKK|PLN|MXN|BRL|NZD|SGD|HKD|ZAR"
+_WORDS = {
+    "dollar": "USD", "dollars": "USD", "bucks": "USD", "euro": "EUR", "euros": "EUR",
+    "pound": "GBP", "pounds": "GBP", "quid": "GBP", "yen": "JPY", "rupees": "INR",
+}
+_NUMBER = r"\d{1,3}(?:[,\s]\d{3})+(?:\.\d{1,2})?|\d+(?:[.,]\d{1,2})?"
+_AMOUNT = re.compile(
+    r"(?:(?P<pre_code>\b(?:" + _CODES + r")|(?:US|CA|AU|NZ|HK|S)?[$€£¥₹₩])\s?(?P<n1>" + _NUMBER
+    + r"))|(?:\b(?P<n2>" + _NUMBER + r")\s?(?P<post>[€£]|(?:" + _CODES + r")\b|(?:"
+    + "|".join(_WORDS) + r")\b))",
+    re.IGNORECASE,
+)
+
+_MONTHS = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
+_DAY = r"(?:[0-3]?\d)(?:st|nd|rd|th)?"
+_DATE = re.compile(
+    r"\b(?:"
+    r"(?P<iso>\d{4}-\d{2}-\d{2})"
+    r"|(?P<numeric>[0-3]?\d[/.][0-3]?\d[/.](?:\d{4}|\d{2}))"
+    r"|(?P<day_month>" + _DAY + r"\s+(?:of\s+)?" + _MONTHS + r"\.?(?:,?\s+\d{4})?)"
+    r"|(?P<month_day>" + _MONTHS + r"\.?\s+" + _DAY + r"(?:,?\s+\d{4})?)"
+    r"|(?P<relative>today|yesterday|tomorrow|the\s+day\s+before\s+yesterday)"
+    r")\b",
+    re.IGNORECASE,
+)
+
+
+def extract(
+    text: str,
+    turn_id: int | None = None,
+    *,
+    today: date | None = None,
+    region: str = "US",
+) -> list[Entity]:
+    """Every entity in `text`, in reading order, spans into `text`, no two overlapping.
+
+    `today` anchors relative dates ("yesterday"); `region` is where numbers written without a
+    country code are dialled from.
+    """
+    today = today or date.today()
+    found: list[Entity] = []
+    found += _emails(text)
+    found += _cards(text)
+    found += _tracking_numbers(text)
+    found += _order_numbers(text)
+    found += _error_codes(text)
+    found += _amounts(text)
+    found += _phones(text, region)
+    found += _dates(text, today)
+    kept = _without_overlaps(found, weak=_bare_shapes(text))
+    for entity in kept:
+        entity.turn_id = turn_id
+    return kept
+
+
+def extract_conversation(
+    turns: Iterable[tuple[int | None, str]], *, today: date | None = None
+) -> list[Entity]:
+    """Entities of several turns, oldest first; each keeps the id of the turn it came from."""
+    out: list[Entity] = []
+    for turn_id, text in turns:
+        out += extract(text, turn_id, today=today)
+    return out
+
+
+def latest_values(entities: Sequence[Entity]) -> dict[str, Entity]:
+    """One entity per type: the last one seen (entities in conversation order, latest wins)."""
+    latest: dict[str, Entity] = {}
+    for entity in entities:
+        latest[entity.type] = entity
+    return latest
+
+
+def _bare_shapes(text: str) -> set[tuple[int, int]]:
+    """Spans found by shape alone (a Luhn-valid run of digits): any context-anchored find wins."""
+    return {
+        (e.start, e.end)
+        for e in _cards(text)
+        if len(re.sub(r"\D", "", text[e.start : e.end])) > 4
+        and not _CARD_CONTEXT_NEAR.search(text[max(0, e.start - 30) : e.start])
+    }
+
+
+def _without_overlaps(found: list[Entity], weak: set[tuple[int, int]]) -> list[Entity]:
+    def rank(e: Entity) -> tuple[int, int, int, int]:
+        bare = e.type == "card_last4" and (e.start, e.end) in weak
+        return (bare, _PRIORITY[e.type], e.start, -(e.end - e.start))
+
+    ranked = sorted(found, key=rank)
+    kept: list[Entity] = []
+    for entity in ranked:
+        if all(entity.end <= other.start or entity.start >= other.end for other in kept):
+            kept.append(entity)
+    return sorted(kept, key=lambda e: e.start)
+
+
+def _span(match: re.Match[str], kind: str, value: str | None = None) -> Entity:
+    return Entity(kind, value or match.group("value"), match.start("value"), match.end("value"))
+
+
+def _emails(text: str) -> list[Entity]:
+    return [Entity("email", m.group(0).lower(), m.start(), m.end()) for m in _EMAIL.finditer(text)]
+
+
+def _order_numbers(text: str) -> list[Entity]:
+    out = [_span(m, "order_number", m.group("value").upper()) for m in _ORDER.finditer(text)]
+    out += [_span(m, "order_number") for m in _HASH_ID.finditer(text)]
+    out += [_span(m, "order_number") for m in _ORDER_SHAPE.finditer(text)]
+    return out
+
+
+def _tracking_numbers(text: str) -> list[Entity]:
+    out = [_span(m, "tracking_number", m.group("value").upper()) for m in _TRACKING.finditer(text)]
+    out += [_span(m, "tracking_number") for m in _UPS.finditer(text)]
+    out += [_span(m, "tracking_number") for m in _S10.finditer(text) if _s10_valid(m["value"])]
+    return out
+
+
+def _s10_valid(code: str) -> bool:
+    """UPU S10 check digit: weights 8 6 4 2 3 5 9 7 over the serial, mod 11."""
+    serial, check = code[2:10], int(code[10])
+    weights = (8, 6, 4, 2, 3, 5, 9, 7)
+    expected = 11 - sum(int(d) * w for d, w in zip(serial, weights, strict=True)) % 11
+    expected = {10: 0, 11: 5}.get(expected, expected)
+    return expected == check
+
+
+def _cards(text: str) -> list[Entity]:
+    out = [_span(m, "card_last4") for m in _CARD_CONTEXT.finditer(text)]
+    out += [_span(m, "card_last4") for m in _CARD_MASKED.finditer(text)]
+    for m in _CARD_FULL.finditer(text):
+        digits = re.sub(r"\D", "", m.group("value"))
+        if 13 <= len(digits) <= 19 and luhn.is_valid(digits):
+            # Only the last four leave the message: the span covers the whole number.
+            out.append(Entity("card_last4", digits[-4:], m.start("value"), m.end("value")))
+    return out
+
+
+def _error_codes(text: str) -> list[Entity]:
+    out = [_span(m, "error_code", m.group("value").upper()) for m in _ERROR.finditer(text)]
+    out += [_span(m, "error_code") for m in _ERROR_SHAPE.finditer(text)]
+    return out
+
+
+def _amounts(text: str) -> list[Entity]:
+    out = []
+    for m in _AMOUNT.finditer(text):
+        number = m.group("n1") or m.group("n2")
+        marker = (m.group("pre_code") or m.group("post") or "").strip()
+        value = _number_value(number)
+        if value is None:
+            continue
+        currency = _currency(marker)
+        out.append(Entity("amount", f"{value:.2f} {currency}", m.start(), m.end()))
+    return out
+
+
+def _currency(marker: str) -> str:
+    upper = marker.upper()
+    if upper in _CODES.split("|"):
+        return upper
+    if marker.lower() in _WORDS:
+        return _WORDS[marker.lower()]
+    symbol = marker[-1]
+    prefix = upper[:-1]
+    if symbol == "$" and prefix in {"CA", "AU", "NZ", "HK", "S"}:
+        return {"CA": "CAD", "AU": "AUD", "NZ": "NZD", "HK": "HKD", "S": "SGD"}[prefix]
+    return _SYMBOLS.get(symbol, upper)
+
+
+def _number_value(number: str) -> float | None:
+    """'1,299.50' -> 1299.5; '12,50' (decimal comma) -> 12.5."""
+    cleaned = number.replace(" ", "")
+    if re.fullmatch(r"\d+,\d{1,2}", cleaned):
+        cleaned = cleaned.replace(",", ".")
+    cleaned = cleaned.replace(",", "")
+    try:
+        return float(cleaned)
+    except ValueError:
+        return None
+
+
+def _phones(text: str, region: str) -> list[Entity]:
+    out = []
+    matcher = phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID)
+    for match in matcher:
+        e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+        out.append(Entity("phone", e164, match.start, match.end))
+    return out
+
+
+def _dates(text: str, today: date) -> list[Entity]:
+    out = []
+    anchor = datetime(today.year, today.month, today.day)
+    for m in _DATE.finditer(text):
+        kind = m.lastgroup
+        raw = m.group(0)
+        if kind == "relative":
+            shift = {"today": 0, "yesterday": -1, "tomorrow": 1}.get(raw.lower(), -2)
+            value = today + timedelta(days=shift)
+        else:
+            try:
+                value = date_parser.parse(
+                    re.sub(r"\bof\b", " ", raw, flags=re.IGNORECASE),
+                    default=anchor,
+                    dayfirst=kind == "numeric" and _day_first(raw),
+                ).date()
+            except (ValueError, OverflowError):
+                continue
+        out.append(Entity("date", value.isoformat(), m.start(), m.end()))
+    return out
+
+
+def _day_first(raw: str) -> bool:
+    """'25/12/2024' can only be day first; '03/04/2024' is read the US way, month first."""
+    first = int(re.split(r"[/.]", raw)[0])
+    return first > 12

@@ -1,0 +1,128 @@
+"""Entity extraction on messages written the way customers write them."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine.entities import ENTITY_TYPES, extract, extract_conversation, latest_values
+
+TODAY = date(2026, 11, 28)
+
+
+def found(text: str) -> list[tuple[str, str, str]]:
+    """(type, value, the exact text under the span) for each entity."""
+    return [(e.type, e.value, text[e.start : e.end]) for e in extract(text, today=TODAY)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "how can I cancel purchase 113542617735902?",
+            [("order_number", "113542617735902", "113542617735902")],
+        ),
+        (
+            "My order #48213 never arrived, email me at Jane.Doe@example.co.uk",
+            [
+                ("order_number", "48213", "48213"),
+                ("email", "jane.doe@example.co.uk", "Jane.Doe@example.co.uk"),
+            ],
+        ),
+        (
+            "I was charged $49.99 twice on my visa ending in 4242 on March 3rd",
+            [
+                ("amount", "49.99 USD", "$49.99"),
+                ("card_last4", "4242", "4242"),
+                ("date", "2026-03-03", "March 3rd"),
+            ],
+        ),
+        (
+            "refund of 25 euros for order number ORD-99812 please",
+            [("amount", "25.00 EUR", "25 euros"), ("order_number", "ORD-99812", "ORD-99812")],
+        ),
+        (
+            "got error code E-4012 when paying, call me on +44 20 7946 0958",
+            [("error_code", "E-4012", "E-4012"), ("phone", "+442079460958", "+44 20 7946 0958")],
+        ),
+        (
+            "tracking number 1Z999AA10123456784 shows nothing since 2024-12-03",
+            [
+                ("tracking_number", "1Z999AA10123456784", "1Z999AA10123456784"),
+                ("date", "2024-12-03", "2024-12-03"),
+            ],
+        ),
+        (
+            "parcel RB123456785GB stuck, paid USD 1,299.50",
+            [
+                ("tracking_number", "RB123456785GB", "RB123456785GB"),
+                ("amount", "1299.50 USD", "USD 1,299.50"),
+            ],
+        ),
+        ("I paid 12,50 € for it", [("amount", "12.50 EUR", "12,50 €")]),
+        ("Error 404 on the invoice page", [("error_code", "404", "404")]),
+        (
+            "the app says ERR_CARD_DECLINED",
+            [("error_code", "ERR_CARD_DECLINED", "ERR_CARD_DECLINED")],
+        ),
+        ("on the 5th of May I ordered 3 items", [("date", "2026-05-05", "5th of May")]),
+        ("it was delivered yesterday", [("date", "2026-11-27", "yesterday")]),
+        ("card ****-****-****-0019 got declined", [("card_last4", "0019", "0019")]),
+    ],
+)
+def test_finds_entities_with_exact_spans(text: str, expected: list) -> None:
+    assert found(text) == expected
+
+
+def test_full_card_number_keeps_only_last_four_and_must_pass_luhn() -> None:
+    assert found("card 4111 1111 1111 1111 was declined") == [
+        ("card_last4", "1111", "4111 1111 1111 1111")
+    ]
+    # One digit changed: fails the Luhn check, so it is no card.
+    assert all(kind != "card_last4" for kind, _, _ in found("card 4111 1111 1111 1112 declined"))
+
+
+def test_context_beats_shape_when_a_number_could_be_two_things() -> None:
+    # Ten digits after "order" read as a valid US phone number too; the context word wins.
+    assert found("order 4155552671 is late") == [("order_number", "4155552671", "4155552671")]
+    assert found("call (415) 555-2671") == [("phone", "+14155552671", "(415) 555-2671")]
+
+
+def test_numeric_dates_day_first_only_when_it_must_be() -> None:
+    assert found("since 25/12/2024") == [("date", "2024-12-25", "25/12/2024")]
+    assert found("since 03/04/2024") == [("date", "2024-03-04", "03/04/2024")]
+
+
+def test_invalid_tracking_check_digit_is_not_a_tracking_number() -> None:
+    assert found("parcel RB123456784GB") == []
+
+
+def test_plain_chatter_has_no_entities() -> None:
+    assert found("hi, I want to talk to a real person about my account please") == []
+
+
+def test_latest_value_wins_across_the_conversation() -> None:
+    turns = [
+        (1, "my order #11111 is late"),
+        (2, "sorry, I meant order number 22222, email a@b.io"),
+        (3, "any news?"),
+    ]
+    entities = extract_conversation(turns, today=TODAY)
+    latest = latest_values(entities)
+    assert latest["order_number"].value == "22222"
+    assert latest["order_number"].turn_id == 2
+    assert latest["email"].turn_id == 2
+    assert set(latest) == {"order_number", "email"}
+
+
+@given(st.text(max_size=300))
+def test_any_text_gives_well_formed_non_overlapping_spans(text: str) -> None:
+    entities = extract(text, today=TODAY)
+    for entity in entities:
+        assert entity.type in ENTITY_TYPES
+        assert 0 <= entity.start < entity.end <= len(text)
+    for left, right in zip(entities, entities[1:], strict=False):
+        assert left.end <= right.start
