@@ -1,0 +1,609 @@
+"""The session store: Frontdesk's memory and its training set, one SQLite file per data folder.
+
+Every turn is committed before inference runs, so a crash never loses what the agent entered.
+The file is in WAL mode (readers never block the writer), private to its owner (0600), versioned
+by the `schema_migrations` table, and searchable through one FTS5 index over turn text and the
+OCR text of attached screenshots. Table access goes through sqlite-utils; the few hot paths
+(`add_turns_bulk`) use `executemany` inside one transaction so they stay close to raw sqlite3.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import mimetypes
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlite_utils import Database
+
+from engine import paths
+from engine.errors import InputError, StoreError
+from engine.store_schema import LATEST_VERSION, apply_migrations, current_version
+from engine.types import ROLES, SOURCES, Reply, Turn
+
+log = logging.getLogger(__name__)
+
+FEEDBACK_ACTIONS: tuple[str, ...] = ("accepted", "edited", "rejected", "corrected")
+ATTACHMENT_KINDS: tuple[str, ...] = ("image", "audio")
+DEFAULT_TIMEOUT_S = 5.0
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def now_iso() -> str:
+    """UTC time as sortable ISO-8601 text (all timestamps in the file share this shape)."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def store_error(err: BaseException, path: Path) -> StoreError:
+    """Turn a sqlite3/OS failure into one sentence a user can act on."""
+    text = str(err).lower()
+    if "locked" in text or "busy" in text:
+        message = (
+            f"The database {path} is in use by another program; close it and try again."
+        )
+    elif "full" in text or getattr(err, "errno", None) == 28:
+        message = f"The disk holding {path} is full; free some space and try again."
+    elif "not a database" in text or "malformed" in text or "corrupt" in text:
+        message = (
+            f"The file {path} is damaged or is not a Frontdesk database; "
+            "move it aside and Frontdesk will start a new one."
+        )
+    elif (
+        "readonly" in text
+        or "read-only" in text
+        or "unable to open" in text
+        or "permission" in text
+        or isinstance(err, PermissionError)
+    ):
+        message = (
+            f"Frontdesk cannot write its database at {path}; "
+            "check that the folder exists and that you may write to it."
+        )
+    else:
+        message = f"The database {path} could not be used: {err}."
+    return StoreError(message)
+
+
+def _guarded(method: F) -> F:
+    """Serialize access across threads and report SQLite failures as one StoreError sentence."""
+
+    @functools.wraps(method)
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            try:
+                return method(self, *args, **kwargs)
+            except sqlite3.Error as err:
+                log.debug("store failure", exc_info=True)
+                raise store_error(err, self.path) from err
+
+    return wrapper  # type: ignore[return-value]
+
+
+class Store:
+    """A Frontdesk database file: sessions, turns, attachments, replies and feedback."""
+
+    def __init__(self, path: str | Path, *, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        try:
+            self._create_private_file()
+            self._conn = sqlite3.connect(str(self.path), timeout=timeout, check_same_thread=False)
+            self.db = Database(self._conn)
+            self._check_is_ours()
+            self.db.enable_wal()
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self._migrate()
+            self.desk_id = self._desk_id()
+            self._restrict_side_files()
+        except (sqlite3.Error, OSError) as err:
+            self.close()
+            log.debug("cannot open store", exc_info=True)
+            raise store_error(err, self.path) from err
+        except StoreError:
+            self.close()
+            raise
+
+    @classmethod
+    def open(cls, home: Path) -> Store:
+        """The store of a data folder."""
+        return cls(paths.database(Path(home)))
+
+    def close(self) -> None:
+        """Close the connection; the WAL is checkpointed by SQLite on the last close."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- opening -------------------------------------------------------------------------
+
+    def _create_private_file(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        elif self.path.stat().st_mode & 0o077:
+            os.chmod(self.path, 0o600)
+
+    def _restrict_side_files(self) -> None:
+        for suffix in ("-wal", "-shm"):
+            side = self.path.with_name(self.path.name + suffix)
+            if side.exists() and side.stat().st_mode & 0o077:
+                try:
+                    os.chmod(side, 0o600)
+                except OSError:  # another user's -shm: SQLite still works, so do not fail
+                    log.warning("cannot restrict permissions of %s", side)
+
+    def _check_is_ours(self) -> None:
+        """Refuse SQLite files of other programs rather than adding tables to them."""
+        names = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master")}
+        if names and "schema_migrations" not in names:
+            raise StoreError(
+                f"The file {self.path} is a database of another program, not Frontdesk's; "
+                "choose another data folder."
+            )
+
+    def _migrate(self) -> None:
+        version = current_version(self._conn)
+        if version > LATEST_VERSION:
+            raise StoreError(
+                f"The database {self.path} was written by a newer Frontdesk "
+                f"(schema {version}, this one knows {LATEST_VERSION}); update Frontdesk to open it."
+            )
+        if version < LATEST_VERSION:
+            log.info("migrating %s from schema %d to %d", self.path, version, LATEST_VERSION)
+            apply_migrations(self._conn)
+
+    def _desk_id(self) -> str:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'desk_id'").fetchone()
+        if row:
+            return str(row[0])
+        desk_id = uuid.uuid4().hex
+        with self.db.atomic():
+            self.db["meta"].insert({"key": "desk_id", "value": desk_id})
+            self.db["meta"].insert({"key": "created", "value": now_iso()}, replace=True)
+        return desk_id
+
+    @property
+    def schema_version(self) -> int:
+        """The migration level of the open file."""
+        return current_version(self._conn)
+
+    # ---- sessions ------------------------------------------------------------------------
+
+    @_guarded
+    def new_session(
+        self, *, agent: str | None = None, channel: str = "chat", title: str | None = None
+    ) -> int:
+        """Start a conversation; returns its id."""
+        row = {"started": now_iso(), "agent": agent, "channel": channel, "title": title}
+        with self.db.atomic():
+            return int(self.db["sessions"].insert(row).last_pk)
+
+    @_guarded
+    def rename_session(self, session_id: int, title: str) -> None:
+        """Give a conversation the title shown in the session list."""
+        self._require("sessions", session_id)
+        with self.db.atomic():
+            self.db["sessions"].update(session_id, {"title": title})
+
+    @_guarded
+    def end_session(self, session_id: int) -> None:
+        """Mark a conversation closed (its `ended` time is set once)."""
+        self._require("sessions", session_id)
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE sessions SET ended = ? WHERE id = ? AND ended IS NULL",
+                [now_iso(), session_id],
+            )
+
+    @_guarded
+    def session(self, session_id: int) -> dict[str, Any]:
+        """One session's row."""
+        self._require("sessions", session_id)
+        return dict(self.db["sessions"].get(session_id))
+
+    @_guarded
+    def sessions(self, query: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        """Sessions newest first, with turn count and first customer line; `query` searches
+        turn text and OCR text."""
+        where, params = "", []
+        match = fts_query(query or "")
+        if match:
+            where = (
+                "WHERE s.id IN (SELECT t.session FROM turns_fts JOIN turns t "
+                "ON t.id = turns_fts.rowid WHERE turns_fts MATCH ?)"
+            )
+            params.append(match)
+        sql = f"""
+            SELECT s.*,
+              (SELECT count(*) FROM turns WHERE session = s.id) AS turn_count,
+              (SELECT text FROM turns WHERE session = s.id AND role = 'customer'
+                 ORDER BY seq LIMIT 1) AS preview
+            FROM sessions s {where}
+            ORDER BY s.started DESC, s.id DESC LIMIT ?"""
+        params.append(int(limit))
+        return list(self.db.query(sql, params))
+
+    # ---- turns and attachments -----------------------------------------------------------
+
+    @_guarded
+    def add_turn(self, session_id: int, turn: Turn) -> int:
+        """Write one turn with copies of its image/audio files, committed before returning."""
+        _check_turn(turn)
+        self._require("sessions", session_id)
+        files = [("image", Path(p)) for p in turn.images]
+        if turn.audio is not None:
+            files.append(("audio", Path(turn.audio)))
+        media = [(kind, read_media(kind, file)) for kind, file in files]
+        with self.db.atomic():
+            turn_id = self._insert_turn(session_id, turn, self._next_seq(session_id))
+            for kind, (data, meta) in media:
+                self._insert_attachment(turn_id, kind, data, **meta)
+        turn.id = turn_id
+        return turn_id
+
+    @_guarded
+    def add_turns_bulk(self, items: Iterable[tuple[int, Turn, Reply | None]]) -> int:
+        """Write many (session id, turn, reply or None) in one transaction; sets their ids.
+
+        For imports and benchmarks: rows go in with `executemany` and ids handed out here,
+        so the cost stays close to raw sqlite3. Returns the number of turns written.
+        """
+        items = list(items)
+        for _, turn, _ in items:
+            _check_turn(turn)
+        with self.db.atomic():
+            next_turn = self._next_id("turns")
+            next_reply = self._next_id("replies")
+            seqs: dict[int, int] = {}
+            turn_rows, reply_rows, media = [], [], []
+            stamp = now_iso()
+            for session_id, turn, reply in items:
+                if session_id not in seqs:
+                    self._require("sessions", session_id)
+                    seqs[session_id] = self._next_seq(session_id)
+                turn_rows.append(
+                    (next_turn, session_id, seqs[session_id], turn.role, turn.text,
+                     turn.source, stamp)
+                )
+                seqs[session_id] += 1
+                turn.id = next_turn
+                if turn.images or turn.audio is not None:
+                    media.append(turn)
+                if reply is not None:
+                    reply.id, reply.turn_id = next_reply, next_turn
+                    reply_rows.append((next_reply, *_reply_values(reply, next_turn), stamp))
+                    next_reply += 1
+                next_turn += 1
+            self._conn.executemany(
+                "INSERT INTO turns (id, session, seq, role, text, source, created) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                turn_rows,
+            )
+            self._conn.executemany(REPLY_INSERT_WITH_ID, reply_rows)
+            for turn in media:
+                for image in turn.images:
+                    data, meta = read_media("image", Path(image))
+                    self._insert_attachment(turn.id, "image", data, **meta)
+                if turn.audio is not None:
+                    data, meta = read_media("audio", Path(turn.audio))
+                    self._insert_attachment(turn.id, "audio", data, **meta)
+        return len(turn_rows)
+
+    @_guarded
+    def add_attachment(
+        self,
+        turn_id: int,
+        kind: str,
+        data: bytes,
+        *,
+        mime: str,
+        width: int | None = None,
+        height: int | None = None,
+        duration: float | None = None,
+        ocr_text: str | None = None,
+        ocr_json: str | None = None,
+    ) -> int:
+        """Attach raw bytes (a pasted screenshot, a recording) to a stored turn."""
+        if kind not in ATTACHMENT_KINDS:
+            raise InputError(f"An attachment is an image or audio, not {kind!r}.")
+        self._require("turns", turn_id)
+        with self.db.atomic():
+            return self._insert_attachment(
+                turn_id, kind, bytes(data), mime=mime, width=width, height=height,
+                duration=duration, ocr_text=ocr_text, ocr_json=ocr_json,
+            )
+
+    @_guarded
+    def set_ocr(self, attachment_id: int, ocr_text: str, ocr_json: str) -> None:
+        """Keep the text read from a screenshot; it becomes searchable at once."""
+        self._require("attachments", attachment_id)
+        with self.db.atomic():
+            self.db["attachments"].update(
+                attachment_id, {"ocr_text": ocr_text, "ocr_json": ocr_json}
+            )
+
+    @_guarded
+    def ocr_for_sha256(self, sha256: str) -> tuple[str, str] | None:
+        """(ocr_text, ocr_json) of an identical image read before, so no image is read twice."""
+        row = self.db.execute(
+            "SELECT ocr_text, ocr_json FROM attachments WHERE sha256 = ? "
+            "AND ocr_text IS NOT NULL ORDER BY id LIMIT 1",
+            [sha256],
+        ).fetchone()
+        return (row[0], row[1] or "") if row else None
+
+    @_guarded
+    def attachments(self, turn_id: int) -> list[dict[str, Any]]:
+        """Metadata of a turn's attachments (no bytes)."""
+        return list(self.db.query(f"SELECT {ATTACHMENT_META} FROM attachments "
+                                  "WHERE turn = ? ORDER BY id", [turn_id]))
+
+    @_guarded
+    def attachment_bytes(self, attachment_id: int) -> bytes:
+        """The stored bytes of one attachment."""
+        row = self.db.execute(
+            "SELECT data, path FROM attachments WHERE id = ?", [attachment_id]
+        ).fetchone()
+        if row is None:
+            raise InputError(f"Attachment {attachment_id} does not exist.")
+        if row[0] is not None:
+            return bytes(row[0])
+        return Path(row[1]).read_bytes()
+
+    @_guarded
+    def turns(self, session_id: int) -> list[dict[str, Any]]:
+        """A conversation in order; each turn has its `attachments` and latest `reply`
+        (with that reply's latest `feedback`, or None)."""
+        turns = list(self.db.query(
+            "SELECT * FROM turns WHERE session = ? ORDER BY seq", [session_id]
+        ))
+        by_id = {turn["id"]: turn for turn in turns}
+        for turn in turns:
+            turn["attachments"], turn["reply"] = [], None
+        for row in self.db.query(
+            f"SELECT {ATTACHMENT_META} FROM attachments WHERE turn IN "
+            "(SELECT id FROM turns WHERE session = ?) ORDER BY id", [session_id]
+        ):
+            by_id[row["turn"]]["attachments"].append(row)
+        for row in self.db.query(
+            "SELECT * FROM replies WHERE turn IN (SELECT id FROM turns WHERE session = ?) "
+            "ORDER BY id", [session_id]
+        ):
+            by_id[row["turn"]]["reply"] = decode_reply(row)
+        replies = {t["reply"]["id"]: t["reply"] for t in turns if t["reply"]}
+        for row in self.db.query(
+            "SELECT * FROM feedback WHERE reply IN (SELECT r.id FROM replies r JOIN turns t "
+            "ON t.id = r.turn WHERE t.session = ?) ORDER BY id", [session_id]
+        ):
+            if row["reply"] in replies:
+                replies[row["reply"]]["feedback"] = row
+        return turns
+
+    # ---- replies and feedback ------------------------------------------------------------
+
+    @_guarded
+    def add_reply(self, turn_id: int, reply: Reply) -> int:
+        """Keep what the assistant proposed for a turn; sets `reply.id`."""
+        self._require("turns", turn_id)
+        with self.db.atomic():
+            cursor = self._conn.execute(
+                REPLY_INSERT, (*_reply_values(reply, turn_id), now_iso())
+            )
+        reply.id, reply.turn_id = int(cursor.lastrowid), turn_id
+        return reply.id
+
+    @_guarded
+    def add_feedback(
+        self,
+        reply_id: int,
+        action: str,
+        *,
+        corrected_intent: str | None = None,
+        final_answer: str | None = None,
+    ) -> int:
+        """Record what the agent did with a reply: the label source for retraining."""
+        if action not in FEEDBACK_ACTIONS:
+            raise InputError(
+                f"Feedback must be one of {', '.join(FEEDBACK_ACTIONS)}, not {action!r}."
+            )
+        if action == "corrected" and not corrected_intent:
+            raise InputError("A correction needs the intent the agent chose.")
+        self._require("replies", reply_id)
+        row = {
+            "reply": reply_id, "action": action, "corrected_intent": corrected_intent,
+            "final_answer": final_answer, "created": now_iso(),
+        }
+        with self.db.atomic():
+            return int(self.db["feedback"].insert(row).last_pk)
+
+    # ---- search --------------------------------------------------------------------------
+
+    @_guarded
+    def search(self, query: str, limit: int = 50) -> list[dict[str, Any]]:
+        """Turns whose text or screenshot text matches `query` (any string is safe), best first."""
+        match = fts_query(query)
+        if not match:
+            return []
+        return list(self.db.query(
+            """SELECT t.id, t.session, t.seq, t.role, t.source, t.text, t.created,
+                 snippet(turns_fts, -1, '[', ']', '…', 12) AS snippet
+               FROM turns_fts JOIN turns t ON t.id = turns_fts.rowid
+               WHERE turns_fts MATCH ? ORDER BY rank LIMIT ?""",
+            [match, int(limit)],
+        ))
+
+    # ---- batches -------------------------------------------------------------------------
+
+    @contextmanager
+    def batch(self) -> Iterator[Store]:
+        """Group several writes into one transaction (all or nothing, one fsync)."""
+        with self._lock:
+            try:
+                with self.db.atomic():
+                    yield self
+            except sqlite3.Error as err:
+                raise store_error(err, self.path) from err
+
+    @_guarded
+    def count(self, table: str) -> int:
+        """Rows in one of the store's tables."""
+        if table not in TABLES:
+            raise InputError(f"There is no table named {table!r} in the store.")
+        return int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    # ---- internals -----------------------------------------------------------------------
+
+    def _require(self, table: str, row_id: int) -> None:
+        found = self.db.execute(f"SELECT 1 FROM {table} WHERE id = ?", [row_id]).fetchone()
+        if not found:
+            raise InputError(f"{TABLES[table]} {row_id} does not exist in the store.")
+
+    def _next_seq(self, session_id: int) -> int:
+        row = self.db.execute(
+            "SELECT coalesce(max(seq), 0) + 1 FROM turns WHERE session = ?", [session_id]
+        ).fetchone()
+        return int(row[0])
+
+    def _next_id(self, table: str) -> int:
+        return int(self.db.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0])
+
+    def _insert_turn(self, session_id: int, turn: Turn, seq: int) -> int:
+        cursor = self._conn.execute(
+            "INSERT INTO turns (session, seq, role, text, source, created) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (session_id, seq, turn.role, turn.text, turn.source, now_iso()),
+        )
+        return int(cursor.lastrowid)
+
+    def _insert_attachment(self, turn_id: int, kind: str, data: bytes, **meta: Any) -> int:
+        row = {
+            "turn": turn_id, "kind": kind, "sha256": hashlib.sha256(data).hexdigest(),
+            "data": data, "size": len(data), "created": now_iso(), **meta,
+        }
+        return int(self.db["attachments"].insert(row).last_pk)
+
+
+TABLES = {
+    "sessions": "Session", "turns": "Turn", "attachments": "Attachment", "replies": "Reply",
+    "feedback": "Feedback",
+}
+ATTACHMENT_META = (
+    "id, turn, kind, sha256, path, mime, size, width, height, duration, ocr_text, ocr_json, "
+    "created"
+)
+REPLY_COLUMNS = (
+    "turn, intent, confidence, level, top, entities, draft, source, evidence, model_version, "
+    "latency_ms, created"
+)
+REPLY_INSERT = f"INSERT INTO replies ({REPLY_COLUMNS}) VALUES ({', '.join('?' * 12)})"
+REPLY_INSERT_WITH_ID = f"INSERT INTO replies (id, {REPLY_COLUMNS}) VALUES ({', '.join('?' * 13)})"
+
+
+def _reply_values(reply: Reply, turn_id: int) -> tuple[Any, ...]:
+    return (
+        turn_id, reply.intent, float(reply.confidence), reply.level,
+        json.dumps([[name, float(score)] for name, score in reply.top]),
+        json.dumps([asdict(e) for e in reply.entities]) if reply.entities else "[]",
+        reply.draft, reply.source,
+        json.dumps(reply.evidence, default=str) if reply.evidence else "{}",
+        reply.model_version, float(reply.latency_ms),
+    )
+
+
+def decode_reply(row: dict[str, Any]) -> dict[str, Any]:
+    """A replies row with its JSON columns parsed; `feedback` filled in by the caller."""
+    row = dict(row)
+    row["top"] = [tuple(pair) for pair in json.loads(row["top"] or "[]")]
+    row["entities"] = json.loads(row["entities"] or "[]")
+    row["evidence"] = json.loads(row["evidence"] or "{}")
+    row["feedback"] = None
+    return row
+
+
+def _check_turn(turn: Turn) -> None:
+    if turn.role not in ROLES:
+        raise InputError(f"A turn's role is one of {', '.join(ROLES)}, not {turn.role!r}.")
+    if turn.source not in SOURCES:
+        raise InputError(f"A turn's source is one of {', '.join(SOURCES)}, not {turn.source!r}.")
+    if not isinstance(turn.text, str):
+        raise InputError("A turn's text must be a string.")
+
+
+def fts_query(query: str) -> str:
+    """A safe FTS5 MATCH expression: every word quoted (so any input is valid), all required,
+    the last one also matching as a prefix (search as you type)."""
+    words = [w for w in "".join(c if c.isalnum() else " " for c in query).split() if w]
+    if not words:
+        return ""
+    quoted = ['"' + w.replace('"', '""') + '"' for w in words]
+    quoted[-1] += "*"
+    return " ".join(quoted)
+
+
+def read_media(kind: str, file: Path) -> tuple[bytes, dict[str, Any]]:
+    """Bytes and metadata of an image/audio file; InputError if it is missing or unreadable."""
+    try:
+        data = file.read_bytes()
+    except OSError as err:
+        raise InputError(f"Cannot read {kind} file {file}: {err.strerror or err}.") from err
+    return data, (image_meta(data, file) if kind == "image" else audio_meta(data, file))
+
+
+def image_meta(data: bytes, file: Path | None = None) -> dict[str, Any]:
+    """mime, width, height of image bytes (Pillow reads the header only)."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return {"mime": Image.MIME.get(image.format or "", "image/octet-stream"),
+                    "width": image.width, "height": image.height}
+    except (UnidentifiedImageError, OSError, ValueError) as err:
+        raise InputError(f"{file or 'The attachment'} is not an image Frontdesk can read.") from err
+
+
+def audio_meta(data: bytes, file: Path) -> dict[str, Any]:
+    """mime and duration (seconds) of audio bytes: `wave` for WAV, PyAV (faster-whisper's
+    decoder) for the rest."""
+    import io
+
+    mime = mimetypes.guess_type(file.name)[0] or "audio/octet-stream"
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        import wave
+
+        try:
+            with wave.open(io.BytesIO(data)) as wav:
+                return {"mime": "audio/wav", "duration": wav.getnframes() / wav.getframerate()}
+        except (wave.Error, EOFError, ZeroDivisionError):
+            pass  # WAV containers wave cannot read (float, extensible): let PyAV try
+    import av
+
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            if not container.streams.audio:
+                raise InputError(f"{file} holds no audio.")
+            duration = container.duration / 1_000_000 if container.duration else None
+            return {"mime": mime, "duration": duration}
+    except av.error.FFmpegError as err:  # type: ignore[attr-defined]
+        raise InputError(f"{file} is not an audio file Frontdesk can read.") from err
