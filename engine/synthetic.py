@@ -1,0 +1,439 @@
+"""Synthetic screenshot and multi-turn cases for training and measuring the fused model.
+
+No public customer-service set has screenshots or multi-turn intents with labels, so we build
+them from Bitext (../shared/data/bitext, CDLA-Sharing 1.0; all cases are marked synthetic).
+
+Exactly how:
+- Source text: `bitext_8k_customer_service_sample.csv` only (27 intents, never mixed with the
+  other Bitext files, which overlap it). Each utterance goes to the test pool when the first 8
+  hex digits of sha1(lower-cased, whitespace-collapsed utterance) mod 5 == 0, else to the train
+  pool: about 20% test, stable whatever the row order, and identical utterances always land in
+  the same pool. Training cases only use train-pool utterances; test cases only test-pool ones.
+- Screenshot cases: the typed message is vague ("what does this mean?") or names only the
+  category ("it's about my order"); the intent is on the image. Half the images show an
+  utterance as the customer's own chat/email/form message, half show intent-specific UI text we
+  wrote (error dialogs, order pages, payment screens, refund status, invoices...) filled with
+  random order numbers, amounts, error codes, dates and e-mails. Layouts: dialog, web page with
+  nav bar, chat, e-mail, mobile; DejaVu fonts 13-22 px; JPEG artefacts, blur, tinted
+  backgrounds, downscaling. The test split also uses DejaVu Serif, a face training never sees.
+- Conversation cases: 3-7 turns. The last customer turn is vague ("still nothing?") and the
+  intent sits in an earlier customer turn, with agent turns and entity turns ("it's order
+  1234567") between; in a third of them an earlier, finished topic with another intent comes
+  first (so plain concatenation is misleading); in a quarter the last turn carries its own
+  intent (so "always look back" is wrong).
+- Seeds: every case is drawn from random.Random(f"{split}:{kind}:{seed}:{index}"); the same
+  arguments always give the same cases.
+- `truth_blocks` are the strings drawn and their boxes (what perfect OCR would read); training
+  may use them (with `ocr_noise`) to avoid OCR cost, tests of the whole path run real OCR.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import random
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from engine.vision import OcrBlock
+
+BITEXT_FILE = Path("bitext") / "bitext_8k_customer_service_sample.csv"
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+TRAIN_FONTS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSansCondensed.ttf",
+               "DejaVuSansMono.ttf")
+TEST_ONLY_FONTS = ("DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf")
+SPLITS = ("train", "test")
+
+VAGUE_WITH_IMAGE = [
+    "can you help me with this?", "what does this mean", "see screenshot", "??", "help pls",
+    "this keeps happening", "I got this", "look at this", "what now?", "any idea?",
+    "this is what I see", "hi, this came up", "is this normal?", "see attached",
+]
+CATEGORY_HINTS = {
+    "ORDER": ["it's about my order", "order problem, see pic"],
+    "REFUND": ["about my refund", "refund question, screenshot attached"],
+    "ACCOUNT": ["account trouble", "my account, see this"],
+    "PAYMENT": ["payment thing", "about paying, see screen"],
+    "INVOICE": ["about the invoice", "invoice question"],
+    "DELIVERY": ["delivery question", "about the delivery"],
+    "SHIPPING_ADDRESS": ["about the address", "shipping address thing"],
+    "CONTACT": ["I need to reach you", "how do I get in touch"],
+    "FEEDBACK": ["some feedback", "about your service"],
+    "NEWSLETTER": ["about the emails you send", "newsletter"],
+    "CANCELLATION_FEE": ["about cancelling", "cancellation question"],
+}
+VAGUE_FOLLOW_UPS = [
+    "still nothing?", "any update?", "so?", "hello??", "it's been 3 days", "and?",
+    "nothing happened yet", "still waiting", "any news", "ok and now?", "did you check?",
+    "it still doesn't work", "how long will it take", "yes that one", "same problem",
+]
+AGENT_TURNS = [
+    "Thanks for reaching out, I'm happy to help.", "Could you share your order number?",
+    "Let me check that for you.", "One moment please while I look into it.",
+    "Can you confirm the email on the account?", "Thanks, I have pulled up your account.",
+    "I have escalated this to the team.", "Is there anything else I can help with?",
+]
+ENTITY_TURNS = [
+    "it's order {order}", "order number {order}", "my email is {email}",
+    "the amount was {amount}", "{order}", "it was on {date}",
+]
+CLOSERS = ["ok thanks, that's sorted", "great, thank you", "perfect, that worked"]
+
+# UI text we wrote, per intent: a title and body lines ({order}, {amount}, ... are filled in).
+UI_TEXT: dict[str, list[tuple[str, list[str]]]] = {
+    "cancel_order": [("Cancel order", ["Order #{order} cannot be cancelled online",
+                                        "Cancellation request failed ({code})"]),
+                     ("My orders", ["Order #{order} - Processing", "[ Cancel this order ]"])],
+    "change_order": [("Edit order #{order}", ["Add item   Remove item", "Quantity: 2  ->  3",
+                                              "Changes could not be saved ({code})"])],
+    "place_order": [("Checkout", ["Your cart: 3 items  Total {amount}",
+                                  "Place order button is greyed out", "Error {code}"])],
+    "track_order": [("Order status", ["Order #{order}", "Shipped on {date}",
+                                      "Tracking number {tracking}", "Status: In transit"])],
+    "check_cancellation_fee": [("Cancellation fee", ["Early termination fee: {amount}",
+                                                     "Applies to plan cancelled before {date}"])],
+    "get_refund": [("Return request", ["Order #{order}", "Refund amount {amount}",
+                                       "Request refund  [ Submit ]"])],
+    "track_refund": [("Refund status", ["Refund for order #{order}", "Amount {amount}",
+                                        "Status: Pending since {date}"])],
+    "check_refund_policy": [("Returns & refunds policy", ["Items can be returned within 30 days",
+                                                          "Refunds go to the original payment"])],
+    "payment_issue": [("Payment declined", ["Your card ending 4242 was declined",
+                                            "Error code {code}", "Amount {amount}"]),
+                      ("Transaction failed", ["We could not process your payment",
+                                              "Reference {code}  Try another card"])],
+    "check_payment_methods": [("Payment options", ["Visa  Mastercard  PayPal",
+                                                   "Apple Pay  Bank transfer",
+                                                   "Which methods are accepted?"])],
+    "check_invoice": [("Invoice INV-{invoice}", ["Date {date}", "Total due {amount}",
+                                                 "Line 2: charge I don't recognise"])],
+    "get_invoice": [("Billing history", ["Order #{order}  {amount}",
+                                         "Invoice not available - Download failed ({code})"])],
+    "create_account": [("Create your account", ["Email {email}", "Password ********",
+                                                "[ Sign up ]"])],
+    "delete_account": [("Account settings", ["Close account permanently",
+                                             "Delete my data  [ Delete account ]"])],
+    "edit_account": [("Edit profile", ["Name  Phone  Address",
+                                       "Could not update profile ({code})"])],
+    "recover_password": [("Sign in", ["Incorrect password for {email}",
+                                      "Forgot password?  Reset link expired"])],
+    "registration_problems": [("Sign up failed", ["{email} is already registered",
+                                                  "Registration error {code}"])],
+    "switch_account": [("Accounts", ["Signed in as {email}", "Switch to another account",
+                                     "Use business account"])],
+    "delivery_options": [("Shipping method", ["Standard 5-7 business days",
+                                              "Express 1-2 days  {amount}", "Store pickup"])],
+    "delivery_period": [("Estimated delivery", ["Order #{order}", "Arrives between {date}",
+                                                "and 2 weeks later"])],
+    "change_shipping_address": [("Shipping address", ["Ship to: 12 Old Road, Springfield",
+                                                      "Order #{order}  [ Change address ]"])],
+    "set_up_shipping_address": [("Add a shipping address", ["No address on file",
+                                                            "Street  City  Postcode  [ Save ]"])],
+    "contact_customer_service": [("Help centre", ["Contact us", "Phone  Chat  Email",
+                                                  "Opening hours 9-17"])],
+    "contact_human_agent": [("Virtual assistant", ["I didn't understand that.",
+                                                   "Talk to a person?  [ Agent ]"])],
+    "complaint": [("Order #{order}", ["Item arrived damaged", "Second time this happens",
+                                      "Rate your experience: 1/5"])],
+    "review": [("Write a review", ["How was your order #{order}?", "* * * * *",
+                                   "[ Submit review ]"])],
+    "newsletter_subscription": [("Email preferences", ["Newsletter  [x] subscribed",
+                                                       "Unsubscribe from all emails"])],
+}
+CHROME = ["Home", "Orders", "Account", "Help", "Sign out", "Search", "Cart (2)"]
+
+
+@dataclass
+class RenderedScreen:
+    """A synthetic screenshot and what perfect OCR would read on it."""
+
+    image: Image.Image
+    truth_blocks: list[OcrBlock]
+    layout: str
+
+
+@dataclass
+class SyntheticTurn:
+    role: str
+    text: str
+    screen: RenderedScreen | None = None
+
+
+@dataclass
+class SyntheticCase:
+    """One labelled case: the last turn is the one to answer."""
+
+    id: str
+    intent: str
+    kind: str  # screenshot | conversation
+    turns: list[SyntheticTurn] = field(default_factory=list)
+    note: str = ""  # which variant (for per-variant scores)
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text.strip().lower())
+
+
+def split_of(utterance: str) -> str:
+    """'test' for about 20% of utterances (sha1 of the normalised text), else 'train'."""
+    digest = hashlib.sha1(_normalise(utterance).encode("utf-8")).hexdigest()
+    return "test" if int(digest[:8], 16) % 5 == 0 else "train"
+
+
+@lru_cache(maxsize=4)
+def load_pools(data_dir: Path) -> dict[str, dict[str, list[str]]]:
+    """{split: {intent: [utterances]}} from the Bitext 8k file."""
+    pools: dict[str, dict[str, list[str]]] = {s: defaultdict(list) for s in SPLITS}
+    with open(Path(data_dir) / BITEXT_FILE, encoding="utf-8-sig", newline="") as handle:
+        for row in csv.DictReader(handle):
+            text = row["utterance"].strip()
+            pools[split_of(text)][row["intent"]].append(text)
+    return {s: dict(sorted(p.items())) for s, p in pools.items()}
+
+
+@lru_cache(maxsize=1)
+def intent_categories(data_dir: Path) -> dict[str, str]:
+    with open(Path(data_dir) / BITEXT_FILE, encoding="utf-8-sig", newline="") as handle:
+        return {row["intent"]: row["category"] for row in csv.DictReader(handle)}
+
+
+def labels(data_dir: Path) -> list[str]:
+    """The 27 Bitext intents, sorted."""
+    return sorted(load_pools(Path(data_dir))["train"])
+
+
+def _values(rng: random.Random) -> dict[str, str]:
+    return {
+        "order": str(rng.randint(1_000_000, 9_999_999)),
+        "amount": f"{rng.choice(['$', 'EUR ', '£'])}{rng.randint(5, 900)}.{rng.randint(0, 99):02d}",
+        "code": rng.choice(["E", "ERR-", "P", "0x"]) + str(rng.randint(100, 9999)),
+        "date": f"{rng.randint(1, 28)} {rng.choice(['Jan', 'Mar', 'Jun', 'Sep', 'Nov'])} 2024",
+        "email": f"{rng.choice(['ana', 'li.wei', 'j.smith', 'omar'])}{rng.randint(1, 99)}"
+        f"@{rng.choice(['mail.com', 'example.org', 'inbox.net'])}",
+        "tracking": f"1Z{rng.randint(10**9, 10**10 - 1)}",
+        "invoice": f"{rng.randint(2021, 2025)}-{rng.randint(1, 9999):04d}",
+    }
+
+
+@lru_cache(maxsize=64)
+def _font(name: str, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(FONT_DIR / name), size)
+
+
+def _wrap(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> list[str]:
+    lines, line = [], ""
+    for word in text.split():
+        trial = f"{line} {word}".strip()
+        if line and draw.textlength(trial, font=font) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = trial
+    return lines + ([line] if line else [])
+
+
+class _Canvas:
+    """Draws text lines and records each line's box as a truth block."""
+
+    def __init__(self, size: tuple[int, int], background: tuple[int, int, int]) -> None:
+        self.image = Image.new("RGB", size, background)
+        self.draw = ImageDraw.Draw(self.image)
+        self.blocks: list[OcrBlock] = []
+
+    def text(self, xy: tuple[int, int], text: str, font, fill=(20, 20, 20)) -> int:
+        """Draw one line; return its bottom y."""
+        self.draw.text(xy, text, font=font, fill=fill)
+        x0, y0, x1, y1 = self.draw.textbbox(xy, text, font=font)
+        w, h = self.image.size
+        self.blocks.append(OcrBlock(text, (x0 / w, y0 / h, x1 / w, y1 / h), 1.0))
+        return y1
+
+    def paragraph(self, xy, text, font, width, fill=(20, 20, 20), gap=6) -> int:
+        x, y = xy
+        for line in _wrap(self.draw, text, font, width):
+            y = self.text((x, y), line, font, fill) + gap
+        return y
+
+
+def render_screen(
+    rng: random.Random, intent: str, utterance: str | None, fonts: tuple[str, ...]
+) -> RenderedScreen:
+    """A screenshot showing `utterance` as the customer's message, or intent UI text if None."""
+    values = _values(rng)
+    font_name = rng.choice(fonts)
+    bold = font_name.replace(".ttf", "-Bold.ttf") if "Condensed" not in font_name else font_name
+    if not (FONT_DIR / bold).exists():
+        bold = font_name
+    size = rng.randint(13, 22)
+    body, title = _font(font_name, size), _font(bold, size + 4)
+    if utterance is not None:
+        layout = rng.choice(["chat", "email", "form"])
+        content = [utterance]
+        heading = {"chat": "Messages", "email": f"From: {values['email']}",
+                   "form": "Contact form"}[layout]
+    else:
+        layout = rng.choice(["dialog", "page", "mobile"])
+        heading, lines = rng.choice(UI_TEXT[intent])
+        heading = heading.format(**values)
+        content = [line.format(**values) for line in lines]
+    width, height = {"mobile": (rng.randint(360, 420), rng.randint(640, 760)),
+                     "dialog": (rng.randint(640, 900), rng.randint(420, 560))}.get(
+        layout, (rng.randint(800, 1200), rng.randint(500, 760)))
+    tint = rng.randint(225, 255)
+    canvas = _Canvas((width, height), (tint, tint, min(255, tint + rng.randint(0, 10))))
+    margin = rng.randint(16, 48)
+    y = margin
+    if layout in ("page", "email", "form"):  # a nav bar of distractor words
+        canvas.draw.rectangle((0, 0, width, size + 24), fill=rng.choice(
+            [(35, 60, 110), (40, 40, 40), (230, 230, 235)]))
+        dark = canvas.image.getpixel((1, 1))[0] < 128
+        x = margin
+        for word in rng.sample(CHROME, 4):
+            canvas.text((x, 10), word, body, (250, 250, 250) if dark else (30, 30, 30))
+            x += int(canvas.draw.textlength(word, font=body)) + rng.randint(18, 40)
+        y = size + 40
+    if layout == "dialog":
+        box = (margin, margin, width - margin, height - margin)
+        canvas.draw.rectangle(box, fill=(252, 252, 252), outline=(120, 120, 120), width=2)
+        canvas.draw.rectangle((box[0], box[1], box[2], box[1] + size + 22),
+                              fill=rng.choice([(200, 40, 40), (60, 90, 160), (230, 170, 30)]))
+        canvas.text((box[0] + 12, box[1] + 8), heading, title, (255, 255, 255))
+        y = box[1] + size + 40
+    elif layout == "chat":
+        canvas.text((margin, y), heading, title)
+        y += size + 24
+        canvas.draw.rounded_rectangle((margin, y - 8, width - 2 * margin, y + 90),
+                                      radius=14, fill=(210, 230, 250))
+    else:
+        y = canvas.text((margin, y), heading, title) + 18
+    for line in content:
+        y = canvas.paragraph((margin + 14, y), line, body, width - 2 * margin - 40) + 6
+    if layout == "dialog":
+        canvas.draw.rectangle((width - margin - 110, height - margin - 50, width - margin - 20,
+                               height - margin - 16), outline=(90, 90, 90), width=2)
+        canvas.text((width - margin - 82, height - margin - 45), "OK", body)
+    return RenderedScreen(_degrade(rng, canvas.image), canvas.blocks, layout)
+
+
+def _degrade(rng: random.Random, image: Image.Image) -> Image.Image:
+    """Real screenshots are rescaled, compressed and sometimes blurred."""
+    if rng.random() < 0.3:
+        scale = rng.uniform(0.75, 0.95)
+        image = image.resize((int(image.width * scale), int(image.height * scale)))
+    if rng.random() < 0.2:
+        image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 0.8)))
+    if rng.random() < 0.5:
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=rng.randint(45, 90))
+        image = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+    return image
+
+
+def _fonts(split: str) -> tuple[str, ...]:
+    return TRAIN_FONTS + TEST_ONLY_FONTS if split == "test" else TRAIN_FONTS
+
+
+def _rng(split: str, kind: str, seed: int, index: int) -> random.Random:
+    return random.Random(f"{split}:{kind}:{seed}:{index}")
+
+
+def screenshot_cases(
+    data_dir: Path, split: str, count: int, seed: int = 0
+) -> list[SyntheticCase]:
+    """Cases whose intent is on the screenshot, not in the typed text."""
+    pools = load_pools(Path(data_dir))[split]
+    categories = intent_categories(Path(data_dir))
+    names = sorted(pools)
+    cases = []
+    for index in range(count):
+        rng = _rng(split, "screenshot", seed, index)
+        intent = names[index % len(names)]
+        shows_message = rng.random() < 0.5
+        utterance = rng.choice(pools[intent]) if shows_message else None
+        screen = render_screen(rng, intent, utterance, _fonts(split))
+        hinted = rng.random() < 0.5
+        typed = rng.choice(CATEGORY_HINTS[categories[intent]] if hinted else VAGUE_WITH_IMAGE)
+        note = f"{'message' if shows_message else 'ui'}-{'hint' if hinted else 'vague'}"
+        cases.append(SyntheticCase(f"{split}-shot-{seed}-{index}", intent, "screenshot",
+                                   [SyntheticTurn("customer", typed, screen)], note))
+    return cases
+
+
+def conversation_cases(
+    data_dir: Path, split: str, count: int, seed: int = 0
+) -> list[SyntheticCase]:
+    """Multi-turn cases whose intent was stated in an earlier customer turn."""
+    pools = load_pools(Path(data_dir))[split]
+    names = sorted(pools)
+    cases = []
+    for index in range(count):
+        rng = _rng(split, "conversation", seed, index)
+        intent = names[index % len(names)]
+        values = _values(rng)
+        turns: list[SyntheticTurn] = []
+        variant = rng.choices(["carry", "switch", "own"], weights=[0.42, 0.33, 0.25])[0]
+        if variant == "switch":  # an earlier, finished topic with another intent
+            other = rng.choice([n for n in names if n != intent])
+            turns += [SyntheticTurn("customer", rng.choice(pools[other])),
+                      SyntheticTurn("agent", rng.choice(AGENT_TURNS)),
+                      SyntheticTurn("customer", rng.choice(CLOSERS)),
+                      SyntheticTurn("agent", rng.choice(AGENT_TURNS))]
+        if variant == "own":  # small talk first, the intent in the last turn itself
+            turns += [SyntheticTurn("customer", rng.choice(pools[rng.choice(names)])),
+                      SyntheticTurn("agent", rng.choice(AGENT_TURNS))]
+            turns.append(SyntheticTurn("customer", rng.choice(pools[intent])))
+        else:
+            turns.append(SyntheticTurn("customer", rng.choice(pools[intent])))
+            for _ in range(rng.randint(0, 2)):
+                turns.append(SyntheticTurn("agent", rng.choice(AGENT_TURNS)))
+                turns.append(SyntheticTurn("customer", rng.choice(ENTITY_TURNS).format(**values)))
+            turns.append(SyntheticTurn("agent", rng.choice(AGENT_TURNS)))
+            turns.append(SyntheticTurn("customer", rng.choice(VAGUE_FOLLOW_UPS)))
+        cases.append(SyntheticCase(f"{split}-conv-{seed}-{index}", intent, "conversation",
+                                   turns, variant))
+    return cases
+
+
+def ocr_noise(rng: random.Random, blocks: list[OcrBlock], rate: float = 0.03) -> list[OcrBlock]:
+    """Truth blocks with OCR-like slips (dropped, swapped, confused characters)."""
+    confusions = {"0": "O", "O": "0", "1": "l", "l": "1", "5": "S", "e": "c", "rn": "m"}
+    out = []
+    for block in blocks:
+        chars = list(block.text)
+        for i, char in enumerate(chars):
+            if rng.random() < rate:
+                chars[i] = confusions.get(char, "" if rng.random() < 0.5 else char)
+        out.append(OcrBlock("".join(chars) or block.text, block.box, block.confidence))
+    return out
+
+
+def write_jsonl(cases: list[SyntheticCase], folder: Path, name: str) -> Path:
+    """Cases in the eval file format (DESIGN.md), images as PNG beside it, truth in `synthetic`."""
+    folder = Path(folder)
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.jsonl"
+    with path.open("w", encoding="utf-8") as handle:
+        for case in cases:
+            last = case.turns[-1]
+            record: dict = {
+                "id": case.id, "text": last.text, "intent": case.intent,
+                "history": [{"role": t.role, "text": t.text} for t in case.turns[:-1]],
+                "synthetic": {"kind": case.kind, "variant": case.note, "source": str(BITEXT_FILE)},
+            }
+            if last.screen is not None:
+                rel = Path("images") / f"{case.id}.png"
+                last.screen.image.save(folder / rel)
+                record["image"] = str(rel)
+                record["synthetic"]["truth_blocks"] = [
+                    {"text": b.text, "box": [round(v, 4) for v in b.box]}
+                    for b in last.screen.truth_blocks
+                ]
+            handle.write(json.dumps(record) + "\n")
+    return path
