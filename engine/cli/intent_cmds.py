@@ -1,0 +1,81 @@
+"""`frontdesk train` and `frontdesk eval`: thin wrappers over engine.train and engine.evaluate."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the `train` and `eval` subcommands."""
+    train = sub.add_parser(
+        "train", help="fine-tune an intent model on labelled files",
+        description="Fine-tune the intent model on CSV (text,intent / Banking77 text,category), "
+        "exported JSONL or JSONL eval cases. A validation split is carved from the data and the "
+        "best epoch is kept.")
+    train.add_argument("data", nargs="+", type=Path, help="training files")
+    train.add_argument("--out", type=Path, required=True, help="folder to write the model to")
+    train.add_argument("--epochs", type=int, default=4)
+    train.add_argument("--from", dest="start_from", type=Path,
+                       help="start from this model folder (its layers, head and intents)")
+    train.add_argument("--layers", type=int, default=2,
+                       help="how many top encoder layers to train (1-6; more = slower, larger)")
+    train.add_argument("--batch-size", type=int, default=32)
+    train.add_argument("--lr", type=float, default=1e-4)
+    train.add_argument("--val-fraction", type=float, default=0.1)
+    train.add_argument("--seed", type=int, default=13)
+    train.set_defaults(func=run_train)
+
+    evaluate = sub.add_parser(
+        "eval", help="score a model on labelled cases",
+        description="Score an intent model on JSONL eval cases or a Banking77-style CSV; print "
+        "accuracy, macro-F1, out-of-scope precision/recall and latency.")
+    evaluate.add_argument("cases", type=Path, help="JSONL eval cases or CSV text,intent")
+    evaluate.add_argument("--model", type=Path, help="model folder (default: the shipped one)")
+    evaluate.add_argument("--report", type=Path, help="write predictions, errors, plots here")
+    evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    evaluate.set_defaults(func=run_eval)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from engine.datasets import read_many
+    from engine.errors import InputError
+    from engine.train import TrainOptions, fine_tune
+
+    if not 1 <= args.layers <= 6 or args.epochs < 1 or not 0 < args.val_fraction < 0.5:
+        raise InputError("--layers must be 1-6, --epochs at least 1, --val-fraction in (0, 0.5).")
+    options = TrainOptions(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                           val_fraction=args.val_fraction, seed=args.seed,
+                           trainable_layers=args.layers)
+    cases = read_many(args.data)
+    notes = {"data": [str(path) for path in args.data]}
+    model = fine_tune(cases, args.out, options, start_from=args.start_from, notes=notes)
+    best = model.config.training
+    print(f"saved {model.version} to {args.out}: {len(model.labels)} intents, best epoch "
+          f"{best['best_epoch']} of {args.epochs}, validation accuracy "
+          f"{best['history'][best['best_epoch'] - 1]['val_accuracy']:.4f}, "
+          f"{best['seconds']:.0f} s")
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from engine.datasets import read_cases
+    from engine.evaluate import evaluate, model_predictor
+    from engine.intent import IntentModel
+
+    cases = read_cases(args.cases)
+    model = IntentModel.load(args.model)
+    metrics = evaluate(model_predictor(model), cases, report=args.report)
+    metrics["model_version"] = model.version
+    if args.report:
+        (args.report / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    if args.json:
+        print(json.dumps(metrics))
+        return 0
+    for key, value in metrics.items():
+        shown = "n/a" if value is None else value
+        print(f"{key:<20} {shown}")
+    if args.report:
+        print(f"report written to {args.report}")
+    return 0

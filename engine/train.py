@@ -1,0 +1,265 @@
+"""Fine-tune the intent model: one loop, readable top to bottom.
+
+1. Carve a stratified validation split out of the training data (fixed seed), unless given one.
+2. Run the frozen lower layers once over every example and keep their states: each epoch then
+   only runs the trained top layers, which is what makes training fit on a 2-core CPU.
+3. AdamW with linear warm-up/decay (as in BERT, Devlin et al. 2019); the epoch with the best
+   validation accuracy is kept.
+4. Calibrate on validation: temperature scaling (Guo et al. 2017), then the out-of-scope
+   threshold that maximises validation accuracy.
+5. Write the folder atomically (a `.partial` folder renamed at the end), so a cancelled or killed
+   run never leaves a half-written model where the app would pick it up.
+
+`engine.cli.intent_cmds` (train), the GUI's Train dialog and retraining from logs all call
+`fine_tune`.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from engine.datasets import Case, check_trainable
+from engine.errors import FrontdeskError
+from engine.intent import IntentConfig, IntentModel
+from engine.types import OUT_OF_SCOPE
+
+Progress = Callable[[int, int, dict], None]  # (step, total_steps, {"epoch", "loss", ...})
+
+
+class TrainingCancelled(FrontdeskError):
+    """The person pressed cancel; nothing was written."""
+
+    exit_code = 130
+
+
+@dataclass
+class TrainOptions:
+    """Hyperparameters; saved into the model's config so its card can say how it was made."""
+
+    epochs: int = 4
+    batch_size: int = 32
+    lr: float = 1e-4  # trained encoder layers
+    head_lr: float = 2e-3
+    weight_decay: float = 0.01
+    warmup: float = 0.1  # fraction of steps
+    val_fraction: float = 0.1
+    seed: int = 13
+    trainable_layers: int = 2
+    max_length: int = 64
+
+
+def stratified_split(cases: list[Case], fraction: float, seed: int) -> tuple[list, list]:
+    """(train, validation): `fraction` of every label (at least one where it has two or more)."""
+    rng = random.Random(seed)
+    by_label: dict[str, list[Case]] = {}
+    for case in cases:
+        by_label.setdefault(case.intent, []).append(case)
+    train, val = [], []
+    for label in sorted(by_label):
+        group = by_label[label][:]
+        rng.shuffle(group)
+        n_val = round(len(group) * fraction) if len(group) > 1 else 0
+        n_val = max(n_val, 1) if len(group) > 1 else 0
+        val += group[:n_val]
+        train += group[n_val:]
+    return train, val
+
+
+def fine_tune(
+    cases: list[Case],
+    out: Path,
+    options: TrainOptions | None = None,
+    start_from: Path | None = None,
+    val_cases: list[Case] | None = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    notes: dict | None = None,
+) -> IntentModel:
+    """Train on `cases` and save the best epoch, calibrated, to `out`; return the model."""
+    opts = options or TrainOptions()
+    torch.manual_seed(opts.seed)
+    check_trainable(cases)
+    if val_cases is None:
+        cases, val_cases = stratified_split(cases, opts.val_fraction, opts.seed)
+    model = _start_model(sorted({c.intent for c in cases} | {c.intent for c in val_cases}),
+                         opts, start_from)
+    index = {label: i for i, label in enumerate(model.labels)}
+    started = time.perf_counter()
+    train_states = _frozen_states(model, [c.text for c in cases])
+    val_states = _frozen_states(model, [c.text for c in val_cases])
+    train_y = torch.tensor([index[c.intent] for c in cases])
+    val_y = torch.tensor([index[c.intent] for c in val_cases])
+
+    layers = [p for p in model.bert.encoder.layer[model.frozen_layers :].parameters()]
+    optimizer = torch.optim.AdamW(
+        [{"params": layers, "lr": opts.lr},
+         {"params": model.head.parameters(), "lr": opts.head_lr}],
+        weight_decay=opts.weight_decay,
+    )
+    steps_per_epoch = (len(cases) + opts.batch_size - 1) // opts.batch_size
+    total = steps_per_epoch * opts.epochs
+    warm = max(1, int(total * opts.warmup))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
+    bar = tqdm(total=total, desc="training", unit="batch", disable=progress is not None)
+    generator = torch.Generator().manual_seed(opts.seed)
+    best = {"accuracy": -1.0, "loss": float("inf"), "epoch": 0, "state": None}
+    history, step = [], 0
+
+    for epoch in range(1, opts.epochs + 1):
+        model.train()
+        order = torch.randperm(len(cases), generator=generator).tolist()
+        for start in range(0, len(order), opts.batch_size):
+            if cancel is not None and cancel.is_set():
+                bar.close()
+                raise TrainingCancelled("Training was cancelled; no model was written.")
+            idx = order[start : start + opts.batch_size]
+            hidden, mask = _pad([train_states[i] for i in idx])
+            logits = model.classify(model.upper(hidden, mask), mask)
+            loss = torch.nn.functional.cross_entropy(logits, train_y[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            bar.update(1)
+            bar.set_postfix(epoch=epoch, loss=f"{loss.item():.3f}")
+            if progress is not None:
+                progress(step, total, {"epoch": epoch, "loss": loss.item()})
+        val_logits = _logits(model, val_states)
+        val_loss = torch.nn.functional.cross_entropy(val_logits, val_y).item()
+        val_acc = (val_logits.argmax(-1) == val_y).float().mean().item()
+        history.append({"epoch": epoch, "val_accuracy": round(val_acc, 4),
+                        "val_loss": round(val_loss, 4)})
+        bar.write(f"epoch {epoch}: validation accuracy {val_acc:.4f}, loss {val_loss:.4f}")
+        if (val_acc, -val_loss) > (best["accuracy"], -best["loss"]):
+            state = {k: v.detach().clone() for k, v in model.trained_state().items()}
+            best.update(accuracy=val_acc, loss=val_loss, epoch=epoch, state=state)
+    bar.close()
+
+    _restore(model, best["state"])
+    val_logits = _logits(model, val_states)
+    fit_calibration(model, val_logits, val_y)
+    model.config.training = {
+        **(notes or {}), "options": asdict(opts), "train_examples": len(cases),
+        "val_examples": len(val_cases), "best_epoch": best["epoch"], "history": history,
+        "seconds": round(time.perf_counter() - started, 1),
+        "started_from": str(start_from) if start_from else None,
+    }
+    _save_atomically(model, Path(out))
+    return model
+
+
+def fit_calibration(model: IntentModel, logits: torch.Tensor, gold: torch.Tensor) -> None:
+    """Set the temperature (min validation NLL) and the OOS threshold (max validation accuracy)."""
+    log_t = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.LBFGS([log_t], lr=0.1, max_iter=100)
+
+    def nll() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(logits / log_t.exp(), gold)
+        loss.backward()
+        return loss
+
+    optimizer.step(nll)
+    model.config.temperature = float(log_t.exp().clamp(0.05, 20.0))
+    probs = torch.softmax(logits / model.config.temperature, dim=-1)
+    model.config.threshold = best_threshold(probs, gold, model.labels)
+
+
+def best_threshold(probs: torch.Tensor, gold: torch.Tensor, labels: list[str]) -> float:
+    """The in-scope probability below which `decide` says out_of_scope, chosen on validation.
+
+    Mirrors `IntentModel.decide`, vectorised over a grid; 0 when validation has no OOS examples.
+    """
+    if OUT_OF_SCOPE not in labels or not bool((gold == labels.index(OUT_OF_SCOPE)).any()):
+        return 0.0
+    oos = labels.index(OUT_OF_SCOPE)
+    in_scope = probs.clone()
+    in_scope[:, oos] = -1.0
+    best_p, best_i = in_scope.max(-1)
+    class_says_oos = probs[:, oos] > best_p
+    best_t, best_acc = 0.0, -1.0
+    for threshold in torch.linspace(0.0, 0.99, 100).tolist():
+        predicted = torch.where(class_says_oos | (best_p < threshold), oos, best_i)
+        acc = (predicted == gold).float().mean().item()
+        if acc > best_acc + 1e-9:
+            best_t, best_acc = threshold, acc
+    return round(best_t, 4)
+
+
+def _start_model(labels: list[str], opts: TrainOptions, start_from: Path | None) -> IntentModel:
+    """A fresh model, or one loaded from a folder with its head widened for any new intents."""
+    if start_from is None:
+        return IntentModel(IntentConfig(labels=labels, trainable_layers=opts.trainable_layers,
+                                        max_length=opts.max_length))
+    model = IntentModel.load(start_from)
+    new = [label for label in labels if label not in model.labels]
+    if new:
+        old_head = model.head
+        model.config.labels = model.labels + new
+        model.head = torch.nn.Linear(old_head.in_features, len(model.labels))
+        with torch.no_grad():
+            model.head.weight[: old_head.out_features] = old_head.weight
+            model.head.bias[: old_head.out_features] = old_head.bias
+    return model
+
+
+@torch.no_grad()
+def _frozen_states(model: IntentModel, texts: list[str], batch_size: int = 128) -> list:
+    """Output of the frozen layers for every text, trimmed to its own length (no padding)."""
+    model.eval()
+    states: list[torch.Tensor] = [None] * len(texts)  # type: ignore[list-item]
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    for start in tqdm(range(0, len(order), batch_size), desc="encoding", unit="batch",
+                      leave=False):
+        idx = order[start : start + batch_size]
+        batch = model.tokenize([texts[i] for i in idx])
+        hidden = model.lower(batch["input_ids"], batch["attention_mask"])
+        for row, i in enumerate(idx):
+            length = int(batch["attention_mask"][row].sum())
+            states[i] = hidden[row, :length].clone()
+    return states
+
+
+def _pad(states: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    hidden = torch.nn.utils.rnn.pad_sequence(states, batch_first=True)
+    lengths = torch.tensor([len(s) for s in states])
+    mask = (torch.arange(hidden.shape[1])[None, :] < lengths[:, None]).long()
+    return hidden, mask
+
+
+@torch.inference_mode()
+def _logits(model: IntentModel, states: list[torch.Tensor], batch_size: int = 256):
+    model.eval()
+    out = []
+    for start in range(0, len(states), batch_size):
+        hidden, mask = _pad(states[start : start + batch_size])
+        out.append(model.classify(model.upper(hidden, mask), mask))
+    return torch.cat(out)
+
+
+def _restore(model: IntentModel, state: dict[str, torch.Tensor]) -> None:
+    with torch.no_grad():
+        for name, tensor in model.trained_state().items():
+            tensor.copy_(state[name])
+
+
+def _save_atomically(model: IntentModel, out: Path) -> None:
+    partial = out.with_name(out.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    model.save(partial)
+    if out.exists():
+        shutil.rmtree(out)
+    partial.rename(out)
+    model.folder = out
