@@ -1,0 +1,168 @@
+"""The engine's one long-lived object: a store, an intent model and a knowledge base together.
+
+`respond` is the whole path of a typed turn: the turn is written (and committed) before any
+inference, so a crash or a model error never loses what the agent entered; then intent,
+entities from the whole conversation, a drafted answer; then the reply is written too. The GUI
+drives one Assistant from one engine thread; a lock keeps a second caller (a CLI, a test)
+from interleaving two turns.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from engine import paths
+from engine.entities import extract, latest_values
+from engine.errors import InputError
+from engine.intent import IntentModel
+from engine.knowledge import KnowledgeBase
+from engine.store import Store
+from engine.types import Entity, Reply, Turn
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT_CHARS = 100_000  # a paste longer than this is refused, not silently cut
+MODEL_CHARS = 2_000  # what the intent model reads of a long message (the store keeps it whole)
+CONTEXT_ROLES = ("customer", "agent")  # whose words fill slots (not our own drafts)
+ENTITY_CACHE_SIZE = 10_000  # turns whose entities are remembered between replies
+
+
+class Assistant:
+    """Intent, entities and a drafted answer for each customer turn, all kept in the store.
+
+    `model` and `knowledge` take a folder (None = the shipped default) or an object already
+    loaded, so tests and the window can share one loaded model.
+    """
+
+    def __init__(
+        self,
+        home: Path | None = None,
+        model: Path | IntentModel | None = None,
+        knowledge: Path | KnowledgeBase | None = None,
+        device: str = "cpu",
+    ) -> None:
+        self.home = paths.home(home)
+        self.model = model if isinstance(model, IntentModel) else IntentModel.load(model, device)
+        self.knowledge = (
+            knowledge if isinstance(knowledge, KnowledgeBase) else KnowledgeBase.load(knowledge)
+        )
+        self.store = Store.open(self.home)
+        self._lock = threading.RLock()
+        self._entities: dict[tuple[int, str], list[Entity]] = {}  # (turn id, text) -> finds
+
+    # -- the conversation ---------------------------------------------------------------------
+    def new_session(
+        self, agent: str | None = None, channel: str = "chat", title: str | None = None
+    ) -> int:
+        """Start a conversation in the store; returns its id."""
+        with self._lock:
+            return self.store.new_session(agent=agent, channel=channel, title=title)
+
+    def add_turn(self, session_id: int, turn: Turn) -> int:
+        """Keep a turn that needs no reply (an agent's own message, imported history)."""
+        with self._lock:
+            return self.store.add_turn(session_id, turn)
+
+    def respond(self, session_id: int, turn: Turn) -> Reply:
+        """Store `turn`, then predict, extract and draft; store and return the reply."""
+        started = time.perf_counter()
+        text = checked_text(turn.text)
+        with self._lock:
+            turn_id = self.store.add_turn(session_id, turn)  # committed before inference
+            history = self.store.turns(session_id)
+            prediction = self.model.predict([text[:MODEL_CHARS]])[0]
+            current, earlier = self._conversation_entities(history, turn_id)
+            latest = latest_values(earlier + current)
+            draft = self.knowledge.draft(prediction.intent, text, latest)
+            shown = current + [e for kind, e in latest.items()
+                               if e.turn_id != turn_id and draft and kind in draft.filled]
+            reply = Reply(
+                intent=prediction.intent,
+                confidence=prediction.confidence,
+                level=prediction.level,  # type: ignore[arg-type]
+                top=list(prediction.top[:3]),
+                entities=shown,
+                draft=draft.text if draft else "",
+                source=draft.article.id if draft else "",
+                evidence={"turns": _evidence(turn_id, history, draft.filled if draft else {})},
+                model_version=self.model.version,
+                turn_id=turn_id,
+            )
+            reply.latency_ms = (time.perf_counter() - started) * 1000.0
+            self.store.add_reply(turn_id, reply)
+        return reply
+
+    def feedback(
+        self,
+        reply_id: int,
+        action: str,
+        corrected_intent: str | None = None,
+        final_answer: str | None = None,
+    ) -> int:
+        """What the agent did with a reply (accepted, edited, corrected, ...): training labels."""
+        with self._lock:
+            return self.store.add_feedback(
+                reply_id, action, corrected_intent=corrected_intent, final_answer=final_answer
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self.store.close()
+
+    def __enter__(self) -> Assistant:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _conversation_entities(
+        self, history: list[dict[str, Any]], turn_id: int
+    ) -> tuple[list[Entity], list[Entity]]:
+        """(entities of this turn, entities of the earlier turns, oldest first)."""
+        today = date.today()
+        current: list[Entity] = []
+        earlier: list[Entity] = []
+        for row in history:
+            if row["role"] not in CONTEXT_ROLES or not row["text"]:
+                continue
+            key = (row["id"], row["text"])
+            if key not in self._entities:
+                if len(self._entities) > ENTITY_CACHE_SIZE:
+                    self._entities.clear()
+                self._entities[key] = extract(row["text"], row["id"], today=today)
+            found = [Entity(**vars(e)) for e in self._entities[key]]
+            (current if row["id"] == turn_id else earlier).extend(found)
+        return current, earlier
+
+
+def checked_text(text: object) -> str:
+    """The turn's text, or one sentence saying why the engine refuses it."""
+    if not isinstance(text, str) or not text.strip():
+        raise InputError("The message is empty; type or paste what the customer wrote.")
+    if len(text) > MAX_TEXT_CHARS:
+        raise InputError(f"The message is {len(text):,} characters long; paste at most "
+                         f"{MAX_TEXT_CHARS:,} (the part that matters).")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise InputError("The message holds bytes that are not UTF-8 text.") from err
+    return text
+
+
+def _evidence(
+    turn_id: int, history: list[dict[str, Any]], filled: dict[str, Entity]
+) -> list[dict[str, Any]]:
+    """Which turns drove the reply: this message, and each earlier one a slot came from."""
+    roles = {row["id"]: row["role"] for row in history}
+    out = [{"turn_id": turn_id, "role": roles.get(turn_id, "customer"), "why": "message"}]
+    for slot, entity in filled.items():
+        if entity.turn_id is not None and entity.turn_id != turn_id:
+            out.append({"turn_id": entity.turn_id, "role": roles.get(entity.turn_id),
+                        "why": f"{slot} {entity.value}"})
+    return out
