@@ -61,11 +61,45 @@ def resample(audio: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     )
     frame.sample_rate = rate_in
     resampler = av.AudioResampler(format="flt", layout="mono", rate=rate_out)
-    pieces = [out.to_ndarray().reshape(-1) for out in resampler.resample(frame)]
-    pieces += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]
-    if not pieces:
+    return _joined(resampler.resample(frame) + resampler.resample(None))
+
+
+class StreamResampler:
+    """Resample a stream of mono blocks to 16 kHz, keeping filter state between blocks."""
+
+    def __init__(self, rate_in: int) -> None:
+        import av
+
+        self.rate_in = rate_in
+        self._resampler = (
+            None
+            if rate_in == SAMPLE_RATE
+            else av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+        )
+
+    def push(self, block: np.ndarray) -> np.ndarray:
+        """16 kHz samples for this block (libswresample may hold a few back until `flush`)."""
+        if self._resampler is None:
+            return np.asarray(block, dtype=np.float32)
+        import av
+
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(block, dtype=np.float32)[None, :], format="flt", layout="mono"
+        )
+        frame.sample_rate = self.rate_in
+        return _joined(self._resampler.resample(frame))
+
+    def flush(self) -> np.ndarray:
+        """The samples still inside the resampler's filter."""
+        if self._resampler is None:
+            return np.zeros(0, dtype=np.float32)
+        return _joined(self._resampler.resample(None))
+
+
+def _joined(frames: list) -> np.ndarray:
+    if not frames:
         return np.zeros(0, dtype=np.float32)
-    return np.concatenate(pieces).astype(np.float32, copy=False)
+    return np.concatenate([f.to_ndarray().reshape(-1) for f in frames]).astype(np.float32)
 
 
 def as_audio_array(audio: np.ndarray | str | os.PathLike[str]) -> np.ndarray:
