@@ -17,7 +17,11 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("FRONTDESK_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
-pytest_plugins: list[str] = ["tests.fixtures_assistant"]
+pytest_plugins: list[str] = [
+    "tests.fixtures_vision",
+    "tests.fixtures_assistant",
+    "tests.fixtures_speech",
+]
 
 
 @pytest.fixture
