@@ -274,13 +274,10 @@ class Store:
         with self.db.atomic():
             next_turn = self._next_id("turns")
             next_reply = self._next_id("replies")
-            seqs: dict[int, int] = {}
+            seqs = self._next_seqs({session_id for session_id, _, _ in items})
             turn_rows, reply_rows, media = [], [], []
             stamp = now_iso()
             for session_id, turn, reply in items:
-                if session_id not in seqs:
-                    self._require("sessions", session_id)
-                    seqs[session_id] = self._next_seq(session_id)
                 turn_rows.append(
                     (next_turn, session_id, seqs[session_id], turn.role, turn.text,
                      turn.source, stamp)
@@ -483,6 +480,22 @@ class Store:
             "SELECT coalesce(max(seq), 0) + 1 FROM turns WHERE session = ?", [session_id]
         ).fetchone()
         return int(row[0])
+
+    def _next_seqs(self, session_ids: set[int]) -> dict[int, int]:
+        """Next free seq of each session, in two queries; InputError if one does not exist."""
+        wanted = json.dumps(sorted(session_ids))
+        found = {row[0] for row in self.db.execute(
+            "SELECT id FROM sessions WHERE id IN (SELECT value FROM json_each(?))", [wanted])}
+        missing = session_ids - found
+        if missing:
+            raise InputError(f"Session {min(missing)} does not exist in the store.")
+        seqs = dict.fromkeys(session_ids, 1)
+        for session_id, last in self.db.execute(
+            "SELECT session, max(seq) FROM turns WHERE session IN "
+            "(SELECT value FROM json_each(?)) GROUP BY session", [wanted]
+        ):
+            seqs[session_id] = last + 1
+        return seqs
 
     def _next_id(self, table: str) -> int:
         return int(self.db.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0])

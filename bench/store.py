@@ -1,0 +1,191 @@
+"""Store benchmark: insert N turns with replies, export them, search them.
+
+Inserts are compared with raw `sqlite3` writing the same rows (same Turn/Reply objects turned
+into the same tuples) into the same schema (FTS triggers included) with `executemany` in one
+transaction, in the same run. Goals: inserts within 1.5x of raw, export of 100k turns < 2 s.
+
+    python -m bench.store [--turns 100000] [--per-session 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+from engine.exchange import export_records
+from engine.store import Store, now_iso
+from engine.store_schema import apply_migrations
+from engine.types import Reply, Turn
+
+INTENTS = ["refund", "track_order", "cancel_order", "change_address", "payment_issue",
+           "delivery_delay", "account_locked", "invoice_request", "complaint", "out_of_scope"]
+PHRASES = [
+    "I ordered a {item} last week and it still has not arrived, order {num}.",
+    "Can you refund the {item}? It came broken and the box was wet.",
+    "My card was charged twice for order {num}, please check.",
+    "How do I change the delivery address for my {item}?",
+    "I can't log in, it says my account is locked after {num} tries.",
+    "Please send the invoice for order {num} to billing{num}@example.com.",
+    "The {item} is the wrong size, I want to swap it for a bigger one.",
+    "Where is my parcel? Tracking says it left the depot on Monday.",
+    "Call me back on +1 415 555 {num4} about the {item}, thanks.",
+]
+ITEMS = ["jacket", "kettle", "laptop stand", "blue sneakers", "phone case", "desk lamp"]
+AGENT = ["Sorry about that, let me check.", "I have refunded the order.", "Thanks for waiting."]
+
+
+def make_rows(turns: int, per_session: int, seed: int = 7) -> list[tuple[int, Turn, Reply]]:
+    """(session index, turn, reply) triples: alternating customer/agent turns, each with the
+    copilot's reply (the worst case for export: one record per turn)."""
+    rng = random.Random(seed)
+    rows = []
+    for index in range(turns):
+        session = index // per_session
+        if index % 2 == 0:
+            text = rng.choice(PHRASES).format(
+                item=rng.choice(ITEMS), num=rng.randint(10000, 99999), num4=rng.randint(1000, 9999)
+            )
+            turn = Turn(text=text, role="customer")
+        else:
+            turn = Turn(text=rng.choice(AGENT), role="agent")
+        scores = sorted(((name, rng.random()) for name in rng.sample(INTENTS, 3)),
+                        key=lambda pair: -pair[1])
+        reply = Reply(intent=scores[0][0], confidence=scores[0][1], level="Medium", top=scores,
+                      draft="Here is what I can do: " + turn.text[:40],
+                      source="kb/" + scores[0][0], evidence={"turns": [index]},
+                      model_version="bench-1", latency_ms=12.5)
+        rows.append((session, turn, reply))
+    return rows
+
+
+class Timer:
+    """Wall and CPU seconds of a block: this machine is shared, so CPU time is the steadier
+    figure and both are printed."""
+
+    def __enter__(self) -> Timer:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self.wall
+        self.cpu = time.process_time() - self.cpu
+
+    def __str__(self) -> str:
+        return f"{self.wall:.2f} s wall / {self.cpu:.2f} s cpu"
+
+
+def raw_insert(path: Path, rows: list[tuple[int, Turn, Reply]], sessions: int) -> Timer:
+    """Seconds raw sqlite3 takes to write the same turns and replies (sessions made first)."""
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    apply_migrations(conn)
+    stamp = now_iso()
+    conn.executemany("INSERT INTO sessions (id, started) VALUES (?, ?)",
+                     [(i + 1, stamp) for i in range(sessions)])
+    conn.commit()
+    timer = Timer().__enter__()
+    turn_rows, reply_rows = [], []
+    seq = 0
+    for index, (session, turn, reply) in enumerate(rows, 1):
+        seq = 1 if index == 1 or rows[index - 2][0] != session else seq + 1
+        stamp = now_iso()
+        turn_rows.append((index, session + 1, seq, turn.role, turn.text, turn.source, stamp))
+        reply_rows.append((index, index, reply.intent, reply.confidence, reply.level,
+                           json.dumps([[n, s] for n, s in reply.top]), "[]", reply.draft,
+                           reply.source, json.dumps(reply.evidence), reply.model_version,
+                           reply.latency_ms, stamp))
+    conn.executemany("INSERT INTO turns (id, session, seq, role, text, source, created) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?)", turn_rows)
+    conn.executemany("INSERT INTO replies (id, turn, intent, confidence, level, top, entities, "
+                     "draft, source, evidence, model_version, latency_ms, created) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", reply_rows)
+    conn.commit()
+    timer.__exit__()
+    conn.close()
+    return timer
+
+
+def store_insert(path: Path, rows: list[tuple[int, Turn, Reply]], sessions: int) -> Timer:
+    """Seconds the Store takes for the same rows through `add_turns_bulk`."""
+    store = Store(path)
+    with store.batch():
+        ids = [store.new_session(agent="bench") for _ in range(sessions)]
+    with Timer() as timer:
+        store.add_turns_bulk((ids[session], turn, reply) for session, turn, reply in rows)
+    store.close()
+    return timer
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.store")
+    parser.add_argument("--turns", type=int, default=100_000)
+    parser.add_argument("--per-session", type=int, default=10)
+    args = parser.parse_args(argv)
+    n, sessions = args.turns, -(-args.turns // args.per_session)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        raw = raw_insert(folder / "raw.db", make_rows(n, args.per_session), sessions)
+        ours = store_insert(folder / "store.db", make_rows(n, args.per_session), sessions)
+        print(f"insert {n} turns + {n} replies:\n  raw sqlite3 executemany {raw} "
+              f"({n / raw.wall:,.0f} turns/s)\n  Store.add_turns_bulk     {ours} "
+              f"({n / ours.wall:,.0f} turns/s)\n  ratio {ours.wall / raw.wall:.2f}x wall, "
+              f"{ours.cpu / raw.cpu:.2f}x cpu (goal <= 1.5x)")
+
+        store = Store(folder / "store.db")
+        interactive = 200
+        session = store.new_session()
+        start = time.perf_counter()
+        for _, turn, reply in make_rows(interactive, interactive, seed=1):
+            store.add_turn(session, turn)
+            store.add_reply(turn.id, reply)
+        per_turn = (time.perf_counter() - start) / interactive * 1000
+        print(f"interactive add_turn + add_reply (each committed, synchronous=FULL): "
+              f"{per_turn:.2f} ms per turn")
+
+        replies = store.count("replies")
+        for label, kwargs in [("jsonl, redacted", {}), ("jsonl, --no-redact", {"redact": False}),
+                              ("csv, redacted", {"fmt": "csv"})]:
+            out = folder / "export" / ("out.csv" if kwargs.get("fmt") == "csv" else "out.jsonl")
+            with Timer() as took:
+                written = export_records(store, out, **kwargs)
+            print(f"export {label}: {written} records ({replies} replies) in {took} "
+                  f"({written / took.wall:,.0f} records/s, {out.stat().st_size / 1e6:.0f} MB)"
+                  + ("; goal < 2 s" if label == "jsonl, redacted" else ""))
+
+        queries = ["refund", "broken box", "invoice billing", "locked account", "parcel depot",
+                   "wrong size", "charged twice", "sneak", "nothing matches this xyzzy"]
+        conn = sqlite3.connect(folder / "store.db")
+        start = time.perf_counter()
+        hits = sum(len(store.search(q, limit=50)) for q in queries)
+        ours = (time.perf_counter() - start) / len(queries) * 1000
+        start = time.perf_counter()
+        for q in queries:
+            conn.execute("SELECT rowid FROM turns_fts WHERE turns_fts MATCH ? ORDER BY rank "
+                         "LIMIT 50", [store_fts(q)]).fetchall()
+        raw = (time.perf_counter() - start) / len(queries) * 1000
+        print(f"search over {replies} turns: {ours:.1f} ms per query ({hits} hits in "
+              f"{len(queries)} queries), raw FTS5 MATCH {raw:.1f} ms; ratio {ours / raw:.2f}x")
+        start = time.perf_counter()
+        listed = store.sessions("refund")
+        print(f"sessions('refund'): {len(listed)} sessions in "
+              f"{(time.perf_counter() - start) * 1000:.1f} ms")
+        conn.close()
+        store.close()
+    return 0
+
+
+def store_fts(query: str) -> str:
+    """The same MATCH expression the store builds (so raw and ours run the same search)."""
+    from engine.store import fts_query
+
+    return fts_query(query)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
