@@ -1,0 +1,52 @@
+"""`frontdesk` with no arguments: the window, visible at once; models load behind it.
+
+Nothing heavy is imported here (no torch, transformers or whisper): the engine thread imports
+them after the window is on screen, which is what keeps cold start fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+
+from engine import paths
+
+
+def setup_logging(home: Path) -> Path:
+    """Details go to a rotating log file in the data folder (Help > Show logs)."""
+    folder = home / "logs"
+    log_file = folder / "frontdesk.log"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = RotatingFileHandler(log_file, maxBytes=2_000_000,
+                                                       backupCount=2, encoding="utf-8")
+    except OSError:  # a read-only data folder must not stop the window
+        handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(min(root.level or logging.INFO, logging.INFO))
+    return log_file
+
+
+def main(home: str | Path | None = None, argv: list[str] | None = None) -> int:
+    """Open the window and run until it closes; returns the exit code."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName("Frontdesk")
+    data = paths.home(home)
+    setup_logging(data)
+    window = MainWindow(data)
+    window.show()
+    QTimer.singleShot(0, window.start)
+    return int(app.exec())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,187 @@
+"""Export the logs for retraining: format, date range, redaction, progress, cancel.
+
+The export runs on the store's worker thread (`engine.exchange.export_records`); the dialog
+only shows progress and the one-sentence result, so the window keeps responding.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timezone
+from pathlib import Path
+
+from PySide6.QtCore import QDate, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.engine_worker import EngineWorker, Job
+
+
+def _day_bound(day: date, end: bool) -> str:
+    moment = datetime.combine(day, time.max if end else time.min, tzinfo=timezone.utc)
+    return moment.isoformat()
+
+
+class ExportDialog(QDialog):
+    """Emits `exported(path, count)` when a file has been written."""
+
+    exported = Signal(Path, int)
+
+    def __init__(
+        self,
+        store_worker: EngineWorker,
+        default_dir: Path,
+        session_id: int | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export logs")
+        self._worker = store_worker
+        self._session_id = session_id
+        self._job: Job | None = None
+        self.result_count: int | None = None
+
+        self.path = QLineEdit(str(default_dir / "frontdesk-export.jsonl"))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        path_row = QHBoxLayout()
+        path_row.addWidget(self.path, 1)
+        path_row.addWidget(browse)
+
+        self.format = QComboBox()
+        self.format.addItem("JSONL (for retraining)", "jsonl")
+        self.format.addItem("CSV (for spreadsheets)", "csv")
+        self.format.currentIndexChanged.connect(self._fix_suffix)
+
+        self.use_since = QCheckBox("From")
+        self.since = QDateEdit(QDate.currentDate().addMonths(-1))
+        self.use_until = QCheckBox("To")
+        self.until = QDateEdit(QDate.currentDate())
+        for edit in (self.since, self.until):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("yyyy-MM-dd")
+        dates = QHBoxLayout()
+        for widget in (self.use_since, self.since, self.use_until, self.until):
+            dates.addWidget(widget)
+
+        self.only_session = QCheckBox("Only the open session")
+        self.only_session.setEnabled(session_id is not None)
+        self.redact = QCheckBox("Redact personal data (emails, phone and card numbers, IBANs)")
+        self.redact.setChecked(True)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.setValue(0)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setObjectName("export-message")
+
+        self.buttons = QDialogButtonBox()
+        self.export_button = self.buttons.addButton(
+            "Export", QDialogButtonBox.ButtonRole.AcceptRole
+        )
+        self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.export_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self._cancel_or_close)
+
+        form = QFormLayout()
+        form.addRow("File", path_row)
+        form.addRow("Format", self.format)
+        form.addRow("Dates", dates)
+        form.addRow("", self.only_session)
+        form.addRow("", self.redact)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.message)
+        layout.addWidget(self.buttons)
+
+    def _browse(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(self, "Export to", self.path.text())
+        if name:
+            self.path.setText(name)
+            self._fix_suffix()
+
+    def _fix_suffix(self) -> None:
+        path = Path(self.path.text())
+        self.path.setText(str(path.with_suffix("." + self.format.currentData())))
+
+    @property
+    def running(self) -> bool:
+        return self._job is not None
+
+    def start(self) -> Job | None:
+        """Start the export on the store thread (returns its job, or None if refused)."""
+        if self._job is not None:
+            return None
+        out = Path(self.path.text()).expanduser()
+        if not self.path.text().strip():
+            self.message.setText("Choose a file to export to.")
+            return None
+        options = {
+            "fmt": self.format.currentData(),
+            "redact": self.redact.isChecked(),
+            "since": _day_bound(self.since.date().toPython(), False)
+            if self.use_since.isChecked() else None,
+            "until": _day_bound(self.until.date().toPython(), True)
+            if self.use_until.isChecked() else None,
+            "session_ids": [self._session_id]
+            if self.only_session.isChecked() and self._session_id is not None else None,
+        }
+
+        def op(store, job: Job) -> int:
+            from engine.exchange import export_records
+
+            return export_records(store, out, progress=job.progress, **options)
+
+        self.export_button.setEnabled(False)
+        self.cancel_button.setText("Cancel")
+        self.message.setText("Exporting…")
+        self.progress.setRange(0, 0)
+        self._job = self._worker.run(
+            op, label="the export", on_done=lambda n: self._done(out, n),
+            on_error=self._failed, on_progress=self._progress,
+        )
+        return self._job
+
+    def _progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+
+    def _done(self, out: Path, count: int) -> None:
+        self._job = None
+        self.result_count = int(count)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        self.message.setText(f"Exported {count:,} records to {out}.")
+        self.export_button.setEnabled(True)
+        self.cancel_button.setText("Close")
+        self.exported.emit(out, int(count))
+
+    def _failed(self, message: str) -> None:
+        self._job = None
+        self.progress.setRange(0, 100)
+        self.progress.setValue(0)
+        self.message.setText(message or "Export cancelled.")
+        self.export_button.setEnabled(True)
+        self.cancel_button.setText("Close")
+
+    def _cancel_or_close(self) -> None:
+        if self._job is not None:
+            self._job.cancel()
+            self.message.setText("Cancelling…")
+        else:
+            self.reject()

@@ -1,0 +1,243 @@
+"""The one way the window runs engine work: a long-lived object owned by a QThread, signals only.
+
+Like Anki's `QueryOp`: the caller hands `op(resource, job)` that never touches widgets, plus
+callbacks that run back on the UI thread. Each `EngineWorker` owns one resource (the Assistant,
+the Store, the Transcriber) built by `factory` *inside* its thread, so torch and friends are
+imported there and the window shows at once. Requests sent before the resource is ready wait in
+the thread's event queue behind the load and are answered, in order, when it is.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from engine.errors import FrontdeskError
+
+log = logging.getLogger("frontdesk.desktop")
+
+PROGRESS_EVERY_S = 0.05  # at most ~20 progress signals a second: a 100k-row export must not flood
+
+
+class Cancelled(Exception):
+    """Raised inside an op when the user cancelled its job."""
+
+
+class Job:
+    """A handle on one queued op: cancel it from the UI; the op reports progress through it."""
+
+    def __init__(self, job_id: int, label: str) -> None:
+        self.id = job_id
+        self.label = label
+        self._cancel = threading.Event()
+        self._last_progress = 0.0
+        self._emit: Callable[[int, int, int], None] | None = None
+
+    def cancel(self) -> None:
+        """Ask the op to stop at its next progress report (thread-safe)."""
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def check(self) -> None:
+        """Raise Cancelled if the user cancelled; ops call this between steps."""
+        if self._cancel.is_set():
+            raise Cancelled(self.label)
+
+    def progress(self, done: int, total: int) -> None:
+        """Report progress (throttled) and stop here if cancelled; fits engine `progress=` hooks."""
+        self.check()
+        now = time.monotonic()
+        if self._emit and (done >= total or now - self._last_progress >= PROGRESS_EVERY_S):
+            self._last_progress = now
+            self._emit(self.id, int(done), int(total))
+
+
+def error_sentence(err: BaseException, label: str) -> str:
+    """One sentence for the user: the engine's own for FrontdeskError, a plain one otherwise."""
+    if isinstance(err, FrontdeskError):
+        return str(err)
+    return f"Frontdesk could not finish {label}: {type(err).__name__}: {err}".rstrip(": ")
+
+
+class _Core(QObject):
+    """Lives in the worker thread: builds the resource, runs ops, reports back by signal."""
+
+    loaded = Signal(str)
+    load_failed = Signal(str)
+    finished = Signal(int, object)
+    failed = Signal(int, str)
+    progressed = Signal(int, int, int)
+
+    def __init__(self, factory: Callable[[], Any], name: str) -> None:
+        super().__init__()
+        self._factory = factory
+        self._name = name
+        self.resource: Any = None
+        self.load_error: str | None = None
+
+    @Slot()
+    def load(self) -> None:
+        started = time.perf_counter()
+        try:
+            self.resource = self._factory()
+        except Exception as err:  # shown as one sentence; details in the log
+            log.exception("%s failed to load", self._name)
+            self.load_error = error_sentence(err, f"loading the {self._name}")
+            self.load_failed.emit(self.load_error)
+            return
+        log.info("%s ready in %.2f s", self._name, time.perf_counter() - started)
+        self.loaded.emit(self._name)
+
+    @Slot(object)
+    def execute(self, request: tuple[Job, Callable[[Any, Job], Any]]) -> None:
+        job, op = request
+        if job.cancelled:
+            self.failed.emit(job.id, "")
+            return
+        if self.resource is None and self.load_error is not None:
+            self.failed.emit(job.id, self.load_error)
+            return
+        job._emit = self.progressed.emit
+        try:
+            result = op(self.resource, job)
+        except Cancelled:
+            self.failed.emit(job.id, "")
+        except Exception as err:
+            if not isinstance(err, FrontdeskError):
+                log.exception("%s failed", job.label)
+            else:
+                log.info("%s refused: %s", job.label, err)
+            self.failed.emit(job.id, error_sentence(err, job.label))
+        else:
+            self.finished.emit(job.id, result)
+
+
+class EngineWorker(QObject):
+    """UI-side handle: `run(op, label=..., on_done=...)`; callbacks come back on the UI thread.
+
+    Signals: `status(str)` for the status bar, `ready(str)` once the resource is built,
+    `error(str)` for failures no callback took, `busy(bool)` while ops are queued or running.
+    An empty error message means the job was cancelled.
+    """
+
+    status = Signal(str)
+    ready = Signal(str)
+    error = Signal(str)
+    busy = Signal(bool)
+    _load = Signal()
+    _submit = Signal(object)
+
+    def __init__(self, name: str, factory: Callable[[], Any], parent: QObject | None = None):
+        super().__init__(parent)
+        self.name = name
+        self._ids = itertools.count(1)
+        self._pending: dict[int, tuple[Callable | None, Callable | None, Callable | None]] = {}
+        self._ready = False
+        self._started = False
+        self._load_error: str | None = None
+        self._thread = QThread()
+        self._thread.setObjectName(f"frontdesk-{name}")
+        self._core = _Core(factory, name)
+        self._core.moveToThread(self._thread)
+        self._load.connect(self._core.load)
+        self._submit.connect(self._core.execute)
+        self._core.loaded.connect(self._on_loaded)
+        self._core.load_failed.connect(self._on_load_failed)
+        self._core.finished.connect(self._on_finished)
+        self._core.failed.connect(self._on_failed)
+        self._core.progressed.connect(self._on_progress)
+        self._thread.finished.connect(self._core.deleteLater)
+
+    @property
+    def is_ready(self) -> bool:
+        return self._ready
+
+    @property
+    def load_error(self) -> str | None:
+        """The sentence saying why the resource could not be built, once that is known."""
+        return self._load_error
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def start(self) -> None:
+        """Start the thread and build the resource there (once)."""
+        if self._started:
+            return
+        self._started = True
+        self._thread.start()
+        self.status.emit(f"Loading the {self.name}…")
+        self._load.emit()
+
+    def run(
+        self,
+        op: Callable[[Any, Job], Any],
+        *,
+        label: str,
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> Job:
+        """Queue `op(resource, job)` on the worker thread; never blocks the caller."""
+        if not self._started:
+            self.start()
+        job = Job(next(self._ids), label)
+        self._pending[job.id] = (on_done, on_error, on_progress)
+        if len(self._pending) == 1:
+            self.busy.emit(True)
+        self._submit.emit((job, op))
+        return job
+
+    def stop(self, wait_ms: int = 30000) -> None:
+        """End the thread after the op in flight (closing the app)."""
+        if self._started:
+            self._thread.quit()
+            self._thread.wait(wait_ms)
+
+    @Slot(str)
+    def _on_loaded(self, name: str) -> None:
+        self._ready = True
+        self.status.emit(f"The {name} is ready.")
+        self.ready.emit(name)
+
+    @Slot(str)
+    def _on_load_failed(self, message: str) -> None:
+        self._load_error = message
+        self.status.emit(message)
+        self.error.emit(message)
+
+    def _take(self, job_id: int):
+        callbacks = self._pending.pop(job_id, (None, None, None))
+        if not self._pending:
+            self.busy.emit(False)
+        return callbacks
+
+    @Slot(int, object)
+    def _on_finished(self, job_id: int, result: Any) -> None:
+        on_done, _, _ = self._take(job_id)
+        if on_done is not None:
+            on_done(result)
+
+    @Slot(int, str)
+    def _on_failed(self, job_id: int, message: str) -> None:
+        _, on_error, _ = self._take(job_id)
+        if on_error is not None:
+            on_error(message)
+        elif message:
+            self.error.emit(message)
+
+    @Slot(int, int, int)
+    def _on_progress(self, job_id: int, done: int, total: int) -> None:
+        callbacks = self._pending.get(job_id)
+        if callbacks and callbacks[2] is not None:
+            callbacks[2](done, total)

@@ -1,0 +1,521 @@
+"""The agent's window: sessions | conversation + composer | suggestion and "Why".
+
+The window only wires widgets to three workers (see engine_worker): the store (sessions,
+turns, search, feedback, export: ready at once), the Assistant (models load in the background;
+turns typed meanwhile wait in its queue and are answered when it is ready; it writes every
+conversation turn so their order is kept) and speech (loaded the first time the mic or an audio
+file is used). Every failure lands as one sentence in the banner and the status bar; a turn
+that could not be stored goes back into the composer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QImage, QKeySequence, QPixmap
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QPlainTextEdit,
+    QProgressBar,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop import ops
+from desktop.engine_worker import EngineWorker, Job
+from desktop.recorder_bridge import RecorderBridge
+from desktop.settings import DesktopSettings
+from desktop.widgets.chat_view import ChatView
+from desktop.widgets.composer import Composer
+from desktop.widgets.graph_view import GraphView
+from desktop.widgets.session_list import SessionList
+from desktop.widgets.suggestion_panel import SuggestionPanel
+from engine.types import Reply, Turn
+
+log = logging.getLogger("frontdesk.desktop")
+
+
+def _open_store(home: Path):
+    from engine.store import Store
+
+    return Store.open(home)
+
+
+def _load_assistant(home: Path, settings: DesktopSettings):
+    """Runs on the engine thread: the only place torch & co. get imported."""
+    device = settings.device
+    if device == "auto":
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    from engine.assistant import Assistant
+
+    knowledge = Path(settings.knowledge_dir) if settings.knowledge_dir else None
+    return Assistant(home, knowledge=knowledge, device=device)
+
+
+def _load_transcriber(home: Path, settings: DesktopSettings):
+    from engine.speech import load_transcriber
+
+    return load_transcriber(model=settings.whisper_model or None, device=settings.device,
+                            home=home)
+
+
+class Banner(QWidget):
+    """One sentence across the top of the conversation, until dismissed or replaced."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.label = QLabel()
+        self.label.setObjectName("error-banner")
+        self.label.setWordWrap(True)
+        close = QToolButton()
+        close.setText("✕")
+        close.clicked.connect(self.hide)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(6, 4, 6, 4)
+        row.addWidget(self.label, 1)
+        row.addWidget(close)
+        self.setStyleSheet("background:#fdecea; color:#7a1c12;")
+        self.hide()
+
+    def say(self, message: str) -> None:
+        self.label.setText(message)
+        self.show()
+
+
+class ImageDialog(QDialog):
+    """A screenshot at full size."""
+
+    def __init__(self, image: QImage, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Screenshot")
+        label = QLabel()
+        label.setPixmap(QPixmap.fromImage(image))
+        scroll = QScrollArea()
+        scroll.setWidget(label)
+        layout = QVBoxLayout(self)
+        layout.addWidget(scroll)
+        self.resize(min(image.width() + 40, 1400), min(image.height() + 40, 900))
+
+
+class MainWindow(QMainWindow):
+    """Emits `reply_shown(Reply)` and `session_shown(int)` (tests and benchmarks wait on them)."""
+
+    reply_shown = Signal(object)
+    session_shown = Signal(int)
+    message_shown = Signal(str)
+
+    def __init__(
+        self,
+        home: Path,
+        *,
+        store_factory: Callable[[], Any] | None = None,
+        assistant_factory: Callable[[], Any] | None = None,
+        transcriber_factory: Callable[[], Any] | None = None,
+        sd_module: Any = None,
+    ) -> None:
+        super().__init__()
+        self.home = Path(home)
+        self.settings = DesktopSettings.load(self.home)
+        self.setWindowTitle("Frontdesk")
+        self.resize(1360, 820)
+        self.session_id: int | None = None
+        self.device_in_use = "loading…"
+        self.labels: list[str] = []
+        self._voice_audio: Path | None = None
+        self._transcribe_job: Job | None = None
+
+        self.store = EngineWorker(
+            "session store", store_factory or (lambda: _open_store(self.home))
+        )
+        self.engine = EngineWorker(
+            "assistant", assistant_factory or (lambda: _load_assistant(self.home, self.settings))
+        )
+        self.speech = EngineWorker(
+            "speech model",
+            transcriber_factory or (lambda: _load_transcriber(self.home, self.settings)),
+        )
+        for worker in (self.store, self.engine, self.speech):
+            worker.status.connect(self.show_status)
+            worker.error.connect(self.show_error)
+        self.engine.ready.connect(self._engine_ready)
+        self.engine.busy.connect(self._busy)
+
+        self.sessions = SessionList()
+        self.chat = ChatView()
+        self.composer = Composer(self.home / "cache" / "pasted")
+        self.suggestion = SuggestionPanel()
+        self.why = GraphView()
+        self.banner = Banner()
+        self.recorder = RecorderBridge(
+            self.speech, self.home / "cache" / "voice", sd_module=sd_module,
+            device=self.settings.microphone or None, parent=self,
+        )
+        self._sd_module = sd_module
+        self._build_layout()
+        self._build_menus()
+        self._connect()
+
+    # --- construction --------------------------------------------------------------------------
+    def _build_layout(self) -> None:
+        centre = QWidget()
+        column = QVBoxLayout(centre)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.banner)
+        column.addWidget(self.chat, 1)
+        column.addWidget(self.composer)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.suggestion, "Suggestion")
+        self.tabs.addTab(self.why, "Why")
+        split = QSplitter()
+        split.addWidget(self.sessions)
+        split.addWidget(centre)
+        split.addWidget(self.tabs)
+        split.setSizes([250, 700, 410])
+        split.setStretchFactor(1, 1)
+        self.setCentralWidget(split)
+        self.status_text = QLabel("Starting…")
+        self.status_text.setObjectName("status-text")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(160)
+        self.progress.setRange(0, 0)
+        self.device_label = QLabel("device: loading…")
+        self.statusBar().addWidget(self.status_text, 1)
+        self.statusBar().addPermanentWidget(self.progress)
+        self.statusBar().addPermanentWidget(self.device_label)
+
+    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file = bar.addMenu("&File")
+        self._action(file, "New session", self.new_session, "Ctrl+N")
+        self._action(file, "Export…", self.open_export, "Ctrl+E")
+        file.addSeparator()
+        self._action(file, "Quit", self.close, QKeySequence.StandardKey.Quit)
+        edit = bar.addMenu("&Message")
+        self._action(edit, "Send", self.composer.submit, "Ctrl+Return")
+        self._action(edit, "Paste screenshot or text", self.paste, QKeySequence.StandardKey.Paste)
+        self._action(edit, "Microphone on/off", self.toggle_mic, "F9")
+        self._action(edit, "Use the suggested answer", self.suggestion.use_shortcut,
+                     "Ctrl+Shift+Return")
+        self._action(edit, "Cancel transcription", self.cancel_transcription, "Escape")
+        tools = bar.addMenu("&Assistant")
+        self._action(tools, "Train from the logs…", self.open_train)
+        self._action(tools, "Settings…", self.open_settings, "Ctrl+,")
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "Show logs", self.open_logs)
+        self._action(help_menu, "About Frontdesk", self.open_about)
+
+    def _connect(self) -> None:
+        self.sessions.selected.connect(self.open_session)
+        self.sessions.search_changed.connect(self.refresh_sessions)
+        self.sessions.new_requested.connect(self.new_session)
+        self.sessions.rename_requested.connect(self.rename_session)
+        self.composer.submitted.connect(self.submit)
+        self.composer.error.connect(self.show_error)
+        self.composer.audio_dropped.connect(self.transcribe_file)
+        self.composer.mic_pressed.connect(self._mic_on)
+        self.composer.mic_released.connect(self.recorder.stop)
+        self.recorder.level.connect(self.composer.set_level)
+        self.recorder.partial.connect(self.composer.show_transcript)
+        self.recorder.finished.connect(self._voice_done)
+        self.recorder.error.connect(self.show_error)
+        self.recorder.recording.connect(
+            lambda on: None if on else self.composer.stop_recording_ui()
+        )
+        self.suggestion.feedback.connect(self.send_feedback)
+        self.suggestion.use.connect(self.use_answer)
+        self.suggestion.handoff.connect(lambda rid: self.send_feedback(rid, "rejected", None, None))
+        self.chat.image_clicked.connect(self.open_image)
+        self.chat.play_clicked.connect(self.play_audio)
+
+    def start(self) -> None:
+        """Start the workers (after the window is visible): sessions first, then models."""
+        self.store.start()
+        self.refresh_sessions()
+        self.engine.start()
+
+    # --- status and errors -----------------------------------------------------------------
+    def show_status(self, text: str) -> None:
+        self.status_text.setText(text)
+
+    def show_error(self, message: str) -> None:
+        if not message:
+            return
+        log.info("shown to the agent: %s", message)
+        self.banner.say(message)
+        self.status_text.setText(message)
+        self.message_shown.emit(message)
+
+    def _busy(self, busy: bool) -> None:
+        self.progress.setVisible(busy or not self.engine.is_ready)
+
+    def _engine_ready(self, _name: str) -> None:
+        self._busy(self.engine.pending > 0)
+
+        def describe(assistant, _job):
+            labels = list(getattr(assistant, "labels", None) or
+                          getattr(getattr(assistant, "model", None), "labels", []) or [])
+            model = getattr(assistant, "model", None)
+            device = str(getattr(model, "device", "") or self.settings.device)
+            return labels, device
+
+        self.engine.run(describe, label="describing the model", on_done=self._described)
+
+    def _described(self, result: tuple[list[str], str]) -> None:
+        self.labels, self.device_in_use = result
+        self.suggestion.set_labels(self.labels)
+        self.device_label.setText(f"device: {self.device_in_use}")
+        self.show_status(f"Ready: {len(self.labels)} intents, on {self.device_in_use}.")
+
+    # --- sessions ----------------------------------------------------------------------------
+    def refresh_sessions(self, query: str | None = None, select: int | None = None) -> Job:
+        query = self.sessions.query() if query is None else query
+        return self.store.run(
+            lambda store, _job: store.sessions(query or None),
+            label="listing sessions",
+            on_done=lambda rows: self.sessions.show_sessions(rows, select=select),
+        )
+
+    def new_session(self, then: Callable[[int], None] | None = None) -> Job:
+        def done(session_id: int) -> None:
+            self.session_id = session_id
+            self.chat.clear()
+            self.suggestion.clear()
+            self.sessions.search.clear()
+            self.refresh_sessions("", select=session_id)
+            if callable(then):
+                then(session_id)
+
+        return self.store.run(lambda store, _job: store.new_session(), label="a new session",
+                              on_done=done)
+
+    def rename_session(self, session_id: int, title: str) -> None:
+        self.store.run(lambda store, _job: store.rename_session(session_id, title),
+                       label="renaming the session",
+                       on_done=lambda _r: self.refresh_sessions(select=None))
+
+    def open_session(self, session_id: int) -> Job:
+        self.session_id = session_id
+        return self.store.run(lambda store, _job: ops.load_session(store, session_id),
+                              label="opening the session", on_done=self._show_session)
+
+    def _show_session(self, view: ops.SessionView) -> None:
+        if view.session_id != self.session_id:
+            return  # the agent moved on meanwhile
+        self.chat.show_turns(view.turns, view.thumbs)
+        if view.last_reply is not None:
+            self.suggestion.show_reply(view.last_reply)
+        else:
+            self.suggestion.clear()
+        self.why.show_graph(view.turns, view.last_reply)
+        self.why.show_screenshot(view.last_image)
+        self.session_shown.emit(view.session_id)
+
+    # --- turns -------------------------------------------------------------------------------
+    def submit(self, text: str, role: str, images: list[Path]) -> None:
+        """A turn from the composer: shown at once, stored and answered by the engine thread."""
+        if self.session_id is None:
+            self.new_session(then=lambda _sid: self.submit(text, role, images))
+            return
+        session_id = self.session_id
+        audio, self._voice_audio = self._voice_audio, None
+        source = "voice" if audio else ("image" if images and not text else "typed")
+        turn = Turn(text=text, role=role, source=source, images=list(images), audio=audio)
+        shown = {"role": role, "text": text, "source": source, "pending_images": images}
+        self.chat.add_pending(shown)
+
+        def failed(message: str) -> None:
+            if turn.id is None and role == "customer" and self._engine_failed():
+                # no model: keep the customer's words in the session anyway, without a reply
+                self.store.run(lambda store, _job: ops.add_turn(store, session_id, turn),
+                               label="saving the message", on_done=lambda _id: saved(message),
+                               on_error=lambda again: give_back(again))
+                return
+            give_back(message)
+
+        def saved(message: str) -> None:
+            self.chat.drop_pending(shown)
+            self.show_error(f"{message} The message was saved without a suggestion.")
+            if session_id == self.session_id:
+                self.open_session(session_id)
+
+        def give_back(message: str) -> None:
+            self.chat.drop_pending(shown)
+            if turn.id is None:  # never stored: give it back to the agent
+                self.composer.restore(text, images)
+                if audio:
+                    self._voice_audio = audio
+            self.show_error(message)
+            if turn.id is not None and session_id == self.session_id:
+                self.open_session(session_id)
+
+        if role == "customer":
+            def done(reply: Reply) -> None:
+                self.chat.drop_pending(shown)
+                self.suggestion.show_reply(reply)
+                self.tabs.setCurrentWidget(self.suggestion)
+                self.show_status(
+                    f"{reply.intent} ({reply.level}) in {reply.latency_ms:.0f} ms"
+                )
+                self.reply_shown.emit(reply)
+                if session_id == self.session_id:
+                    self.open_session(session_id)
+                self.refresh_sessions()
+
+            self.engine.run(lambda assistant, _job: ops.respond(assistant, session_id, turn),
+                            label="answering the message", on_done=done, on_error=failed)
+        else:
+            def stored(_turn_id: int) -> None:
+                self.chat.drop_pending(shown)
+                if session_id == self.session_id:
+                    self.open_session(session_id)
+
+            self._conversation_writer().run(
+                lambda owner, _job: ops.add_turn(owner, session_id, turn),
+                label="saving the agent's message", on_done=stored, on_error=failed,
+            )
+
+    def _engine_failed(self) -> bool:
+        return self.engine.load_error is not None
+
+    def _conversation_writer(self) -> EngineWorker:
+        """The engine writes turns (keeps their order); the store does if the engine failed."""
+        return self.store if self._engine_failed() else self.engine
+
+    def use_answer(self, reply_id: int, text: str) -> None:
+        """"Use": the draft becomes the agent's turn (it is already on the clipboard)."""
+        self.submit(text, "agent", [])
+
+    def send_feedback(self, reply_id: int, action: str, corrected, final_answer) -> None:
+        def op(store, _job):
+            return store.add_feedback(reply_id, action, corrected_intent=corrected,
+                                      final_answer=final_answer)
+
+        self.store.run(op, label="saving your feedback",
+                       on_done=lambda _fid: self.show_status(f"Feedback saved ({action})."))
+
+    # --- images and audio --------------------------------------------------------------------
+    def paste(self) -> None:
+        """Ctrl+V: into the field being edited, else a screenshot/text into the composer."""
+        focus = QGuiApplication.focusObject()
+        if isinstance(focus, (QLineEdit, QPlainTextEdit)) and focus is not self.composer.edit:
+            focus.paste()
+        else:
+            self.composer.paste_from_clipboard()
+
+    def open_image(self, attachment_id: int) -> None:
+        self.store.run(lambda store, _job: ops.full_image(store, attachment_id),
+                       label="opening the screenshot",
+                       on_done=lambda image: ImageDialog(image, self).show())
+
+    def play_audio(self, attachment_id: int) -> None:
+        cache = self.home / "cache"
+        sd_module = self._sd_module
+        self.store.run(
+            lambda store, _job: ops.play_audio(store, attachment_id, cache, sd_module),
+            label="playing the recording",
+            on_done=lambda seconds: self.show_status(f"Playing {seconds:.1f} s of audio."),
+        )
+
+    def toggle_mic(self) -> None:
+        self.composer.toggle_mic()
+
+    def _mic_on(self) -> None:
+        if not self.recorder.start():
+            self.composer.stop_recording_ui()
+
+    def _voice_done(self, text: str, wav: Path | None) -> None:
+        self.composer.show_transcript(text)
+        self._voice_audio = wav
+        self.show_status("Transcript ready: check it and press Enter to send.")
+
+    def transcribe_file(self, path: Path) -> Job:
+        self.show_status(f"Transcribing {path.name}… (Esc cancels)")
+        self.composer.mark_voice_start()
+
+        def done(text: str) -> None:
+            self._transcribe_job = None
+            self.composer.show_transcript(text)
+            self._voice_audio = path
+            self.show_status(f"Transcribed {path.name}: check it and press Enter to send.")
+
+        def failed(message: str) -> None:
+            self._transcribe_job = None
+            self.show_error(message or f"Transcribing {path.name} was cancelled.")
+
+        self._transcribe_job = self.recorder.transcribe_file(path, done, failed)
+        return self._transcribe_job
+
+    def cancel_transcription(self) -> None:
+        if self._transcribe_job is not None:
+            self._transcribe_job.cancel()
+
+    # --- dialogs -----------------------------------------------------------------------------
+    def open_export(self):
+        from desktop.dialogs.export import ExportDialog
+
+        dialog = ExportDialog(self.store, Path.home(), self.session_id, self)
+        dialog.show()
+        return dialog
+
+    def open_train(self):
+        from desktop.dialogs.train import TrainDialog
+
+        dialog = TrainDialog(self.engine, self.home, self)
+        dialog.show()
+        return dialog
+
+    def open_settings(self):
+        from desktop.dialogs.settings import SettingsDialog
+
+        dialog = SettingsDialog(self.settings, self.home, self.device_in_use, self)
+        dialog.accepted.connect(lambda: self._settings_saved(dialog.settings))
+        dialog.show()
+        return dialog
+
+    def _settings_saved(self, settings: DesktopSettings) -> None:
+        self.settings = settings
+        self.recorder.set_device(settings.microphone or None)
+        self.show_status("Settings saved; model and device changes apply at the next start.")
+
+    def open_about(self):
+        from desktop.dialogs.about import AboutDialog
+
+        dialog = AboutDialog(self.device_in_use, self.home, self)
+        dialog.show()
+        return dialog
+
+    def open_logs(self):
+        from desktop.dialogs.about import LogDialog
+
+        dialog = LogDialog(self.home / "logs" / "frontdesk.log", self)
+        dialog.show()
+        return dialog
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
+        self.recorder.stop()
+        for worker in (self.speech, self.engine, self.store):
+            worker.stop()
+        super().closeEvent(event)
+

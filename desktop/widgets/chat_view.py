@@ -1,0 +1,204 @@
+"""The centre: the conversation as bubbles (customer left, agent right, assistant notes),
+screenshots inline as thumbnails (click for full size), voice turns with a play button.
+
+It draws what the store says (`show_turns`) plus turns still waiting for the engine
+(`add_pending`), so what the agent sent is on screen at once even before the model is ready.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+THUMB_SIZE = 220
+
+BUBBLE_STYLE = {
+    "customer": "background:#eef2f7; border:1px solid #c9d3e0; border-radius:8px;",
+    "agent": "background:#e3f4e6; border:1px solid #b7dcbf; border-radius:8px;",
+    "assistant": "background:#fff8e1; border:1px dashed #e0c26a; border-radius:8px;",
+    "pending": "background:#f4f4f4; border:1px dashed #aaaaaa; border-radius:8px;",
+}
+
+
+class ClickableLabel(QLabel):
+    clicked = Signal()
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        self.clicked.emit()
+        super().mouseReleaseEvent(event)
+
+
+class Bubble(QFrame):
+    """One turn: who, text, its screenshots and audio, and the assistant's verdict if any."""
+
+    def __init__(self, turn: dict, thumbs: dict[int, QImage], view: ChatView, pending=False):
+        super().__init__()
+        role = turn.get("role", "customer")
+        self.turn_id = turn.get("id")
+        self.setStyleSheet(f"Bubble {{{BUBBLE_STYLE['pending' if pending else role]}}}")
+        self.setObjectName(f"bubble-{role}")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+
+        source = turn.get("source", "typed")
+        head = {"customer": "Customer", "agent": "Agent", "assistant": "Assistant"}.get(role, role)
+        if source == "voice":
+            head += " · voice"
+        elif source == "image":
+            head += " · screenshot"
+        if pending:
+            head += " · waiting for the model…"
+        header = QLabel(f"<b>{head}</b>")
+        header.setStyleSheet("color:#555; border:none;")
+        layout.addWidget(header)
+
+        text = turn.get("text") or ""
+        if text:
+            body = QLabel(text)
+            body.setWordWrap(True)
+            body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            body.setStyleSheet("border:none;")
+            body.setObjectName("turn-text")
+            layout.addWidget(body)
+
+        for attachment in turn.get("attachments") or []:
+            if attachment.get("kind") == "image":
+                layout.addWidget(self._thumbnail(attachment, thumbs, view))
+            elif attachment.get("kind") == "audio":
+                layout.addWidget(self._play_button(attachment, view))
+
+        for path in turn.get("pending_images") or []:
+            thumb = QLabel()
+            thumb.setPixmap(
+                QPixmap(str(path)).scaled(
+                    THUMB_SIZE, THUMB_SIZE, Qt.AspectRatioMode.KeepAspectRatio
+                )
+            )
+            thumb.setStyleSheet("border:none;")
+            layout.addWidget(thumb)
+
+        reply = turn.get("reply")
+        if reply:
+            note = QLabel(
+                f"→ {reply.get('intent', '?')} ({reply.get('level') or 'n/a'}, "
+                f"{float(reply.get('confidence') or 0):.0%})"
+            )
+            note.setObjectName("reply-note")
+            note.setStyleSheet("color:#8a6d00; border:none;")
+            layout.addWidget(note)
+
+    def _thumbnail(self, attachment: dict, thumbs: dict[int, QImage], view: ChatView) -> QWidget:
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 0)
+        label = ClickableLabel()
+        label.setCursor(Qt.CursorShape.PointingHandCursor)
+        label.setToolTip("Click to open the screenshot full size")
+        label.setStyleSheet("border:none;")
+        image = thumbs.get(int(attachment["id"]))
+        if image is not None and not image.isNull():
+            label.setPixmap(QPixmap.fromImage(image))
+        else:
+            label.setText(f"[screenshot {attachment.get('width')}×{attachment.get('height')}]")
+        label.clicked.connect(lambda a=int(attachment["id"]): view.image_clicked.emit(a))
+        column.addWidget(label)
+        ocr = (attachment.get("ocr_text") or "").strip()
+        if ocr:
+            text = QLabel(f"<i>Read from the screenshot:</i> {ocr[:300]}")
+            text.setWordWrap(True)
+            text.setObjectName("ocr-text")
+            text.setStyleSheet("color:#444; border:none;")
+            column.addWidget(text)
+        return box
+
+    def _play_button(self, attachment: dict, view: ChatView) -> QWidget:
+        button = QToolButton()
+        seconds = float(attachment.get("duration") or 0)
+        button.setText(f"▶ Play ({seconds:.1f} s)")
+        button.setObjectName("play-audio")
+        button.clicked.connect(lambda _=False, a=int(attachment["id"]): view.play_clicked.emit(a))
+        return button
+
+
+class ChatView(QScrollArea):
+    """The conversation. Emits `image_clicked(attachment_id)`, `play_clicked(attachment_id)`."""
+
+    image_clicked = Signal(int)
+    play_clicked = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self._inner = QWidget()
+        self._column = QVBoxLayout(self._inner)
+        self._column.addStretch(1)
+        self.setWidget(self._inner)
+        self.turns: list[dict] = []
+        self._pending: list[Bubble] = []
+        self.placeholder = QLabel("No session open: type a message to start one.")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setStyleSheet("color:#888;")
+        self._column.insertWidget(0, self.placeholder)
+
+    def clear(self) -> None:
+        self.turns = []
+        self._pending = []
+        while self._column.count() > 1:
+            item = self._column.takeAt(0)
+            if item.widget():
+                item.widget().deleteLater()
+
+    def show_turns(self, turns: list[dict], thumbs: dict[int, QImage] | None = None) -> None:
+        """Draw a session's stored turns, keeping bubbles still waiting for the engine."""
+        pending = [b.turn for b in self._pending]
+        self.clear()
+        self.turns = list(turns)
+        for turn in turns:
+            self._append(Bubble(turn, thumbs or {}, self), turn.get("role", "customer"))
+        for turn in pending:
+            self.add_pending(turn)
+        self._scroll_to_end()
+
+    def add_pending(self, turn: dict) -> Bubble:
+        bubble = Bubble(turn, {}, self, pending=True)
+        bubble.turn = turn
+        self._pending.append(bubble)
+        self._append(bubble, turn.get("role", "customer"))
+        self._scroll_to_end()
+        return bubble
+
+    def drop_pending(self, turn: dict) -> None:
+        for bubble in list(self._pending):
+            if bubble.turn is turn:
+                self._pending.remove(bubble)
+                bubble.parentWidget().deleteLater()
+
+    @property
+    def pending_count(self) -> int:
+        return len(self._pending)
+
+    def _append(self, bubble: Bubble, role: str) -> None:
+        row = QWidget()
+        line = QHBoxLayout(row)
+        line.setContentsMargins(0, 0, 0, 0)
+        bubble.setMaximumWidth(560)
+        if role == "agent":
+            line.addStretch(1)
+            line.addWidget(bubble)
+        else:
+            line.addWidget(bubble)
+            line.addStretch(1)
+        self._column.insertWidget(self._column.count() - 1, row)
+
+    def _scroll_to_end(self) -> None:
+        bar = self.verticalScrollBar()
+        QTimer.singleShot(0, lambda: bar.setValue(bar.maximum()))
