@@ -51,6 +51,7 @@ class Assistant:
         self.knowledge = (
             knowledge if isinstance(knowledge, KnowledgeBase) else KnowledgeBase.load(knowledge)
         )
+        self.knowledge.index(self.model.embed)
         self.store = Store.open(self.home)
         self._lock = threading.RLock()
         self._entities: dict[tuple[int, str], list[Entity]] = {}  # (turn id, text) -> finds

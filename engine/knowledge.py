@@ -144,9 +144,9 @@ class KnowledgeBase:
         return set(self._by_intent)
 
     def index(self, embed: Embed) -> None:
-        """Embed every article once so retrieval can rank by meaning (IntentModel.embed)."""
-        self._vectors = embed([a.search_text for a in self.articles])
-        self._embed = embed
+        """Rank by meaning from now on (IntentModel.embed); articles are embedded on first need,
+        so a base with one article per intent never pays for it."""
+        self._embed, self._vectors = embed, None
 
     def candidates(self, intent: str) -> list[Article]:
         """Articles for `intent`; the out-of-scope (handoff) ones when none answers it."""
@@ -194,6 +194,8 @@ class KnowledgeBase:
 
     def _similarities(self, message: str, articles: list[Article]) -> list[float]:
         if self._embed is not None:
+            if self._vectors is None:
+                self._vectors = self._embed([a.search_text for a in self.articles])
             query = self._embed([message])[0]
             rows = [self.articles.index(a) for a in articles]
             return (self._vectors[rows] @ query).tolist()

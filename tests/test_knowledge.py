@@ -208,3 +208,41 @@ def test_non_utf8_duplicate_ids_and_empty_folders_are_refused(tmp_path: Path) ->
         KnowledgeBase.load(empty)
     with pytest.raises(InputError, match="No knowledge-base folder"):
         KnowledgeBase.load(tmp_path / "missing")
+
+
+@pytest.mark.slow
+def test_embeddings_rank_by_meaning_where_words_do_not_overlap(
+    tmp_path: Path, shipped_intent_model
+) -> None:
+    write(tmp_path, "damaged.yaml", """
+        id: damaged
+        intents: [track_order]
+        title: Damaged deliveries
+        policy: If the goods arrive broken, crushed or wet, take photos of the box and the item
+          and we replace it at no cost.
+        templates: [Please send photos of the box and the item.]
+        """)
+    write(tmp_path, "lost.yaml", """
+        id: lost_parcel
+        intents: [track_order]
+        title: Lost parcels
+        policy: When a package never arrives and the carrier shows no scans for five business
+          days, we open an investigation and send a replacement.
+        templates: [I've opened an investigation with the carrier.]
+        """)
+    kb = KnowledgeBase.load(tmp_path)
+    messages = {
+        "my stuff showed up smashed to pieces": "damaged",
+        "the box came all dented and the vase inside cracked": "damaged",
+        "nothing has come yet and it's been two weeks": "lost_parcel",
+        "my order still hasnt turned up": "lost_parcel",
+    }
+    # Word overlap alone cannot tell these apart (no shared content words) ...
+    by_words = [kb.retrieve("track_order", m)[0][0].id for m in messages]
+    assert by_words != list(messages.values())
+    # ... the encoder's sentence embeddings can.
+    kb.index(shipped_intent_model.embed)
+    for message, expected in messages.items():
+        ranked = kb.retrieve("track_order", message)
+        assert ranked[0][0].id == expected, message
+        assert ranked[0][1] > ranked[1][1]
