@@ -26,7 +26,7 @@ from torch_geometric.data import Batch
 from torch_geometric.nn import GATv2Conv
 
 from engine.errors import ModelError
-from engine.graph import EDGE_DIM, NODE_TYPES, ConversationGraph
+from engine.graph import EDGE_DIM, MAX_BLOCKS, NODE_TYPES, ConversationGraph, ConversationTurn
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "fusion.safetensors"
@@ -72,6 +72,44 @@ class Blocks:
 
     def to(self, device: torch.device) -> Blocks:
         return Blocks(*(t.to(device) for t in (self.text, self.box, self.visual, self.mask)))
+
+
+def blocks_for_turns(
+    turns: list[ConversationTurn], embed, config: FusionConfig
+) -> Blocks:
+    """One `Blocks` row per turn: the OCR blocks of all its screenshots (up to MAX_BLOCKS).
+
+    `embed(texts) -> [n, text_dim]` embeds the block texts in one call; visual features come
+    from `turn.visuals` where the caller computed them (zeros otherwise).
+    """
+    rows = []
+    for turn in turns:
+        row = []
+        for s, shot in enumerate(turn.screenshots):
+            visual = turn.visuals[s] if s < len(turn.visuals) else None
+            for b, block in enumerate(shot.blocks[:MAX_BLOCKS]):
+                vector = None if visual is None else visual.box_vectors[b]
+                row.append((block.text, block.box, vector))
+        rows.append(row[:MAX_BLOCKS])
+    width = max(1, max(len(row) for row in rows))
+    out = Blocks(
+        torch.zeros(len(turns), width, config.text_dim),
+        torch.zeros(len(turns), width, 4),
+        torch.zeros(len(turns), width, config.visual_dim),
+        torch.zeros(len(turns), width, dtype=torch.bool),
+    )
+    texts = [text for row in rows for text, _, _ in row]
+    vectors = embed(texts).float().cpu() if texts else None
+    k = 0
+    for r, row in enumerate(rows):
+        for c, (_, box, visual) in enumerate(row):
+            out.text[r, c] = vectors[k]
+            out.box[r, c] = torch.tensor(box)
+            if visual is not None:
+                out.visual[r, c] = visual
+            out.mask[r, c] = True
+            k += 1
+    return out
 
 
 def box_features(box: torch.Tensor) -> torch.Tensor:

