@@ -36,7 +36,7 @@ BACKENDS = ("faster-whisper", "openai-whisper")
 DEFAULT_MODEL = "tiny.en"
 # Blocks bound the work between two cancel checks; openai-whisper reports nothing inside one call.
 FASTER_BLOCK_S = 300.0
-OPENAI_BLOCK_S = 60.0
+OPENAI_BLOCK_S = 30.0
 PROMPT_CHARS = 200  # previous text carried into the next block as Whisper's prompt
 
 Progress = Callable[[float], None]
