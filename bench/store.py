@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from engine.exchange import export_records
+from engine.exchange import export_records, import_records
 from engine.store import Store, now_iso
 from engine.store_schema import apply_migrations
 from engine.types import Reply, Turn
@@ -149,14 +149,22 @@ def main(argv: list[str] | None = None) -> int:
               f"{per_turn:.2f} ms per turn")
 
         replies = store.count("replies")
-        for label, kwargs in [("jsonl, redacted", {}), ("jsonl, --no-redact", {"redact": False}),
-                              ("csv, redacted", {"fmt": "csv"})]:
-            out = folder / "export" / ("out.csv" if kwargs.get("fmt") == "csv" else "out.jsonl")
+        for label, name, kwargs in [
+            ("jsonl, redacted", "redacted.jsonl", {}),
+            ("jsonl, --no-redact", "plain.jsonl", {"redact": False}),
+            ("csv, redacted", "redacted.csv", {"fmt": "csv"}),
+        ]:
+            out = folder / "export" / name
             with Timer() as took:
                 written = export_records(store, out, **kwargs)
             print(f"export {label}: {written} records ({replies} replies) in {took} "
                   f"({written / took.wall:,.0f} records/s, {out.stat().st_size / 1e6:.0f} MB)"
                   + ("; goal < 2 s" if label == "jsonl, redacted" else ""))
+
+        with Store(folder / "imported.db") as hub, Timer() as took:
+            imported, _ = import_records(hub, [folder / "export" / "redacted.jsonl"])
+        print(f"import of that export into an empty store: {imported} records in {took} "
+              f"({imported / took.wall:,.0f} records/s)")
 
         queries = ["refund", "broken box", "invoice billing", "locked account", "parcel depot",
                    "wrong size", "charged twice", "sneak", "nothing matches this xyzzy"]

@@ -20,7 +20,7 @@ import os
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from engine.errors import InputError, StoreError
 from engine.redact import redact as redact_text
@@ -28,6 +28,7 @@ from engine.store import Store, image_meta, now_iso
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
+Clean = Callable[[str], str]
 FORMATS = ("jsonl", "csv")
 CSV_COLUMNS = ["id", "session", "created", "text", "intent", "predicted_intent", "feedback",
                "answer"]
@@ -70,9 +71,9 @@ def export_records(
         rows = _export_rows(store, where, params)
     clean = _Redactor() if redact else _same
     total = len(rows.replies)
+    partial = out.with_name(out.name + ".part")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        partial = out.with_name(out.name + ".part")
         with open(partial, "w", encoding="utf-8", newline="") as handle:
             if fmt == "jsonl":
                 _write_jsonl(handle, store, rows, out.parent, clean, progress)
@@ -81,6 +82,9 @@ def export_records(
         os.replace(partial, out)
     except OSError as err:
         raise StoreError(f"Cannot write the export to {out}: {err.strerror or err}.") from err
+    finally:
+        if partial.exists():
+            partial.unlink()
     if progress:
         progress(total, total)
     return total
@@ -198,7 +202,10 @@ def _gold(feedback: tuple | None, predicted: str, draft: str) -> tuple[Any, Any,
     return intent, action, answer
 
 
-def _write_jsonl(handle, store, rows: _ExportRows, folder: Path, clean, progress) -> None:
+def _write_jsonl(
+    handle: TextIO, store: Store, rows: _ExportRows, folder: Path, clean: Clean,
+    progress: Progress | None,
+) -> None:
     images_dir = folder / "images"
     copied: set[str] = set()
     messages: dict[int, tuple[list[int], list[str], list[list[str]]]] = {}
@@ -241,7 +248,9 @@ def _write_jsonl(handle, store, rows: _ExportRows, folder: Path, clean, progress
             progress(done, total)
 
 
-def _write_csv(handle, rows: _ExportRows, desk: str, clean, progress) -> None:
+def _write_csv(
+    handle: TextIO, rows: _ExportRows, desk: str, clean: Clean, progress: Progress | None
+) -> None:
     writer = csv.writer(handle)
     writer.writerow(CSV_COLUMNS)
     last_customer: dict[int, tuple[list[int], list[str]]] = {}

@@ -72,7 +72,7 @@ def store_error(err: BaseException, path: Path) -> StoreError:
             "check that the folder exists and that you may write to it."
         )
     else:
-        message = f"The database {path} could not be used: {err}."
+        message = f"The database {path} could not be used ({str(err).rstrip('.')})."
     return StoreError(message)
 
 

@@ -37,6 +37,9 @@ def test_new_store_is_private_in_wal_mode_at_the_latest_schema(home: Path) -> No
     db_file = paths.database(home)
     assert db_file.stat().st_mode & 0o777 == 0o600
     assert store.db.journal_mode == "wal"
+    store.new_session()  # a write creates the -wal and -shm files beside it
+    for side in ("-wal", "-shm"):
+        assert Path(f"{db_file}{side}").stat().st_mode & 0o777 == 0o600
     assert store.schema_version == LATEST_VERSION == MIGRATIONS[-1][0]
     versions = [row[0] for row in store.db.execute("SELECT version FROM schema_migrations")]
     assert versions == [number for number, _, _ in MIGRATIONS]
