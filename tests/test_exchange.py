@@ -224,3 +224,25 @@ def test_bulk_written_store_exports_in_session_order(store: Store, tmp_path: Pat
         assert record["messages"][-1]["speaker"] == "customer"
         numbers = [int(m["content"].split()[1]) for m in record["messages"]]
         assert numbers == sorted(numbers) and all(n % 3 == numbers[0] % 3 for n in numbers)
+
+
+def test_jpeg_screenshot_travels_with_its_extension_and_size(
+    store: Store, store_photo: Path, tmp_path: Path
+) -> None:
+    session = store.new_session()
+    turn = Turn(text="", source="image", images=[store_photo])
+    store.add_turn(session, turn)
+    store.add_reply(turn.id, reply_for("track_order"))
+    record = read_jsonl(_export(store, tmp_path / "out" / "x.jsonl"))[0]
+    digest = hashlib.sha256(store_photo.read_bytes()).hexdigest()
+    assert record["images"] == [f"images/{digest}.jpg"]
+
+    with Store(tmp_path / "other.db") as other:
+        assert import_records(other, [tmp_path / "out" / "x.jsonl"]) == (1, 0)
+        imported = other.turns(other.sessions()[0]["id"])[0]
+        assert imported["source"] == "image"
+        kept = imported["attachments"][0]
+        original = store.attachments(turn.id)[0]
+        assert (kept["mime"], kept["width"], kept["height"], kept["sha256"]) == (
+            "image/jpeg", original["width"], original["height"], digest
+        )
