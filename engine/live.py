@@ -52,12 +52,15 @@ class LiveTranscriber:
         interval_s: float = 0.8,
         max_window_s: float = 20.0,
         prompt: str | None = None,
+        background: bool = True,
     ) -> None:
+        """`background=False` runs no worker thread: the caller drives passes with `step()`."""
         self.transcriber = transcriber
         self.on_partial = on_partial
         self.interval_s = interval_s
         self.max_window_s = max_window_s
         self.prompt = prompt
+        self.background = background
         self.stats = LiveStats()
         self._chunks: list[np.ndarray] = []
         self._fed = 0  # samples received
@@ -83,7 +86,7 @@ class LiveTranscriber:
             self._fed += samples.size
             if self._first_fed_at is None:
                 self._first_fed_at = time.perf_counter()
-        if self._worker is None:
+        if self._worker is None and self.background:
             self._worker = threading.Thread(target=self._run, name="live-transcriber", daemon=True)
             self._worker.start()
 
@@ -100,6 +103,10 @@ class LiveTranscriber:
         if text:
             self.on_partial(text)
         return text
+
+    def step(self) -> None:
+        """One decoding pass over the uncommitted audio, now (what the worker does each tick)."""
+        self._pass(final=False)
 
     def text(self) -> str:
         """The committed text so far."""
