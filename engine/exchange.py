@@ -67,7 +67,7 @@ def export_records(
         raise InputError(f"Export format is jsonl or csv, not {fmt!r}.")
     out = Path(out)
     where, params = _filters(since, until, session_ids)
-    with store.batch():  # one read transaction: a consistent snapshot
+    with store.batch(write=False):  # one consistent snapshot; writers go on meanwhile
         rows = _export_rows(store, where, params)
     clean = _Redactor() if redact else _same
     total = len(rows.replies)

@@ -173,14 +173,18 @@ class Store:
             apply_migrations(self._conn)
 
     def _desk_id(self) -> str:
+        """This file's uuid, made once (several processes may open a new file at once)."""
         row = self.db.execute("SELECT value FROM meta WHERE key = 'desk_id'").fetchone()
         if row:
             return str(row[0])
-        desk_id = uuid.uuid4().hex
-        with self.db.atomic():
-            self.db["meta"].insert({"key": "desk_id", "value": desk_id})
-            self.db["meta"].insert({"key": "created", "value": now_iso()}, replace=True)
-        return desk_id
+        with self._writing():
+            self.db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('desk_id', ?)", [uuid.uuid4().hex]
+            )
+            self.db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('created', ?)", [now_iso()]
+            )
+        return str(self.db.execute("SELECT value FROM meta WHERE key = 'desk_id'").fetchone()[0])
 
     @property
     def schema_version(self) -> int:
@@ -195,21 +199,21 @@ class Store:
     ) -> int:
         """Start a conversation; returns its id."""
         row = {"started": now_iso(), "agent": agent, "channel": channel, "title": title}
-        with self.db.atomic():
+        with self._writing():
             return int(self.db["sessions"].insert(row).last_pk)
 
     @_guarded
     def rename_session(self, session_id: int, title: str) -> None:
         """Give a conversation the title shown in the session list."""
         self._require("sessions", session_id)
-        with self.db.atomic():
+        with self._writing():
             self.db["sessions"].update(session_id, {"title": title})
 
     @_guarded
     def end_session(self, session_id: int) -> None:
         """Mark a conversation closed (its `ended` time is set once)."""
         self._require("sessions", session_id)
-        with self.db.atomic():
+        with self._writing():
             self.db.execute(
                 "UPDATE sessions SET ended = ? WHERE id = ? AND ended IS NULL",
                 [now_iso(), session_id],
@@ -254,7 +258,7 @@ class Store:
         if turn.audio is not None:
             files.append(("audio", Path(turn.audio)))
         media = [(kind, read_media(kind, file)) for kind, file in files]
-        with self.db.atomic():
+        with self._writing():
             turn_id = self._insert_turn(session_id, turn, self._next_seq(session_id))
             for kind, (data, meta) in media:
                 self._insert_attachment(turn_id, kind, data, **meta)
@@ -271,7 +275,7 @@ class Store:
         items = list(items)
         for _, turn, _ in items:
             _check_turn(turn)
-        with self.db.atomic():
+        with self._writing():
             next_turn = self._next_id("turns")
             next_reply = self._next_id("replies")
             seqs = self._next_seqs({session_id for session_id, _, _ in items})
@@ -324,7 +328,7 @@ class Store:
         if kind not in ATTACHMENT_KINDS:
             raise InputError(f"An attachment is an image or audio, not {kind!r}.")
         self._require("turns", turn_id)
-        with self.db.atomic():
+        with self._writing():
             return self._insert_attachment(
                 turn_id, kind, bytes(data), mime=mime, width=width, height=height,
                 duration=duration, ocr_text=ocr_text, ocr_json=ocr_json,
@@ -334,7 +338,7 @@ class Store:
     def set_ocr(self, attachment_id: int, ocr_text: str, ocr_json: str) -> None:
         """Keep the text read from a screenshot; it becomes searchable at once."""
         self._require("attachments", attachment_id)
-        with self.db.atomic():
+        with self._writing():
             self.db["attachments"].update(
                 attachment_id, {"ocr_text": ocr_text, "ocr_json": ocr_json}
             )
@@ -402,7 +406,7 @@ class Store:
     def add_reply(self, turn_id: int, reply: Reply) -> int:
         """Keep what the assistant proposed for a turn; sets `reply.id`."""
         self._require("turns", turn_id)
-        with self.db.atomic():
+        with self._writing():
             cursor = self._conn.execute(
                 REPLY_INSERT, (*_reply_values(reply, turn_id), now_iso())
             )
@@ -430,7 +434,7 @@ class Store:
             "reply": reply_id, "action": action, "corrected_intent": corrected_intent,
             "final_answer": final_answer, "created": now_iso(),
         }
-        with self.db.atomic():
+        with self._writing():
             return int(self.db["feedback"].insert(row).last_pk)
 
     # ---- search --------------------------------------------------------------------------
@@ -452,14 +456,38 @@ class Store:
     # ---- batches -------------------------------------------------------------------------
 
     @contextmanager
-    def batch(self) -> Iterator[Store]:
-        """Group several writes into one transaction (all or nothing, one fsync)."""
+    def batch(self, *, write: bool = True) -> Iterator[Store]:
+        """Group several writes into one transaction (all or nothing, one fsync); with
+        `write=False`, several reads into one consistent snapshot that blocks no writer."""
         with self._lock:
             try:
-                with self.db.atomic():
+                with self._writing() if write else self.db.atomic():
                     yield self
             except sqlite3.Error as err:
                 raise store_error(err, self.path) from err
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A write transaction that takes the write lock up front (BEGIN IMMEDIATE): a deferred
+        one that read first could fail at once, without waiting, when another process wrote
+        in between. Nested inside a transaction it is a savepoint."""
+        if self._conn.in_transaction:
+            with self.db.atomic():
+                yield
+            return
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise
+        try:
+            self._conn.execute("COMMIT")
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise
 
     @_guarded
     def count(self, table: str) -> int:

@@ -145,6 +145,7 @@ def apply_migrations(conn: sqlite3.Connection, upto: int = LATEST_VERSION) -> in
             except sqlite3.Error:
                 if conn.in_transaction:
                     conn.rollback()
-                raise
+                if current_version(conn) < number:  # not another process opening it too
+                    raise
             version = number
     return version

@@ -390,3 +390,30 @@ def test_killed_writer_loses_no_committed_turn(tmp_path: Path) -> None:
                 key = text.split()[1]
                 bulk_sizes[key] = bulk_sizes.get(key, 0) + 1
         assert set(bulk_sizes.values()) == {300}  # a batch is all there or not at all
+
+
+RACER = """
+import sys
+from engine.store import Store
+from engine.types import Turn
+store = Store(sys.argv[1])
+session = store.new_session(agent=sys.argv[2])
+for i in range(25):
+    store.add_turn(session, Turn(text=f"{sys.argv[2]} {i}"))
+print(store.desk_id)
+"""
+
+
+def test_processes_opening_and_writing_one_new_file_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"
+    racers = [
+        subprocess.Popen([sys.executable, "-c", RACER, str(path), f"agent{n}"], cwd=ROOT,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for n in range(3)
+    ]
+    results = [racer.communicate(timeout=120) for racer in racers]
+    assert [racer.returncode for racer in racers] == [0, 0, 0], [err for _, err in results]
+    assert len({out.strip() for out, _ in results}) == 1  # one desk id for one file
+    with Store(path) as store:
+        assert store.count("sessions") == 3 and store.count("turns") == 75
+        assert store.schema_version == LATEST_VERSION
