@@ -137,8 +137,11 @@ def open_image(source: ImageSource | ValidImage) -> ValidImage:
     """Check and decode an image file or its bytes; refuse bad input with one sentence."""
     if isinstance(source, ValidImage):
         return source
-    name = _describe(source)
-    raw = _read_bytes(source)
+    return _decode(_read_bytes(source), _describe(source))
+
+
+def _decode(raw: bytes, name: str, sha256: str | None = None) -> ValidImage:
+    """The checks of `open_image` on bytes already read (`sha256` if already computed)."""
     if not raw:
         raise InputError(f"{name} is empty.")
     if len(raw) > MAX_FILE_BYTES:
@@ -169,7 +172,7 @@ def open_image(source: ImageSource | ValidImage) -> ValidImage:
     except (OSError, SyntaxError, ValueError) as err:
         log.info("image decode failed: %r", err)
         raise InputError(f"{name} is damaged or incomplete and cannot be read.") from err
-    return ValidImage(_to_rgb(image), hashlib.sha256(raw).hexdigest(), name)
+    return ValidImage(_to_rgb(image), sha256 or hashlib.sha256(raw).hexdigest(), name)
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -217,7 +220,15 @@ class ScreenReader:
 
     def read(self, source: ImageSource | ValidImage) -> Screenshot:
         """Text boxes of a screenshot (path, bytes or an already opened image)."""
-        image = open_image(source)
+        if isinstance(source, ValidImage):
+            image = source
+        else:  # hash the bytes first: a known image is not even decoded
+            raw = _read_bytes(source)
+            sha256 = hashlib.sha256(raw).hexdigest()
+            known = self.cached(sha256) if raw else None
+            if known is not None:
+                return known
+            image = _decode(raw, _describe(source), sha256)
         known = self.cached(image.sha256)
         if known is not None:
             return known
