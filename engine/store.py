@@ -170,7 +170,20 @@ class Store:
             )
         if version < LATEST_VERSION:
             log.info("migrating %s from schema %d to %d", self.path, version, LATEST_VERSION)
+            if version > 0:
+                self._backup(self.path.with_name(f"{self.path.name}.schema{version}.bak"))
             apply_migrations(self._conn)
+
+    def _backup(self, target: Path) -> None:
+        """A private copy of the file as it was before an upgrade (SQLite's online backup)."""
+        if target.exists():
+            return
+        os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o600))
+        copy = sqlite3.connect(target)
+        try:
+            self._conn.backup(copy)
+        finally:
+            copy.close()
 
     def _desk_id(self) -> str:
         """This file's uuid, made once (several processes may open a new file at once)."""

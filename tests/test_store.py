@@ -215,6 +215,12 @@ def test_version_1_file_is_upgraded_and_its_rows_become_searchable(tmp_path: Pat
         assert store.turns(1)[0]["text"] == "my parcel is lost"
         session = store.sessions()[0]
         assert session["id"] == 1 and session["turn_count"] == 1
+    backup = tmp_path / "old.db.schema1.bak"  # the file as it was, kept before upgrading
+    assert backup.stat().st_mode & 0o777 == 0o600
+    kept = sqlite3.connect(backup)
+    assert kept.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == 1
+    assert kept.execute("SELECT text FROM turns").fetchone()[0] == "my parcel is lost"
+    kept.close()
 
 
 def test_newer_schema_is_refused_and_left_untouched(tmp_path: Path) -> None:
