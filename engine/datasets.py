@@ -3,8 +3,8 @@
 Accepted:
 - CSV with a text column (`text`, `utterance` or `instruction`) and a label column (`intent`,
   else `category`): our own `text,intent`, Banking77's `text,category`, Bitext's files.
-- JSONL of our exports: records with `messages` ([{role, text}]) and `intent`; the text is the
-  last customer message.
+- JSONL of our exports (engine.exchange): records with `messages` ([{role, speaker, content}])
+  and `intent`; the text is the last customer message; records without an intent are skipped.
 - JSONL eval cases (shared/DESIGN.md): `{"id", "text", "history", "image", "audio", "intent"}`,
   every key but `intent` optional, paths relative to the file.
 """
@@ -104,22 +104,32 @@ def _read_jsonl(path: Path) -> list[Case]:
             raise InputError(f"{path.name} line {number} is not valid JSON.") from err
         if not isinstance(record, dict):
             raise InputError(f"{path.name} line {number} is not a JSON object.")
-        cases.append(_case_from_record(record, path, number))
+        case = _case_from_record(record, path, number)
+        if case is not None:
+            cases.append(case)
     return cases
 
 
-def _case_from_record(record: dict[str, Any], path: Path, number: int) -> Case:
+def _is_customer(message: object) -> bool:
+    """Our exports say role "user" + speaker "customer"; eval histories say role "customer"."""
+    return isinstance(message, dict) and (
+        message.get("speaker", message.get("role", "customer")) in ("customer", "user"))
+
+
+def _case_from_record(record: dict[str, Any], path: Path, number: int) -> Case | None:
     where = f"{path.name} line {number}"
     intent = record.get("intent")
+    if intent is None and "messages" in record:
+        return None  # an exported reply nobody labelled: nothing to learn from
     if not isinstance(intent, str) or not intent.strip():
         raise InputError(f"{where} has no intent label.")
     if "messages" in record:  # one of our exports
-        customer = [m for m in record["messages"] or []
-                    if isinstance(m, dict) and m.get("role", "customer") == "customer"]
+        messages = record["messages"] if isinstance(record["messages"], list) else []
+        customer = [m for m in messages if _is_customer(m)]
         if not customer:
             raise InputError(f"{where} has no customer message.")
-        text = customer[-1].get("text") or customer[-1].get("content") or ""
-        history = [m for m in record["messages"] if m is not customer[-1]]
+        text = customer[-1].get("content") or customer[-1].get("text") or ""
+        history = [m for m in messages if m is not customer[-1]]
     elif "text" in record or "image" in record or "audio" in record:
         text, history = record.get("text") or "", record.get("history") or []
     else:

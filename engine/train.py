@@ -55,6 +55,7 @@ class TrainOptions:
     seed: int = 13
     trainable_layers: int = 2
     max_length: int = 64
+    time_limit_s: float | None = None  # stop after the epoch running when this much has passed
 
 
 def stratified_split(cases: list[Case], fraction: float, seed: int) -> tuple[list, list]:
@@ -94,12 +95,15 @@ def fine_tune(
                          opts, start_from)
     index = {label: i for i, label in enumerate(model.labels)}
     started = time.perf_counter()
-    train_states = _frozen_states(model, [c.text for c in cases])
-    val_states = _frozen_states(model, [c.text for c in val_cases])
+    train_states = _frozen_states(model, [c.text for c in cases], cancel)
+    val_states = _frozen_states(model, [c.text for c in val_cases], cancel)
     train_y = torch.tensor([index[c.intent] for c in cases])
     val_y = torch.tensor([index[c.intent] for c in val_cases])
 
-    layers = [p for p in model.bert.encoder.layer[model.frozen_layers :].parameters()]
+    model.requires_grad_(False)
+    layers = list(model.bert.encoder.layer[model.frozen_layers :].parameters())
+    for param in [*layers, *model.head.parameters()]:
+        param.requires_grad_(True)
     optimizer = torch.optim.AdamW(
         [{"params": layers, "lr": opts.lr},
          {"params": model.head.parameters(), "lr": opts.head_lr}],
@@ -121,7 +125,7 @@ def fine_tune(
         for start in range(0, len(order), opts.batch_size):
             if cancel is not None and cancel.is_set():
                 bar.close()
-                raise TrainingCancelled("Training was cancelled; no model was written.")
+                _cancelled()
             idx = order[start : start + opts.batch_size]
             hidden, mask = _pad([train_states[i] for i in idx])
             logits = model.classify(model.upper(hidden, mask), mask)
@@ -136,6 +140,8 @@ def fine_tune(
             bar.set_postfix(epoch=epoch, loss=f"{loss.item():.3f}")
             if progress is not None:
                 progress(step, total, {"epoch": epoch, "loss": loss.item()})
+            if opts.time_limit_s and time.perf_counter() - started > opts.time_limit_s:
+                break  # out of time: score this (partial) epoch, keep the best, stop
         val_logits = _logits(model, val_states)
         val_loss = torch.nn.functional.cross_entropy(val_logits, val_y).item()
         val_acc = (val_logits.argmax(-1) == val_y).float().mean().item()
@@ -145,6 +151,9 @@ def fine_tune(
         if (val_acc, -val_loss) > (best["accuracy"], -best["loss"]):
             state = {k: v.detach().clone() for k, v in model.trained_state().items()}
             best.update(accuracy=val_acc, loss=val_loss, epoch=epoch, state=state)
+        if opts.time_limit_s and time.perf_counter() - started > opts.time_limit_s:
+            bar.write(f"time limit of {opts.time_limit_s:.0f} s reached after epoch {epoch}")
+            break
     bar.close()
 
     _restore(model, best["state"])
@@ -162,6 +171,7 @@ def fine_tune(
 
 def fit_calibration(model: IntentModel, logits: torch.Tensor, gold: torch.Tensor) -> None:
     """Set the temperature (min validation NLL) and the OOS threshold (max validation accuracy)."""
+    logits = logits.detach().float()
     log_t = torch.zeros(1, requires_grad=True)
     optimizer = torch.optim.LBFGS([log_t], lr=0.1, max_iter=100)
 
@@ -172,7 +182,7 @@ def fit_calibration(model: IntentModel, logits: torch.Tensor, gold: torch.Tensor
         return loss
 
     optimizer.step(nll)
-    model.config.temperature = float(log_t.exp().clamp(0.05, 20.0))
+    model.config.temperature = float(log_t.detach().exp().clamp(0.05, 20.0))
     probs = torch.softmax(logits / model.config.temperature, dim=-1)
     model.config.threshold = best_threshold(probs, gold, model.labels)
 
@@ -216,13 +226,16 @@ def _start_model(labels: list[str], opts: TrainOptions, start_from: Path | None)
 
 
 @torch.no_grad()
-def _frozen_states(model: IntentModel, texts: list[str], batch_size: int = 128) -> list:
+def _frozen_states(model: IntentModel, texts: list[str], cancel: threading.Event | None = None,
+                   batch_size: int = 128) -> list:
     """Output of the frozen layers for every text, trimmed to its own length (no padding)."""
     model.eval()
     states: list[torch.Tensor] = [None] * len(texts)  # type: ignore[list-item]
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     for start in tqdm(range(0, len(order), batch_size), desc="encoding", unit="batch",
                       leave=False):
+        if cancel is not None and cancel.is_set():
+            _cancelled()
         idx = order[start : start + batch_size]
         batch = model.tokenize([texts[i] for i in idx])
         hidden = model.lower(batch["input_ids"], batch["attention_mask"])
@@ -232,6 +245,10 @@ def _frozen_states(model: IntentModel, texts: list[str], batch_size: int = 128) 
     return states
 
 
+def _cancelled() -> None:
+    raise TrainingCancelled("Training was cancelled; no model was written.")
+
+
 def _pad(states: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     hidden = torch.nn.utils.rnn.pad_sequence(states, batch_first=True)
     lengths = torch.tensor([len(s) for s in states])
@@ -239,7 +256,7 @@ def _pad(states: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     return hidden, mask
 
 
-@torch.inference_mode()
+@torch.no_grad()  # not inference_mode: calibration later fits a temperature on these logits
 def _logits(model: IntentModel, states: list[torch.Tensor], batch_size: int = 256):
     model.eval()
     out = []

@@ -22,6 +22,8 @@ pytest_plugins: list[str] = [
     "tests.fixtures_assistant",
     "tests.fixtures_speech",
     "tests.fixtures_store",
+    "tests.fixtures_desktop",
+    "tests.fixtures_intent",
 ]
 
 

@@ -25,6 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--lr", type=float, default=1e-4)
     train.add_argument("--val-fraction", type=float, default=0.1)
     train.add_argument("--seed", type=int, default=13)
+    train.add_argument("--time-limit", type=float, metavar="SECONDS",
+                       help="stop after the epoch running at this time; the best epoch is kept")
     train.set_defaults(func=run_train)
 
     evaluate = sub.add_parser(
@@ -47,13 +49,13 @@ def run_train(args: argparse.Namespace) -> int:
         raise InputError("--layers must be 1-6, --epochs at least 1, --val-fraction in (0, 0.5).")
     options = TrainOptions(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                            val_fraction=args.val_fraction, seed=args.seed,
-                           trainable_layers=args.layers)
+                           trainable_layers=args.layers, time_limit_s=args.time_limit)
     cases = read_many(args.data)
     notes = {"data": [str(path) for path in args.data]}
     model = fine_tune(cases, args.out, options, start_from=args.start_from, notes=notes)
     best = model.config.training
     print(f"saved {model.version} to {args.out}: {len(model.labels)} intents, best epoch "
-          f"{best['best_epoch']} of {args.epochs}, validation accuracy "
+          f"{best['best_epoch']} of {len(best['history'])}, validation accuracy "
           f"{best['history'][best['best_epoch'] - 1]['val_accuracy']:.4f}, "
           f"{best['seconds']:.0f} s")
     return 0
