@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.entities import ENTITY_TYPES, extract, extract_conversation, latest_values
@@ -118,7 +118,8 @@ def test_latest_value_wins_across_the_conversation() -> None:
     assert set(latest) == {"order_number", "email"}
 
 
-@given(st.text(max_size=300))
+@settings(deadline=None, max_examples=150)  # a loaded 2-core CI box must not flake
+@given(st.text(max_size=300) | st.from_regex(r"(order|card|error|tracking) ?#?[0-9A-Z -]{0,25}"))
 def test_any_text_gives_well_formed_non_overlapping_spans(text: str) -> None:
     entities = extract(text, today=TODAY)
     for entity in entities:
