@@ -92,7 +92,7 @@ _WORDS = {
 _NUMBER = r"\d{1,3}(?:[,\s]\d{3})+(?:\.\d{1,2})?|\d+(?:[.,]\d{1,2})?"
 _AMOUNT = re.compile(
     r"(?:(?P<pre_code>\b(?:" + _CODES + r")|(?:US|CA|AU|NZ|HK|S)?[$€£¥₹₩])\s?(?P<n1>" + _NUMBER
-    + r"))|(?:\b(?P<n2>" + _NUMBER + r")\s?(?P<post>[€£]|(?:" + _CODES + r")\b|(?:"
+    + r"))|(?:\b(?P<n2>" + _NUMBER + r")\s?(?P<post>[$€£]|(?:" + _CODES + r")\b|(?:"
     + "|".join(_WORDS) + r")\b))",
     re.IGNORECASE,
 )

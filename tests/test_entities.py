@@ -63,6 +63,12 @@ def found(text: str) -> list[tuple[str, str, str]]:
             ],
         ),
         ("I paid 12,50 € for it", [("amount", "12.50 EUR", "12,50 €")]),
+        (
+            "it was 50$ plus 3 quid",
+            [("amount", "50.00 USD", "50$"), ("amount", "3.00 GBP", "3 quid")],
+        ),
+        ("order no. 12345 please", [("order_number", "12345", "12345")]),
+        ("I ordered 3 items in 2 orders", []),
         ("Error 404 on the invoice page", [("error_code", "404", "404")]),
         (
             "the app says ERR_CARD_DECLINED",
