@@ -250,10 +250,16 @@ class MainWindow(QMainWindow):
         self.chat.play_clicked.connect(self.play_audio)
 
     def start(self) -> None:
-        """Start the workers (after the window is visible): sessions first, then models."""
+        """Start the workers (after the window is visible): sessions first, then models.
+
+        The engine starts once the store has opened (or failed to), so only one connection
+        ever runs the database's migrations.
+        """
         self.store.start()
         self.refresh_sessions()
-        self.engine.start()
+        self.store.run(lambda _store, _job: None, label="opening the store",
+                       on_done=lambda _r: self.engine.start(),
+                       on_error=lambda _m: self.engine.start())
 
     # --- status and errors -----------------------------------------------------------------
     def show_status(self, text: str) -> None:
@@ -297,7 +303,11 @@ class MainWindow(QMainWindow):
             on_done=lambda rows: self.sessions.show_sessions(rows, select=select),
         )
 
-    def new_session(self, then: Callable[[int], None] | None = None) -> Job:
+    def new_session(
+        self,
+        then: Callable[[int], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+    ) -> Job:
         def done(session_id: int) -> None:
             self.session_id = session_id
             self.chat.clear()
@@ -308,7 +318,7 @@ class MainWindow(QMainWindow):
                 then(session_id)
 
         return self.store.run(lambda store, _job: store.new_session(), label="a new session",
-                              on_done=done)
+                              on_done=done, on_error=on_error)
 
     def rename_session(self, session_id: int, title: str) -> None:
         self.store.run(lambda store, _job: store.rename_session(session_id, title),
@@ -336,7 +346,11 @@ class MainWindow(QMainWindow):
     def submit(self, text: str, role: str, images: list[Path]) -> None:
         """A turn from the composer: shown at once, stored and answered by the engine thread."""
         if self.session_id is None:
-            self.new_session(then=lambda _sid: self.submit(text, role, images))
+            def cannot(message: str) -> None:
+                self.composer.restore(text, images)
+                self.show_error(message)
+
+            self.new_session(then=lambda _sid: self.submit(text, role, images), on_error=cannot)
             return
         session_id = self.session_id
         audio, self._voice_audio = self._voice_audio, None

@@ -6,7 +6,6 @@ only shows progress and the one-sentence result, so the window keeps responding.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
 from pathlib import Path
 
 from PySide6.QtCore import QDate, Signal
@@ -27,12 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.engine_worker import EngineWorker, Job
-
-
-def _day_bound(day: date, end: bool) -> str:
-    moment = datetime.combine(day, time.max if end else time.min, tzinfo=timezone.utc)
-    return moment.isoformat()
+from desktop.engine_worker import Cancelled, EngineWorker, Job
 
 
 class ExportDialog(QDialog):
@@ -134,10 +128,11 @@ class ExportDialog(QDialog):
         options = {
             "fmt": self.format.currentData(),
             "redact": self.redact.isChecked(),
-            "since": _day_bound(self.since.date().toPython(), False)
-            if self.use_since.isChecked() else None,
-            "until": _day_bound(self.until.date().toPython(), True)
-            if self.use_until.isChecked() else None,
+            # bare dates: the engine reads `until` as the whole of that day
+            "since": self.since.date().toString("yyyy-MM-dd") if self.use_since.isChecked()
+            else None,
+            "until": self.until.date().toString("yyyy-MM-dd") if self.use_until.isChecked()
+            else None,
             "session_ids": [self._session_id]
             if self.only_session.isChecked() and self._session_id is not None else None,
         }
@@ -145,7 +140,11 @@ class ExportDialog(QDialog):
         def op(store, job: Job) -> int:
             from engine.exchange import export_records
 
-            return export_records(store, out, progress=job.progress, **options)
+            try:
+                return export_records(store, out, progress=job.progress, **options)
+            except Cancelled:
+                out.with_name(out.name + ".part").unlink(missing_ok=True)
+                raise
 
         self.export_button.setEnabled(False)
         self.cancel_button.setText("Cancel")

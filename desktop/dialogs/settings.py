@@ -73,8 +73,10 @@ class SettingsDialog(QDialog):
         self.mic_note.setObjectName("mic-note")
         self.mic_note.setWordWrap(True)
 
-        self.knowledge = self._folder_row(settings.knowledge_dir, "the default knowledge base")
-        self.data = self._folder_row(settings.data_dir or str(home), "")
+        knowledge_row, self.knowledge = self._folder_row(
+            settings.knowledge_dir, "the default knowledge base"
+        )
+        data_row, self.data = self._folder_row(settings.data_dir or str(home), "")
 
         self.message = QLabel("Device and model changes apply the next time Frontdesk starts.")
         self.message.setWordWrap(True)
@@ -91,14 +93,14 @@ class SettingsDialog(QDialog):
         form.addRow("Whisper model", self.whisper)
         form.addRow("Microphone", self.microphone)
         form.addRow("", self.mic_note)
-        form.addRow("Knowledge base folder", self.knowledge.parentWidget())
-        form.addRow("Data folder", self.data.parentWidget())
+        form.addRow("Knowledge base folder", knowledge_row)
+        form.addRow("Data folder", data_row)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.message)
         layout.addWidget(buttons)
 
-    def _folder_row(self, value: str, placeholder: str) -> QLineEdit:
+    def _folder_row(self, value: str, placeholder: str) -> tuple[QWidget, QLineEdit]:
         box = QWidget()
         row = QHBoxLayout(box)
         row.setContentsMargins(0, 0, 0, 0)
@@ -111,7 +113,7 @@ class SettingsDialog(QDialog):
         )
         row.addWidget(edit, 1)
         row.addWidget(browse)
-        return edit
+        return box, edit
 
     def chosen(self) -> DesktopSettings:
         return DesktopSettings(
