@@ -311,10 +311,11 @@ def _read_export(file: Path) -> Iterable[dict[str, Any]]:
     except (OSError, UnicodeDecodeError) as err:
         raise InputError(f"Cannot read {file}: {getattr(err, 'strerror', None) or err}.") from err
     records = []
+    root = file.parent.resolve()
     for number, line in enumerate(lines, 1):
         if line.strip():
             try:
-                records.append(_check_record(json.loads(line), file.parent))
+                records.append(_check_record(json.loads(line), root))
             except (ValueError, KeyError, TypeError, AttributeError) as err:
                 raise InputError(
                     f"Line {number} of {file} is not a Frontdesk export record ({err})."
@@ -322,7 +323,9 @@ def _read_export(file: Path) -> Iterable[dict[str, Any]]:
     return records
 
 
-def _check_record(record: dict[str, Any], folder: Path) -> dict[str, Any]:
+def _check_record(record: dict[str, Any], root: Path) -> dict[str, Any]:
+    """The record, checked, with each message's image files resolved inside `root` (the
+    export's folder: a record cannot make import read files from elsewhere)."""
     desk, _, reply_id = str(record["id"]).rpartition(":")
     if not desk or not reply_id:
         raise ValueError(f"id {record['id']!r} is not <desk>:<reply>")
@@ -332,7 +335,6 @@ def _check_record(record: dict[str, Any], folder: Path) -> dict[str, Any]:
         raise ValueError("predicted_intent must be text")
     if not record["messages"]:
         raise ValueError("no messages")
-    root = folder.resolve()
     for message in record["messages"]:
         speaker = message.get("speaker") or ROLE_SPEAKER[message["role"]]
         if speaker not in SPEAKER_ROLE or not isinstance(message["content"], str):
@@ -340,7 +342,7 @@ def _check_record(record: dict[str, Any], folder: Path) -> dict[str, Any]:
         message["speaker"] = speaker
         files = []
         for rel in message.get("images", []):
-            path = (folder / rel).resolve()
+            path = (root / rel).resolve()
             if root not in path.parents or not path.is_file():
                 raise ValueError(f"image {rel} is missing beside the export")
             files.append(path)
