@@ -56,6 +56,7 @@ class TrainOptions:
     trainable_layers: int = 2
     max_length: int = 64
     time_limit_s: float | None = None  # stop after the epoch running when this much has passed
+    heads_only: bool = False  # keep every encoder layer as it is and train the head alone
 
 
 def stratified_split(cases: list[Case], fraction: float, seed: int) -> tuple[list, list]:
@@ -95,20 +96,20 @@ def fine_tune(
                          opts, start_from)
     index = {label: i for i, label in enumerate(model.labels)}
     started = time.perf_counter()
-    train_states = _frozen_states(model, [c.text for c in cases], cancel)
-    val_states = _frozen_states(model, [c.text for c in val_cases], cancel)
+    whole = opts.heads_only  # heads only: cache the whole encoder's output, train the head
+    train_states = _frozen_states(model, [c.text for c in cases], cancel, whole=whole)
+    val_states = _frozen_states(model, [c.text for c in val_cases], cancel, whole=whole)
     train_y = torch.tensor([index[c.intent] for c in cases])
     val_y = torch.tensor([index[c.intent] for c in val_cases])
 
     model.requires_grad_(False)
-    layers = list(model.bert.encoder.layer[model.frozen_layers :].parameters())
+    layers = [] if whole else list(model.bert.encoder.layer[model.frozen_layers :].parameters())
     for param in [*layers, *model.head.parameters()]:
         param.requires_grad_(True)
-    optimizer = torch.optim.AdamW(
-        [{"params": layers, "lr": opts.lr},
-         {"params": model.head.parameters(), "lr": opts.head_lr}],
-        weight_decay=opts.weight_decay,
-    )
+    groups = [{"params": list(model.head.parameters()), "lr": opts.head_lr}]
+    if layers:
+        groups.insert(0, {"params": layers, "lr": opts.lr})
+    optimizer = torch.optim.AdamW(groups, weight_decay=opts.weight_decay)
     steps_per_epoch = (len(cases) + opts.batch_size - 1) // opts.batch_size
     total = steps_per_epoch * opts.epochs
     warm = max(1, int(total * opts.warmup))
@@ -128,7 +129,7 @@ def fine_tune(
                 _cancelled()
             idx = order[start : start + opts.batch_size]
             hidden, mask = _pad([train_states[i] for i in idx])
-            logits = model.classify(model.upper(hidden, mask), mask)
+            logits = model.classify(hidden if whole else model.upper(hidden, mask), mask)
             loss = torch.nn.functional.cross_entropy(logits, train_y[idx])
             optimizer.zero_grad()
             loss.backward()
@@ -142,7 +143,7 @@ def fine_tune(
                 progress(step, total, {"epoch": epoch, "loss": loss.item()})
             if opts.time_limit_s and time.perf_counter() - started > opts.time_limit_s:
                 break  # out of time: score this (partial) epoch, keep the best, stop
-        val_logits = _logits(model, val_states)
+        val_logits = _logits(model, val_states, whole=whole)
         val_loss = torch.nn.functional.cross_entropy(val_logits, val_y).item()
         val_acc = (val_logits.argmax(-1) == val_y).float().mean().item()
         history.append({"epoch": epoch, "val_accuracy": round(val_acc, 4),
@@ -157,7 +158,7 @@ def fine_tune(
     bar.close()
 
     _restore(model, best["state"])
-    val_logits = _logits(model, val_states)
+    val_logits = _logits(model, val_states, whole=whole)
     fit_calibration(model, val_logits, val_y)
     model.config.training = {
         **(notes or {}), "options": asdict(opts), "train_examples": len(cases),
@@ -227,8 +228,9 @@ def _start_model(labels: list[str], opts: TrainOptions, start_from: Path | None)
 
 @torch.no_grad()
 def _frozen_states(model: IntentModel, texts: list[str], cancel: threading.Event | None = None,
-                   batch_size: int = 128) -> list:
-    """Output of the frozen layers for every text, trimmed to its own length (no padding)."""
+                   batch_size: int = 128, whole: bool = False) -> list:
+    """Output of the frozen layers (`whole`: of every layer) for every text, trimmed to its own
+    length (no padding)."""
     model.eval()
     states: list[torch.Tensor] = [None] * len(texts)  # type: ignore[list-item]
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
@@ -239,6 +241,8 @@ def _frozen_states(model: IntentModel, texts: list[str], cancel: threading.Event
         idx = order[start : start + batch_size]
         batch = model.tokenize([texts[i] for i in idx])
         hidden = model.lower(batch["input_ids"], batch["attention_mask"])
+        if whole:
+            hidden = model.upper(hidden, batch["attention_mask"])
         for row, i in enumerate(idx):
             length = int(batch["attention_mask"][row].sum())
             states[i] = hidden[row, :length].clone()
@@ -257,12 +261,13 @@ def _pad(states: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 @torch.no_grad()  # not inference_mode: calibration later fits a temperature on these logits
-def _logits(model: IntentModel, states: list[torch.Tensor], batch_size: int = 256):
+def _logits(model: IntentModel, states: list[torch.Tensor], batch_size: int = 256,
+            whole: bool = False):
     model.eval()
     out = []
     for start in range(0, len(states), batch_size):
         hidden, mask = _pad(states[start : start + batch_size])
-        out.append(model.classify(model.upper(hidden, mask), mask))
+        out.append(model.classify(hidden if whole else model.upper(hidden, mask), mask))
     return torch.cat(out)
 
 
