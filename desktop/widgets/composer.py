@@ -72,6 +72,30 @@ class MessageEdit(QPlainTextEdit):
             return
         super().keyPressEvent(event)
 
+    def _is_files(self, source: QMimeData) -> bool:
+        return source.hasUrls() and all(url.isLocalFile() for url in source.urls())
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if self._is_files(event.mimeData()) or event.mimeData().hasImage():
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802
+        if self._is_files(event.mimeData()) or event.mimeData().hasImage():
+            event.acceptProposedAction()
+        else:
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        """Files and images dropped on the text become attachments, not file:// text."""
+        source = event.mimeData()
+        if self._is_files(source) or source.hasImage():
+            self.insertFromMimeData(source)
+            event.acceptProposedAction()
+        else:
+            super().dropEvent(event)
+
     def canInsertFromMimeData(self, source: QMimeData) -> bool:  # noqa: N802
         return source.hasImage() or source.hasUrls() or super().canInsertFromMimeData(source)
 
