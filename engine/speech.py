@@ -121,7 +121,8 @@ class FasterWhisperTranscriber:
 
         self.device = _ct2_device(device)
         self.compute_type = compute_type or ("float16" if self.device == "cuda" else "int8")
-        self.model_name = model_name or Path(model_dir).name
+        self.model_path = Path(model_dir)
+        self.model_name = model_name or self.model_path.name
         self.beam_size = beam_size
         self.vad_filter = vad_filter
         self.language = language
