@@ -34,7 +34,7 @@ CSV_COLUMNS = ["id", "session", "created", "text", "intent", "predicted_intent",
                "answer"]
 SPEAKER_ROLE = {"customer": "user", "agent": "assistant"}
 ROLE_SPEAKER = {"user": "customer", "assistant": "agent"}
-_escape = json.encoder.encode_basestring  # the C string escaper behind json.dumps
+_escape = json.encoder.encode_basestring  # the C string escaper behind json.dumps (non-null)
 
 
 def _text(value: str | None) -> str:
@@ -234,10 +234,10 @@ def _write_jsonl(
         # Assembled by hand from C-escaped strings: json.dumps per record was half the time.
         paths = [path for paths in images[:upto] for path in paths] if images else []
         handle.write(
-            f'{{"id": {_text(origin or f"{desk}:{reply_id}")}, "session": {session_id}, '
-            f'"session_key": {_text(rows.session_keys[session_id])}, '
-            f'"created": {_text(created)}, "intent": {_text(gold)}, '
-            f'"predicted_intent": {_text(intent)}, "confidence": {_number(confidence)}, '
+            f'{{"id": {_escape(origin or f"{desk}:{reply_id}")}, "session": {session_id}, '
+            f'"session_key": {_escape(rows.session_keys[session_id])}, '
+            f'"created": {_escape(created)}, "intent": {_text(gold)}, '
+            f'"predicted_intent": {_escape(intent)}, "confidence": {_number(confidence)}, '
             f'"feedback": {_text(action)}, "answer": {_text(answer and clean(answer))}, '
             f'"draft": {_text(draft and clean(draft))}, '
             f'"images": [{", ".join(map(_text, paths))}], '
