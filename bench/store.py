@@ -36,12 +36,19 @@ PHRASES = [
     "Call me back on +1 415 555 {num4} about the {item}, thanks.",
 ]
 ITEMS = ["jacket", "kettle", "laptop stand", "blue sneakers", "phone case", "desk lamp"]
+# Knowledge-base drafts with their slots filled, as the assistant writes them.
+DRAFTS = {
+    intent: f"About your {intent.replace('_', ' ')} (order {{num}}): here is what happens next, "
+    "and you will get an e-mail from us as soon as it is done."
+    for intent in INTENTS
+}
 AGENT = ["Sorry about that, let me check.", "I have refunded the order.", "Thanks for waiting."]
 
 
 def make_rows(turns: int, per_session: int, seed: int = 7) -> list[tuple[int, Turn, Reply]]:
     """(session index, turn, reply) triples: alternating customer/agent turns, each with the
-    copilot's reply (the worst case for export: one record per turn)."""
+    copilot's reply (the worst case for export: one record per turn). One customer line in
+    nine holds a phone number and one an e-mail address, for redaction to find."""
     rng = random.Random(seed)
     rows = []
     for index in range(turns):
@@ -56,7 +63,7 @@ def make_rows(turns: int, per_session: int, seed: int = 7) -> list[tuple[int, Tu
         scores = sorted(((name, rng.random()) for name in rng.sample(INTENTS, 3)),
                         key=lambda pair: -pair[1])
         reply = Reply(intent=scores[0][0], confidence=scores[0][1], level="Medium", top=scores,
-                      draft="Here is what I can do: " + turn.text[:40],
+                      draft=DRAFTS[scores[0][0]].format(num=rng.randint(10000, 99999)),
                       source="kb/" + scores[0][0], evidence={"turns": [index]},
                       model_version="bench-1", latency_ms=12.5)
         rows.append((session, turn, reply))
