@@ -105,8 +105,11 @@ def import_records(
                 imported += 1
             else:
                 skipped += 1
-            if progress and done % 500 == 0:
-                progress(done, len(records))
+            if done % 5000 == 0:
+                merge.flush()
+                if progress:
+                    progress(done, len(records))
+        merge.flush()
     if progress:
         progress(len(records), len(records))
     return imported, skipped
@@ -351,7 +354,11 @@ def _check_record(record: dict[str, Any], root: Path) -> dict[str, Any]:
 
 
 class _Merger:
-    """Adds records to the store inside the caller's transaction, remembering origins."""
+    """Adds records to the store inside the caller's transaction, remembering origins.
+
+    Ids are handed out here and rows go in with `executemany` at `flush()`, like
+    Store.add_turns_bulk; the caller's write transaction keeps the ids free meanwhile.
+    """
 
     def __init__(self, store: Store) -> None:
         self.store, self.conn = store, store.db.conn
@@ -362,32 +369,57 @@ class _Merger:
         self.turns = dict(self.conn.execute(
             "SELECT origin, id FROM turns WHERE origin IS NOT NULL").fetchall())
         self.next_seq: dict[int, int] = {}
+        self.next_turn = self._next_id("turns")
+        self.next_reply = self._next_id("replies")
+        self.turn_rows: list[tuple] = []
+        self.reply_rows: list[tuple] = []
+        self.feedback_rows: list[tuple] = []
+        self.images: list[tuple[int, Path]] = []
+
+    def _next_id(self, table: str) -> int:
+        return int(self.conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}")
+                   .fetchone()[0])
 
     def add(self, record: dict[str, Any]) -> bool:
-        """Write one record; False when it is already here."""
+        """Queue one record; False when it is already here."""
         origin = record["id"]
         if origin in self.replies or self._is_local(record):
             return False
         session_id = self._session(record)
-        turn_id = None
+        turn_id = 0
         for index, message in enumerate(record["messages"]):
             turn_id = self._turn(session_id, f"{record['session_key']}:{index}", message, record)
-        reply = (turn_id, record["predicted_intent"], record.get("confidence"), None, "[]", "[]",
-                 record.get("draft") or "", "", "{}", record.get("model_version") or "", None,
-                 record.get("created") or now_iso(), origin)
-        cursor = self.conn.execute(
-            "INSERT INTO replies (turn, intent, confidence, level, top, entities, draft, source, "
-            "evidence, model_version, latency_ms, created, origin) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", reply)
+        reply_id, self.next_reply = self.next_reply, self.next_reply + 1
+        created = record.get("created") or now_iso()
+        self.reply_rows.append((
+            reply_id, turn_id, record["predicted_intent"], record.get("confidence"), None, "[]",
+            "[]", record.get("draft") or "", "", "{}", record.get("model_version") or "", None,
+            created, origin,
+        ))
         if record.get("feedback"):
-            self.conn.execute(
-                "INSERT INTO feedback (reply, action, corrected_intent, final_answer, created) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (cursor.lastrowid, record["feedback"],
-                 record.get("intent") if record["feedback"] == "corrected" else None,
-                 record.get("answer"), record.get("created") or now_iso()))
+            corrected = record.get("intent") if record["feedback"] == "corrected" else None
+            self.feedback_rows.append(
+                (reply_id, record["feedback"], corrected, record.get("answer"), created)
+            )
         self.replies.add(origin)
         return True
+
+    def flush(self) -> None:
+        """Write what was queued (turns before what refers to them)."""
+        self.conn.executemany(
+            "INSERT INTO turns (id, session, seq, role, text, source, created, origin) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self.turn_rows)
+        for turn_id, file in self.images:
+            data = file.read_bytes()
+            self.store.insert_attachment_row(turn_id, "image", data, **image_meta(data, file))
+        self.conn.executemany(
+            "INSERT INTO replies (id, turn, intent, confidence, level, top, entities, draft, "
+            "source, evidence, model_version, latency_ms, created, origin) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.reply_rows)
+        self.conn.executemany(
+            "INSERT INTO feedback (reply, action, corrected_intent, final_answer, created) "
+            "VALUES (?, ?, ?, ?, ?)", self.feedback_rows)
+        self.turn_rows, self.reply_rows, self.feedback_rows, self.images = [], [], [], []
 
     def _is_local(self, record: dict[str, Any]) -> bool:
         """A record this desk exported itself, whose reply is still here."""
@@ -414,15 +446,10 @@ class _Merger:
                 [session_id]).fetchone()[0])
         seq = self.next_seq[session_id]
         self.next_seq[session_id] += 1
+        turn_id, self.next_turn = self.next_turn, self.next_turn + 1
         source = "image" if message["image_files"] and not message["content"] else "typed"
-        cursor = self.conn.execute(
-            "INSERT INTO turns (session, seq, role, text, source, created, origin) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (session_id, seq, message["speaker"], message["content"], source,
-             record.get("created") or now_iso(), origin))
-        turn_id = int(cursor.lastrowid)
-        for file in message["image_files"]:
-            data = file.read_bytes()
-            self.store._insert_attachment(turn_id, "image", data, **image_meta(data, file))
+        self.turn_rows.append((turn_id, session_id, seq, message["speaker"], message["content"],
+                               source, record.get("created") or now_iso(), origin))
+        self.images.extend((turn_id, file) for file in message["image_files"])
         self.turns[origin] = turn_id
         return turn_id

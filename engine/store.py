@@ -274,7 +274,7 @@ class Store:
         with self._writing():
             turn_id = self._insert_turn(session_id, turn, self._next_seq(session_id))
             for kind, (data, meta) in media:
-                self._insert_attachment(turn_id, kind, data, **meta)
+                self.insert_attachment_row(turn_id, kind, data, **meta)
         turn.id = turn_id
         return turn_id
 
@@ -317,10 +317,10 @@ class Store:
             for turn in media:
                 for image in turn.images:
                     data, meta = read_media("image", Path(image))
-                    self._insert_attachment(turn.id, "image", data, **meta)
+                    self.insert_attachment_row(turn.id, "image", data, **meta)
                 if turn.audio is not None:
                     data, meta = read_media("audio", Path(turn.audio))
-                    self._insert_attachment(turn.id, "audio", data, **meta)
+                    self.insert_attachment_row(turn.id, "audio", data, **meta)
         return len(turn_rows)
 
     @_guarded
@@ -342,7 +342,7 @@ class Store:
             raise InputError(f"An attachment is an image or audio, not {kind!r}.")
         self._require("turns", turn_id)
         with self._writing():
-            return self._insert_attachment(
+            return self.insert_attachment_row(
                 turn_id, kind, bytes(data), mime=mime, width=width, height=height,
                 duration=duration, ocr_text=ocr_text, ocr_json=ocr_json,
             )
@@ -549,7 +549,8 @@ class Store:
         )
         return int(cursor.lastrowid)
 
-    def _insert_attachment(self, turn_id: int, kind: str, data: bytes, **meta: Any) -> int:
+    def insert_attachment_row(self, turn_id: int, kind: str, data: bytes, **meta: Any) -> int:
+        """Insert an attachment row inside the caller's transaction (for add_turn and import)."""
         row = {
             "turn": turn_id, "kind": kind, "sha256": hashlib.sha256(data).hexdigest(),
             "data": data, "size": len(data), "created": now_iso(), **meta,
