@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from engine import paths
+from engine import paths, versions
 from engine.entities import extract, latest_values
 from engine.errors import InputError
 from engine.intent import IntentModel
@@ -35,8 +35,9 @@ ENTITY_CACHE_SIZE = 10_000  # turns whose entities are remembered between replie
 class Assistant:
     """Intent, entities and a drafted answer for each customer turn, all kept in the store.
 
-    `model` and `knowledge` take a folder (None = the shipped default) or an object already
-    loaded, so tests and the window can share one loaded model.
+    `model` and `knowledge` take a folder (None: the model version in use, see engine.versions;
+    the shipped knowledge base) or an object already loaded, so tests and the window can share
+    one loaded model.
     """
 
     def __init__(
@@ -47,6 +48,8 @@ class Assistant:
         device: str = "cpu",
     ) -> None:
         self.home = paths.home(home)
+        if model is None:  # the version picked with `frontdesk models use` (else the default)
+            model = versions.current(self.home)
         self.model = model if isinstance(model, IntentModel) else IntentModel.load(model, device)
         self.knowledge = (
             knowledge if isinstance(knowledge, KnowledgeBase) else KnowledgeBase.load(knowledge)

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "engine.cli.intent_cmds",
     "engine.cli.speech_cmds",
     "engine.cli.ask_cmd",
+    "engine.cli.models_cmds",
 )
 
 log = logging.getLogger("frontdesk")
