@@ -1,0 +1,439 @@
+"""Retraining from the logs: agents' feedback becomes the next model version.
+
+1. Labels, from each reply's latest feedback (exports of several desks merge; a reply seen twice
+   counts once, by its `<desk>:<reply>` id): accepted -> the predicted intent is confirmed;
+   edited -> the intent stands (the agent only changed the wording); corrected -> the intent
+   the agent chose; rejected without a correction, or no feedback -> skipped. The answer the
+   agent finally sent stays with the case as the answer-selection target.
+2. Held-out part: whole conversations (split by session, never by turn, so no near-duplicate
+   turn of a held-out chat is trained on), a fixed fraction chosen by a fixed seed.
+3. Forgetting: the training part is mixed with a replay sample (experience replay, as in
+   Rolnick et al. 2019, "Experience Replay for Continual Learning") of the data the current
+   model learned from: the `replay.jsonl` every retrained version keeps, or for the shipped
+   model its public recipe (engine.default_model) when that data is at hand. Intents the team
+   never mentions also keep their head rows (engine.train widens the head, it never resets it).
+4. Fine-tune starting from the current model (engine.train.fine_tune: heads only, or its
+   trained top layers too), score the current and the new model on the same held-out part,
+   and write `v00N/` (weights, config, metrics.json, data_summary.json, replay.jsonl) beside
+   the older versions. The folder is built as `v00N.partial` and renamed when complete, so a
+   run killed halfway leaves nothing that engine.versions offers. It does not switch to the new
+   version: `frontdesk models use v00N` (or `retrain --use`) does.
+Intents that agents introduced by correction are learned, and listed as needing a
+knowledge-base article when no article answers them yet.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import shutil
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine import paths, versions
+from engine.datasets import Case, read_cases
+from engine.errors import FrontdeskError, InputError
+from engine.store import now_iso
+from engine.types import OUT_OF_SCOPE
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+Cancel = threading.Event | Callable[[], None]  # an Event, or a check that raises when cancelled
+REPLAY_FILE = "replay.jsonl"
+LABELLING_ACTIONS = ("accepted", "edited", "corrected")
+STALE_PARTIAL_S = 3600  # a .partial folder this old belongs to a run that died
+
+
+@dataclass
+class LoggedCase:
+    """One reply with feedback, turned into a training example."""
+
+    text: str  # the customer's message the reply answered
+    intent: str  # the label the agent's feedback gives
+    session: str  # conversation key (desk-qualified): the unit of the held-out split
+    action: str  # accepted | edited | corrected
+    predicted: str  # what the model had said
+    answer: str | None = None  # the answer the agent sent: the answer-selection target
+    id: str = ""
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_case(self) -> Case:
+        return Case(text=self.text, intent=self.intent, id=self.id, history=self.history)
+
+
+@dataclass
+class RetrainOptions:
+    """How to retrain; saved in data_summary.json."""
+
+    epochs: int = 4
+    heads_only: bool = False  # True: encoder frozen, head trained (fast); False: top layers too
+    eval_fraction: float = 0.2  # of the sessions, held out for before/after
+    seed: int = 13
+    replay_per_intent: int = 30  # replayed examples per old intent (out_of_scope gets 4x)
+    batch_size: int = 32
+    lr: float = 1e-4
+    head_lr: float = 2e-3
+    time_limit_s: float | None = None
+    replay: list[str] | None = None  # extra replay files (CSV/JSONL) instead of the default
+
+
+@dataclass
+class LabelStats:
+    """What the logs held and what became of it."""
+
+    records: int = 0
+    duplicates: int = 0
+    no_feedback: int = 0
+    rejected: int = 0
+    actions: dict[str, int] = field(default_factory=dict)
+    answers: int = 0
+
+
+@dataclass
+class RetrainResult:
+    """What a run made: the new version and the before/after scores on the held-out part."""
+
+    version: str
+    folder: Path
+    before: dict
+    after: dict
+    new_intents: list[str]
+    needs_article: list[str]
+    summary: dict
+    seconds: float
+
+
+# ---- labels from the logs -----------------------------------------------------------------
+
+
+def read_exports(files: list[Path]) -> tuple[list[LoggedCase], LabelStats]:
+    """Labelled cases from JSONL exports of one or several desks, duplicates dropped."""
+    if not files:
+        raise InputError("Name at least one export file to retrain from.")
+    stats, seen, cases = LabelStats(), set(), []
+    for file in map(Path, files):
+        for number, record in _records(file):
+            stats.records += 1
+            if record["id"] in seen:
+                stats.duplicates += 1
+                continue
+            seen.add(record["id"])
+            case = label(record, stats, f"{file.name} line {number}")
+            if case is not None:
+                cases.append(case)
+    return cases, stats
+
+
+def from_store(home: Path) -> tuple[list[LoggedCase], LabelStats]:
+    """Labelled cases from the data folder's store, read through a (redacted) export so the
+    store and export files give the same training text."""
+    from engine.exchange import export_records
+    from engine.store import Store
+
+    with tempfile.TemporaryDirectory(dir=paths.cache_dir(Path(home))) as tmp:
+        file = Path(tmp) / "store.jsonl"
+        with Store.open(Path(home)) as store:
+            export_records(store, file)
+        return read_exports([file])
+
+
+def label(record: dict[str, Any], stats: LabelStats, where: str) -> LoggedCase | None:
+    """The training case one export record gives, or None (no feedback, rejected)."""
+    action = record.get("feedback")
+    if action is None:
+        stats.no_feedback += 1
+        return None
+    if action == "rejected":
+        stats.rejected += 1
+        return None
+    if action not in LABELLING_ACTIONS:
+        raise InputError(f"{where} has an unknown feedback {action!r}.")
+    predicted = record.get("predicted_intent")
+    intent = record.get("intent") if action == "corrected" else predicted
+    if not isinstance(intent, str) or not intent.strip():
+        raise InputError(f"{where} has feedback {action!r} but no intent.")
+    messages = record.get("messages")
+    customer = [m for m in messages or [] if isinstance(m, dict)
+                and m.get("speaker", "customer") == "customer"]
+    if not isinstance(messages, list) or not customer:
+        raise InputError(f"{where} has no customer message.")
+    text = customer[-1].get("content")
+    if not isinstance(text, str) or not text.strip():
+        raise InputError(f"{where} has an empty customer message.")
+    stats.actions[action] = stats.actions.get(action, 0) + 1
+    answer = record.get("answer") if isinstance(record.get("answer"), str) else None
+    stats.answers += answer is not None
+    desk = record["id"].rpartition(":")[0]
+    session = record.get("session_key") or f"{desk}:{record.get('session')}"
+    return LoggedCase(text=text.strip(), intent=intent.strip(), session=str(session),
+                      action=action, predicted=str(predicted), answer=answer, id=record["id"],
+                      history=[m for m in messages if m is not customer[-1]])
+
+
+def _records(file: Path):
+    """(line number, record) for every non-blank line; a bad line is one clear sentence."""
+    try:
+        lines = file.read_text(encoding="utf-8").splitlines()
+    except OSError as err:
+        raise InputError(f"Cannot read {file}: {err.strerror or err}.") from err
+    except UnicodeDecodeError as err:
+        raise InputError(f"{file.name} is not UTF-8 text; is it a Frontdesk export?") from err
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise InputError(f"{file.name} line {number} is not valid JSON; the file may be "
+                             "cut short or edited by hand.") from err
+        if not isinstance(record, dict) or not isinstance(record.get("id"), str) \
+                or "messages" not in record or "predicted_intent" not in record:
+            raise InputError(f"{file.name} line {number} is not a Frontdesk export record.")
+        yield number, record
+
+
+def check_learnable(cases: list[LoggedCase], stats: LabelStats) -> None:
+    """Refuse logs nothing can be learned from, in one sentence."""
+    if stats.records == 0:
+        raise InputError("The logs hold no replies at all; retrain once agents have used "
+                         "Frontdesk and given feedback.")
+    if not cases:
+        raise InputError(
+            f"The logs hold {stats.records} replies but none that an agent accepted, edited or "
+            "corrected; there is nothing to learn from yet.")
+    intents = Counter(case.intent for case in cases)
+    if len(intents) < 2:
+        raise InputError(
+            f"All {len(cases)} labelled replies have the same intent ({next(iter(intents))}); "
+            "retraining needs feedback on at least two intents.")
+    if len({case.session for case in cases}) < 2:
+        raise InputError("The labelled replies all come from one conversation; retraining "
+                         "needs at least two so one can be held out to check the new model.")
+
+
+def split_by_session(cases: list[LoggedCase], fraction: float,
+                     seed: int) -> tuple[list[LoggedCase], list[LoggedCase]]:
+    """(train, held out): whole sessions go to one side; `fraction` of them (at least one)."""
+    sessions = sorted({case.session for case in cases})
+    random.Random(seed).shuffle(sessions)
+    held = set(sessions[: max(1, round(len(sessions) * fraction))])
+    return ([c for c in cases if c.session not in held], [c for c in cases if c.session in held])
+
+
+# ---- replay -------------------------------------------------------------------------------
+
+
+def shared_data() -> Path | None:
+    """The public datasets folder ($FRONTDESK_SHARED_DATA or ../shared/data), if present."""
+    chosen = os.environ.get("FRONTDESK_SHARED_DATA")
+    folder = Path(chosen) if chosen else paths.ASSETS.parent.parent / "shared" / "data"
+    return folder if folder.is_dir() else None
+
+
+def replay_cases(folder: Path, per_intent: int, seed: int,
+                 files: list[str] | None = None) -> tuple[list[Case], str]:
+    """A sample of what the model in `folder` learned from, and where it came from."""
+    from engine import default_model
+    from engine.intent import read_config
+
+    if files:
+        cases, source = [c for f in files for c in read_cases(Path(f))], ", ".join(files)
+    elif (folder / REPLAY_FILE).is_file():
+        cases, source = read_cases(folder / REPLAY_FILE), f"{folder.name}/{REPLAY_FILE}"
+    elif (read_config(folder).training.get("in_scope") or "").startswith(
+            default_model.BITEXT_FILE) and (shared := shared_data()) is not None:
+        train, _, _ = default_model.bitext_splits(shared)
+        cases = train + default_model.oos_cases(shared, "train")
+        source = "the default model's own training split (engine.default_model)"
+    else:
+        return [], "none at hand: old intents keep their head rows only"
+    return sample_per_intent(cases, per_intent, seed), source
+
+
+def sample_per_intent(cases: list[Case], per_intent: int, seed: int) -> list[Case]:
+    """Up to `per_intent` cases of each intent (4x for out_of_scope, a broad class), in the
+    order given after a seeded shuffle within each intent."""
+    rng = random.Random(seed)
+    by_intent: dict[str, list[Case]] = {}
+    for case in cases:
+        by_intent.setdefault(case.intent, []).append(case)
+    out = []
+    for intent in sorted(by_intent):
+        group = by_intent[intent][:]
+        rng.shuffle(group)
+        out += group[: per_intent * (4 if intent == OUT_OF_SCOPE else 1)]
+    return out
+
+
+# ---- the run ------------------------------------------------------------------------------
+
+
+def retrain_from_store(home: Path, options: RetrainOptions | None = None,
+                       progress: Progress | None = None,
+                       cancel: Cancel | None = None) -> RetrainResult:
+    """Retrain from this data folder's own logs (what the GUI's Train dialog runs)."""
+    cases, stats = from_store(Path(home))
+    return retrain(cases, stats, Path(home), options, progress, cancel,
+                   origin="this desk's store")
+
+
+def retrain_from_exports(home: Path, files: list[Path], options: RetrainOptions | None = None,
+                         progress: Progress | None = None,
+                         cancel: Cancel | None = None) -> RetrainResult:
+    """Retrain from export files of one or several desks (merged, duplicates dropped)."""
+    cases, stats = read_exports(files)
+    return retrain(cases, stats, Path(home), options, progress, cancel,
+                   origin=", ".join(str(f) for f in files))
+
+
+def retrain(cases: list[LoggedCase], stats: LabelStats, home: Path,
+            options: RetrainOptions | None = None, progress: Progress | None = None,
+            cancel: Cancel | None = None, origin: str = "") -> RetrainResult:
+    """Fine-tune the current model on `cases` and write the next version (not switched to)."""
+    from engine.intent import IntentModel
+    from engine.train import TrainOptions, fine_tune
+
+    opts = options or RetrainOptions()
+    started = time.perf_counter()
+    check_learnable(cases, stats)
+    train_part, held_out = split_by_session(cases, opts.eval_fraction, opts.seed)
+    base_name, base_folder = versions.current_name(home), versions.current(home)
+    current = IntentModel.load(base_folder)
+    replay, replay_source = replay_cases(base_folder, opts.replay_per_intent, opts.seed,
+                                         opts.replay)
+    before = _score(current, held_out)
+
+    root = versions.models_root(home)
+    root.mkdir(parents=True, exist_ok=True)
+    _remove_stale_partials(root)
+    name = versions.next_name(home)
+    staging = root / f"{name}.partial"
+    train_opts = TrainOptions(epochs=opts.epochs, batch_size=opts.batch_size, lr=opts.lr,
+                              head_lr=opts.head_lr, seed=opts.seed,
+                              time_limit_s=opts.time_limit_s, heads_only=opts.heads_only)
+    notes = {"retrained_from": base_name, "logs": origin}
+    try:
+        model = fine_tune([c.as_case() for c in train_part] + replay, staging, train_opts,
+                          start_from=base_folder, progress=_progress(progress),
+                          cancel=_cancel_event(cancel), notes=notes)
+        after = _score(model, held_out)
+        new = sorted({c.intent for c in cases} - set(current.labels))
+        summary = _summary(cases, stats, train_part, held_out, replay, replay_source, new, opts,
+                           base_name, origin)
+        metrics = {"created": now_iso(), "base": base_name, "model_version": model.version,
+                   "heldout": before["cases"], "before": before, "after": after,
+                   "new_intents": new, "needs_article": summary["needs_article"],
+                   "mode": "heads only" if opts.heads_only else "top layers + head",
+                   "seconds": round(time.perf_counter() - started, 1)}
+        _write_json(staging / versions.METRICS_FILE, metrics)
+        _write_json(staging / versions.SUMMARY_FILE, summary)
+        _write_replay(staging / REPLAY_FILE, train_part, replay, opts)
+        final = root / name
+        os.rename(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(staging.with_name(staging.name + ".partial"), ignore_errors=True)
+        raise
+    return RetrainResult(name, final, before, after, new, summary["needs_article"], summary,
+                         metrics["seconds"])
+
+
+def _score(model, cases: list[LoggedCase]) -> dict:
+    """Accuracy and friends on `cases`, plus recall per intent (batch prediction)."""
+    from engine.evaluate import score
+
+    predicted = [p.intent for p in model.predict([c.text for c in cases])]
+    gold = [c.intent for c in cases]
+    metrics = score(gold, predicted)
+    hits = Counter(g for g, p in zip(gold, predicted, strict=True) if g == p)
+    metrics["recall"] = {intent: round(hits[intent] / n, 4)
+                         for intent, n in sorted(Counter(gold).items())}
+    return metrics
+
+
+def _summary(cases, stats, train_part, held_out, replay, replay_source, new, opts, base_name,
+             origin) -> dict:
+    try:
+        from engine.knowledge import KnowledgeBase
+
+        articles = KnowledgeBase.load().intents
+    except FrontdeskError:
+        articles = set()
+    examples = {intent: [c for c in cases if c.intent == intent] for intent in new}
+    return {
+        "logs": origin, "base": base_name, "options": asdict(opts), "labels": asdict(stats),
+        "cases": len(cases), "sessions": len({c.session for c in cases}),
+        "train_cases": len(train_part), "train_sessions": len({c.session for c in train_part}),
+        "heldout_cases": len(held_out), "heldout_sessions": len({c.session for c in held_out}),
+        "split": f"by session, {opts.eval_fraction:.0%} of sessions held out, seed {opts.seed}",
+        "replay_cases": len(replay), "replay_source": replay_source,
+        "intents": dict(sorted(Counter(c.intent for c in cases).items())),
+        "answers_kept": sum(c.answer is not None for c in cases),
+        "new_intents": [{"intent": intent, "examples": [c.text for c in found[:3]],
+                         "answers_sent": [c.answer for c in found if c.answer][:3],
+                         "has_article": intent in articles}
+                        for intent, found in examples.items()],
+        "needs_article": [intent for intent in new if intent not in articles],
+    }
+
+
+def _write_replay(path: Path, train_part: list[LoggedCase], replay: list[Case],
+                  opts: RetrainOptions) -> None:
+    """What the next retrain replays: this run's team examples first, then the older replay."""
+    team = [c.as_case() for c in train_part]
+    keep = sample_per_intent(team, opts.replay_per_intent, opts.seed)
+    have = Counter(c.intent for c in keep)
+    for case in replay:
+        cap = opts.replay_per_intent * (4 if case.intent == OUT_OF_SCOPE else 1)
+        if have[case.intent] < cap:
+            keep.append(case)
+            have[case.intent] += 1
+    with open(path, "w", encoding="utf-8") as handle:
+        for case in keep:
+            handle.write(json.dumps({"id": case.id, "text": case.text, "intent": case.intent},
+                                    ensure_ascii=False) + "\n")
+
+
+def _write_json(path: Path, value: dict) -> None:
+    path.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _remove_stale_partials(root: Path) -> None:
+    for folder in root.glob("v*.partial*"):
+        if time.time() - folder.stat().st_mtime > STALE_PARTIAL_S:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _progress(progress: Progress | None):
+    if progress is None:
+        return None
+    return lambda step, total, _info: progress(step, total)
+
+
+class _CheckAsEvent:
+    """Lets a `check()` that raises (the GUI's Job.check) serve where train wants an Event."""
+
+    def __init__(self, check: Callable[[], None]) -> None:
+        self.check = check
+
+    def is_set(self) -> bool:
+        try:
+            self.check()
+        except Exception:
+            return True
+        return False
+
+
+def _cancel_event(cancel: Cancel | None):
+    if cancel is None or isinstance(cancel, threading.Event):
+        return cancel
+    return _CheckAsEvent(cancel)
