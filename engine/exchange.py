@@ -450,6 +450,7 @@ class _Merger:
         source = "image" if message["image_files"] and not message["content"] else "typed"
         self.turn_rows.append((turn_id, session_id, seq, message["speaker"], message["content"],
                                source, record.get("created") or now_iso(), origin))
-        self.images.extend((turn_id, file) for file in message["image_files"])
+        if message["image_files"]:
+            self.images.extend((turn_id, file) for file in message["image_files"])
         self.turns[origin] = turn_id
         return turn_id
