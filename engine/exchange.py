@@ -13,7 +13,6 @@ from __future__ import annotations
 import bisect
 import csv
 import json
-import logging
 import math
 import mimetypes
 import os
@@ -26,7 +25,6 @@ from engine.errors import InputError, StoreError
 from engine.redact import redact as redact_text
 from engine.store import Store, image_meta, now_iso
 
-log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 Clean = Callable[[str], str]
 FORMATS = ("jsonl", "csv")
@@ -123,7 +121,7 @@ class _ExportRows:
 
     def __init__(self) -> None:
         self.replies: list[tuple] = []
-        self.turns: dict[int, list[tuple]] = {}  # session -> [(id, seq, role, text, source)]
+        self.turns: dict[int, list[tuple]] = {}  # session -> [(id, seq, role, text)]
         self.images: dict[int, list[tuple[str, str, int]]] = {}  # turn -> [(sha, mime, id)]
         self.feedback: dict[int, tuple] = {}  # reply -> (action, corrected, final answer)
         self.session_keys: dict[int, str] = {}
