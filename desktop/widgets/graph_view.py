@@ -58,6 +58,9 @@ class ConversationGraph:
     edges: list[GraphEdge] = field(default_factory=list)
 
 
+UNWEIGHTED = 0.5  # evidence that names a node without an attention figure
+
+
 def _weight(item: dict[str, Any]) -> float:
     for key in ("weight", "attention", "score"):
         if key in item:
@@ -65,7 +68,7 @@ def _weight(item: dict[str, Any]) -> float:
                 return float(item[key])
             except (TypeError, ValueError):
                 return 0.0
-    return 0.0
+    return UNWEIGHTED
 
 
 def _short(text: str, n: int = 28) -> str:
@@ -77,7 +80,14 @@ def evidence_items(evidence: Any) -> list[dict[str, Any]]:
     """Every node record in a reply's evidence ({kind, label, turn_id, box, weight, ...}),
     wherever the engine nested the list."""
     if isinstance(evidence, list):
-        return [item for item in evidence if isinstance(item, dict) and "kind" in item]
+        found = []
+        for item in evidence:
+            if isinstance(item, dict) and "kind" in item:
+                found.append(item)
+            elif isinstance(item, dict) and "turn_id" in item:  # {turn_id, role, why}
+                found.append({**item, "kind": item.get("role") or "customer",
+                              "label": item.get("why", "")})
+        return found
     if isinstance(evidence, dict):
         found: list[dict[str, Any]] = []
         for value in evidence.values():

@@ -1,0 +1,86 @@
+"""Widgets on their own: the "Why" graph from a reply's evidence, and the composer's keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QImage
+
+from desktop.widgets.composer import Composer
+from desktop.widgets.graph_view import GraphView, build_graph
+from engine.types import Entity, Reply
+
+TURNS = [
+    {"id": 1, "role": "customer", "text": "I paid twice for order 48213", "attachments": []},
+    {"id": 2, "role": "agent", "text": "Sorry! Can you send a screenshot?", "attachments": []},
+    {"id": 3, "role": "customer", "text": "here", "attachments": [
+        {"id": 7, "kind": "image", "width": 800, "height": 400, "ocr_text": "Charged twice"}]},
+]
+
+
+def reply_with_evidence() -> Reply:
+    """Evidence as engine.fusion.evidence writes it (attention rollout per node)."""
+    nodes = [
+        {"kind": "block", "label": "Charged twice  EUR 49.99", "turn": 2, "turn_id": 3,
+         "screenshot": 0, "block": 1, "box": [0.10, 0.20, 0.60, 0.30], "weight": 0.61},
+        {"kind": "customer", "label": "I paid twice for order 48213", "turn": 0,
+         "turn_id": 1, "screenshot": None, "block": None, "box": None, "weight": 0.27},
+        {"kind": "entity", "label": "order number 48213", "turn": 0, "turn_id": 1,
+         "screenshot": None, "block": None, "box": None, "weight": 0.05},
+    ]
+    return Reply(intent="payment_issue", confidence=0.8, level="High",
+                 top=[("payment_issue", 0.8)], evidence={"nodes": nodes}, turn_id=3, id=1,
+                 entities=[Entity("order_number", "48213", 23, 28, turn_id=1)])
+
+
+def test_graph_has_turns_screenshot_boxes_entities_and_attention_edges():
+    graph = build_graph(TURNS, reply_with_evidence())
+    kinds = sorted(node.kind for node in graph.nodes.values())
+    assert kinds == ["agent", "box", "customer", "customer", "entity", "screenshot"]
+    attends = {(e.source, e.target): e.weight for e in graph.edges if e.kind == "attends"}
+    assert attends[("turn:1", "turn:3")] == 0.27  # the earlier turn that carried the intent
+    box = next(n for n in graph.nodes.values() if n.kind == "box")
+    assert attends[(box.key, "turn:3")] == 0.61 and box.box == (0.10, 0.20, 0.60, 0.30)
+    assert ("shot:7", box.key) in {(e.source, e.target) for e in graph.edges}
+    assert [e for e in graph.edges if e.kind == "order"][0].source == "turn:1"
+
+
+def test_graph_reads_the_text_engine_evidence_too():
+    reply = Reply(intent="track_order", confidence=0.9, level="High", top=[], turn_id=3,
+                  evidence={"turns": [{"turn_id": 3, "role": "customer", "why": "message"},
+                                      {"turn_id": 1, "role": "customer", "why": "order 48213"}]})
+    graph = build_graph(TURNS, reply)
+    assert graph.nodes["turn:1"].weight > 0 and graph.nodes["turn:2"].weight == 0
+    assert any(e.kind == "attends" and e.source == "turn:1" for e in graph.edges)
+
+
+def test_why_view_draws_thicker_lines_for_more_attention_and_outlines_boxes(qtbot):
+    view = GraphView()
+    qtbot.addWidget(view)
+    graph = view.show_graph(TURNS, reply_with_evidence())
+    widths = sorted(item.pen().widthF() for item in view.scene.items()
+                    if hasattr(item, "line"))
+    assert len(widths) == len(graph.edges) and widths[-1] > 3 * widths[0]
+    image = QImage(800, 400, QImage.Format.Format_RGB32)
+    image.fill(QColor("white"))
+    assert view.show_screenshot(image) == 1
+    assert view.show_screenshot(None) == 0
+
+
+def test_enter_sends_and_shift_enter_adds_a_line(qtbot, tmp_path: Path):
+    composer = Composer(tmp_path)
+    qtbot.addWidget(composer)
+    sent = []
+    composer.submitted.connect(lambda text, role, images: sent.append((text, role, images)))
+    qtbot.keyClicks(composer.edit, "first line")
+    qtbot.keyClick(composer.edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClicks(composer.edit, "second")
+    assert sent == [] and composer.text() == "first line\nsecond"
+    composer.agent_button.click()
+    qtbot.keyClick(composer.edit, Qt.Key.Key_Return)
+    assert sent == [("first line\nsecond", "agent", [])] and composer.text() == ""
+    qtbot.keyClick(composer.edit, Qt.Key.Key_Return)  # nothing to send: nothing sent
+    assert len(sent) == 1
+    composer.restore("first line\nsecond")
+    assert composer.text() == "first line\nsecond"

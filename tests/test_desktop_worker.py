@@ -1,0 +1,94 @@
+"""The one way the window runs work off the UI thread: order, errors, cancel, load failures."""
+
+from __future__ import annotations
+
+import threading
+
+from desktop.engine_worker import EngineWorker, Job, error_sentence
+from engine.errors import InputError
+
+
+def test_ops_run_in_order_on_the_worker_thread_and_answer_on_the_ui_thread(qtbot):
+    ui_thread = threading.get_ident()
+    gate = threading.Event()
+    worker = EngineWorker("resource", lambda: (gate.wait(10), {"log": []})[1])
+    worker.start()
+    answers, threads = [], []
+
+    def op(n):
+        def run(resource, _job):
+            threads.append(threading.get_ident())
+            resource["log"].append(n)
+            return n * n
+        return run
+
+    for n in range(5):  # queued before the resource exists: they wait, in order
+        worker.run(op(n), label=f"op {n}", on_done=lambda r: answers.append(
+            (r, threading.get_ident())))
+    qtbot.wait(100)
+    assert answers == [] and not worker.is_ready
+    with qtbot.waitSignal(worker.ready, timeout=5_000):
+        gate.set()
+    qtbot.waitUntil(lambda: len(answers) == 5, timeout=5_000)
+    assert [r for r, _ in answers] == [0, 1, 4, 9, 16]
+    assert {t for _, t in answers} == {ui_thread}
+    assert ui_thread not in threads
+    worker.stop()
+
+
+def test_errors_come_back_as_one_sentence(qtbot):
+    worker = EngineWorker("resource", dict)
+    messages = []
+
+    def refuse(_r, _j):
+        raise InputError("The message is empty; type what the customer wrote.")
+
+    def crash(_r, _j):
+        raise KeyError("turn")
+
+    worker.run(refuse, label="answering", on_error=messages.append)
+    with qtbot.waitSignal(worker.error, timeout=5_000) as unhandled:
+        worker.run(crash, label="answering the message")
+    assert messages == ["The message is empty; type what the customer wrote."]
+    assert unhandled.args[0] == "Frontdesk could not finish answering the message: KeyError: 'turn'"
+    assert error_sentence(ValueError(), "x") == "Frontdesk could not finish x: ValueError"
+    worker.stop()
+
+
+def test_cancel_stops_a_job_at_its_next_progress_report(qtbot):
+    worker = EngineWorker("resource", dict)
+    started = threading.Event()
+    steps = []
+
+    def long_job(_r, job: Job):
+        started.set()
+        for step in range(10_000):
+            job.progress(step, 10_000)
+            steps.append(step)
+            threading.Event().wait(0.001)
+        return "finished"
+
+    outcome = []
+    job = worker.run(long_job, label="a long job", on_done=outcome.append,
+                     on_error=outcome.append)
+    assert started.wait(5)
+    job.cancel()
+    qtbot.waitUntil(lambda: outcome != [], timeout=5_000)
+    assert outcome == [""] and len(steps) < 10_000
+    worker.stop()
+
+
+def test_a_failed_load_answers_every_later_job_with_its_sentence(qtbot):
+    def broken():
+        raise InputError("No model folder at /nowhere.")
+
+    worker = EngineWorker("assistant", broken)
+    with qtbot.waitSignal(worker.error, timeout=5_000) as said:
+        worker.start()
+    assert said.args[0] == "No model folder at /nowhere." == worker.load_error
+    replies = []
+    worker.run(lambda r, j: "never", label="answering", on_done=replies.append,
+               on_error=replies.append)
+    qtbot.waitUntil(lambda: replies != [], timeout=5_000)
+    assert replies == ["No model folder at /nowhere."]
+    worker.stop()
