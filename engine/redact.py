@@ -27,6 +27,7 @@ _IBAN_CHUNK = re.compile(r" ?[A-Za-z0-9]")
 _PHONE_HINT = re.compile(r"\d(?:[^\d\n]{0,4}\d){6}")
 _CARD_HINT = re.compile(r"\d(?:[ -]?\d){12}")
 _DIGIT = re.compile(r"\d")
+_DIGIT_PAIR = re.compile(r"\d\d")
 
 Span = tuple[int, int]
 
@@ -47,8 +48,23 @@ def may_hold_pii(text: str) -> bool:
     """A cheap first look (most chat lines have no @ and few digits) before the validators."""
     if "@" in text:
         return True
-    digits = len(_DIGIT.findall(text))
-    return digits >= 7 or (digits >= 2 and _IBAN_START.search(text) is not None)
+    if text.isascii():
+        digits = sum(map(text.count, "0123456789"))
+    else:  # other scripts' digits count too: libphonenumber reads them
+        digits = len(_DIGIT.findall(text))
+    if digits >= 7:
+        return True
+    return digits >= 2 and _has_iban_start(text)
+
+
+def _has_iban_start(text: str) -> bool:
+    """Two letters then two digits at the start of a word (IBANs may hold few digits)."""
+    for pair in _DIGIT_PAIR.finditer(text):
+        at = pair.start()
+        letters = text[at - 2 : at]
+        if at >= 2 and letters.isalpha() and (at == 2 or not text[at - 3].isalnum()):
+            return True
+    return False
 
 
 def find_pii(text: str, *, region: str = DEFAULT_REGION) -> list[tuple[str, int, int]]:
