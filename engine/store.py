@@ -286,13 +286,18 @@ class Store:
         so the cost stays close to raw sqlite3. Returns the number of turns written.
         """
         items = list(items)
+        media: list[tuple[Turn, list[tuple[str, tuple[bytes, dict[str, Any]]]]]] = []
         for _, turn, _ in items:
             _check_turn(turn)
+            if turn.images or turn.audio is not None:  # read (and refuse) before writing
+                files = [("image", Path(p)) for p in turn.images]
+                files += [("audio", Path(turn.audio))] if turn.audio is not None else []
+                media.append((turn, [(kind, read_media(kind, file)) for kind, file in files]))
         with self._writing():
             next_turn = self._next_id("turns")
             next_reply = self._next_id("replies")
             seqs = self._next_seqs({session_id for session_id, _, _ in items})
-            turn_rows, reply_rows, media = [], [], []
+            turn_rows, reply_rows = [], []
             stamp = now_iso()
             for session_id, turn, reply in items:
                 turn_rows.append(
@@ -301,8 +306,6 @@ class Store:
                 )
                 seqs[session_id] += 1
                 turn.id = next_turn
-                if turn.images or turn.audio is not None:
-                    media.append(turn)
                 if reply is not None:
                     reply.id, reply.turn_id = next_reply, next_turn
                     reply_rows.append((next_reply, *_reply_values(reply, next_turn), stamp))
@@ -314,13 +317,9 @@ class Store:
                 turn_rows,
             )
             self._conn.executemany(REPLY_INSERT_WITH_ID, reply_rows)
-            for turn in media:
-                for image in turn.images:
-                    data, meta = read_media("image", Path(image))
-                    self.insert_attachment_row(turn.id, "image", data, **meta)
-                if turn.audio is not None:
-                    data, meta = read_media("audio", Path(turn.audio))
-                    self.insert_attachment_row(turn.id, "audio", data, **meta)
+            for turn, files in media:
+                for kind, (data, meta) in files:
+                    self.insert_attachment_row(turn.id, kind, data, **meta)
         return len(turn_rows)
 
     @_guarded

@@ -423,3 +423,21 @@ def test_processes_opening_and_writing_one_new_file_at_once(tmp_path: Path) -> N
     with Store(path) as store:
         assert store.count("sessions") == 3 and store.count("turns") == 75
         assert store.schema_version == LATEST_VERSION
+
+
+def test_bulk_turns_copy_media_and_refuse_bad_files_whole(
+    store: Store, store_screenshot: Path, store_recording: Path, tmp_path: Path
+) -> None:
+    session = store.new_session()
+    shot = Turn(text="see screenshot", source="image", images=[store_screenshot])
+    voice = Turn(text="spoken", source="voice", audio=store_recording)
+    assert store.add_turns_bulk([(session, shot, None), (session, voice, reply_for("x"))]) == 2
+    assert store.attachments(shot.id)[0]["sha256"] == file_digest(store_screenshot)
+    assert store.attachments(voice.id)[0]["duration"] == pytest.approx(11.0, abs=0.05)
+
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot really audio")
+    with pytest.raises(InputError, match="not an audio file"):
+        store.add_turns_bulk([(session, Turn(text="ok"), None),
+                              (session, Turn(text="bad", audio=broken), None)])
+    assert store.count("turns") == 2 and store.count("attachments") == 2
