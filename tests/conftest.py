@@ -24,6 +24,7 @@ pytest_plugins: list[str] = [
     "tests.fixtures_store",
     "tests.fixtures_desktop",
     "tests.fixtures_intent",
+    "tests.fixtures_retrain",
 ]
 
 
