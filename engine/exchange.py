@@ -1,7 +1,8 @@
 """Move the store's contents between desks and into training: export to JSONL/CSV, import back.
 
 One JSONL record per assistant reply, in the chat `messages` format, with the gold label taken
-from the agent's feedback. Images are copied beside the JSONL (`images/<sha256>.<ext>`) so an
+from the agent's feedback; `image` (the replied message's screenshot) also makes a record read
+as an eval case (DESIGN.md). Images are copied beside the JSONL (`images/<sha256>.<ext>`) so an
 export is self-contained. Text is redacted by default (engine.redact). Imports merge exports of
 several desks: every record carries its origin (`<desk_id>:<reply_id>`), kept in a UNIQUE
 column, so importing the same file twice, or a file that came back through another desk,
@@ -234,6 +235,7 @@ def _write_jsonl(
         gold, action, answer = _gold(rows.feedback.get(reply_id), intent, draft)
         # Assembled by hand from C-escaped strings: json.dumps per record was half the time.
         paths = [path for paths in images[:upto] for path in paths] if images else []
+        last_image = images[upto - 1][-1] if images and upto and images[upto - 1] else None
         handle.write(
             f'{{"id": {_escape(origin or f"{desk}:{reply_id}")}, "session": {session_id}, '
             f'"session_key": {_escape(rows.session_keys[session_id])}, '
@@ -241,7 +243,7 @@ def _write_jsonl(
             f'"predicted_intent": {_escape(intent)}, "confidence": {_number(confidence)}, '
             f'"feedback": {_text(action)}, "answer": {_text(answer and clean(answer))}, '
             f'"draft": {_text(draft and clean(draft))}, '
-            f'"images": [{", ".join(map(_text, paths))}], '
+            f'"images": [{", ".join(map(_text, paths))}], "image": {_text(last_image)}, '
             f'"model_version": {_text(version)}, '
             f'"messages": [{", ".join(pieces[:upto])}]}}\n'
         )

@@ -58,6 +58,7 @@ def test_jsonl_record_per_reply_with_conversation_gold_label_and_images(
     digest = hashlib.sha256(store_screenshot.read_bytes()).hexdigest()
     assert corrected["images"] == [f"images/{digest}.png"] == unlabeled["images"]
     assert corrected["messages"][0]["images"] == corrected["images"]
+    assert corrected["image"] == corrected["images"][0] and accepted["image"] is None
     assert (out.parent / corrected["images"][0]).read_bytes() == store_screenshot.read_bytes()
 
 
@@ -246,3 +247,20 @@ def test_jpeg_screenshot_travels_with_its_extension_and_size(
         assert (kept["mime"], kept["width"], kept["height"], kept["sha256"]) == (
             "image/jpeg", original["width"], original["height"], digest
         )
+
+
+def test_export_reads_back_as_labelled_training_cases(
+    store: Store, store_screenshot: Path, tmp_path: Path
+) -> None:
+    from engine.datasets import read_cases
+
+    talk = fill_conversation(store, store_screenshot)
+    cases = read_cases(_export(store, tmp_path / "out" / "train.jsonl"))
+    assert [(c.intent, c.id) for c in cases] == [
+        ("refund", f"{store.desk_id}:{talk.replies[0].id}"),
+        ("refund", f"{store.desk_id}:{talk.replies[1].id}"),
+    ]  # the unlabelled reply is left out
+    assert cases[0].text.endswith("Mail [EMAIL]") and cases[0].image.read_bytes() == (
+        store_screenshot.read_bytes()
+    )
+    assert cases[1].text == "Please just refund it to card [CARD]" and len(cases[1].history) == 2
