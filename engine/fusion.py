@@ -44,6 +44,7 @@ class FusionConfig:
     gnn_dim: int = 256
     gnn_layers: int = 2
     dropout: float = 0.1
+    image_long_side: int = 256  # ImageEncoder input size the visual features were made at
     use_image: bool = True  # ablations switch parts off without changing the code path
     use_graph: bool = True
     format_version: int = FORMAT_VERSION

@@ -175,6 +175,7 @@ class SyntheticCase:
     kind: str  # screenshot | conversation
     turns: list[SyntheticTurn] = field(default_factory=list)
     note: str = ""  # which variant (for per-variant scores)
+    intent_turn: int = -1  # index of the turn that states the intent (evidence should find it)
 
 
 def _normalise(text: str) -> str:
@@ -362,7 +363,7 @@ def screenshot_cases(
         typed = rng.choice(CATEGORY_HINTS[categories[intent]] if hinted else VAGUE_WITH_IMAGE)
         note = f"{'message' if shows_message else 'ui'}-{'hint' if hinted else 'vague'}"
         cases.append(SyntheticCase(f"{split}-shot-{seed}-{index}", intent, "screenshot",
-                                   [SyntheticTurn("customer", typed, screen)], note))
+                                   [SyntheticTurn("customer", typed, screen)], note, 0))
     return cases
 
 
@@ -396,8 +397,9 @@ def conversation_cases(
                 turns.append(SyntheticTurn("customer", rng.choice(ENTITY_TURNS).format(**values)))
             turns.append(SyntheticTurn("agent", rng.choice(AGENT_TURNS)))
             turns.append(SyntheticTurn("customer", rng.choice(VAGUE_FOLLOW_UPS)))
+        stated = len(turns) - 1 if variant == "own" else (4 if variant == "switch" else 0)
         cases.append(SyntheticCase(f"{split}-conv-{seed}-{index}", intent, "conversation",
-                                   turns, variant))
+                                   turns, variant, stated))
     return cases
 
 

@@ -1,0 +1,335 @@
+"""Train the fused model (cross-attention + GATv2 + head) on the synthetic sets, text frozen.
+
+One file, read top to bottom: features -> batches -> train -> evaluate (after nanoGPT's train.py
+and pytorch_geometric's examples/gcn.py). The text encoder is frozen: its token states and
+sentence vectors are computed once per case and cached in memory, so an epoch only runs the
+small fused model. By default the frozen encoder is the pretrained MiniLM of the wheel (so no
+Bitext text the intent model was tuned on leaks into the synthetic test sets); `--intent-model`
+uses a trained IntentModel folder instead.
+
+Data (engine.synthetic says exactly how it is built): screenshot cases and conversation cases
+from the train pool; the test pool and the test-only font are never seen in training. Training
+reads screenshots as perfect OCR plus OCR-like noise (`synthetic.ocr_noise`); `--ocr-test N`
+also runs real RapidOCR on N test screenshots to check that the shortcut holds.
+
+Modes (the ablations of bench.fusion build on them):
+  full      graph over the conversation + screenshot cross-attention (the product)
+  no_image  the same, with every screenshot removed (the typed text alone)
+  last      the current turn alone: no graph, no history
+  concat    no graph; history and current turn joined into one text (oldest first, cut from
+            the left at 128 tokens so the newest words stay)
+
+    python -m engine.fused_train --out models/fused [--shots 12 --convs 12 --epochs 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.nn.utils.rnn import pad_sequence
+
+from engine.entities import extract
+from engine.fusion import Blocks, FusedModel, FusionConfig
+from engine.graph import ConversationGraph, ConversationTurn, batch_graphs, build_graph
+from engine.synthetic import (
+    SyntheticCase,
+    conversation_cases,
+    labels,
+    ocr_noise,
+    screenshot_cases,
+)
+from engine.vision import Screenshot
+
+MODES = ("full", "no_image", "last", "concat")
+CONCAT_TOKENS = 128
+
+
+class FrozenText:
+    """Token states and sentence vectors from a frozen encoder (MiniLM or an IntentModel)."""
+
+    def __init__(self, intent_folder: Path | None = None, device: str = "cpu") -> None:
+        from engine import encoder
+
+        self.device = torch.device(device)
+        if intent_folder is not None:
+            from engine.intent import IntentModel
+
+            model = IntentModel.load(intent_folder, device=device)
+            self.tokenizer = model.tokenizer
+            self.forward = lambda ids, mask: model.upper(model.lower(ids, mask), mask)
+            self.name = f"IntentModel {model.version}"
+        else:
+            bert = encoder.load_encoder().to(self.device)
+            self.tokenizer = encoder.load_tokenizer()
+            self.forward = lambda ids, mask: bert(input_ids=ids, attention_mask=mask)[0]
+            self.name = encoder.BASE_NAME
+        self.mean_pool = encoder.mean_pool
+
+    @torch.inference_mode()
+    def token_states(
+        self, texts: list[str], max_length: int = 64, from_left: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        self.tokenizer.truncation_side = "left" if from_left else "right"
+        batch = self.tokenizer([t or " " for t in texts], padding=True, truncation=True,
+                               max_length=max_length, return_tensors="pt")
+        self.tokenizer.truncation_side = "right"
+        ids, mask = batch["input_ids"].to(self.device), batch["attention_mask"].to(self.device)
+        return self.forward(ids, mask).float().cpu(), mask.cpu()
+
+    def embed(self, texts: list[str], batch_size: int = 128) -> torch.Tensor:
+        out = []
+        for start in range(0, len(texts), batch_size):
+            hidden, mask = self.token_states(texts[start : start + batch_size])
+            out.append(torch.nn.functional.normalize(self.mean_pool(hidden, mask), dim=-1))
+        return torch.cat(out) if out else torch.zeros(0, 384)
+
+
+@dataclass
+class Prepared:
+    """One case as tensors: per turn (tokens, block rows), its graph and its label."""
+
+    tokens: list[torch.Tensor]  # per turn [T_i, 384]
+    block_text: list[torch.Tensor]  # per turn [K_i, 384]
+    block_box: list[torch.Tensor]  # per turn [K_i, 4]
+    block_visual: list[torch.Tensor]  # per turn [K_i, 1280]
+    graph: ConversationGraph
+    label: int
+    case: SyntheticCase
+
+
+def case_turns(case: SyntheticCase, mode: str, rng: random.Random, noise: float,
+               ocr: dict[str, Screenshot] | None = None) -> list[ConversationTurn]:
+    """The turns the model sees for `case` in `mode` (screenshots as noisy truth or real OCR)."""
+    turns = []
+    for index, turn in enumerate(case.turns):
+        shots = []
+        if turn.screen is not None and mode != "no_image":
+            key = f"{case.id}:{index}"
+            if ocr is not None and key in ocr:
+                shots.append(ocr[key])
+            else:
+                blocks = tuple(ocr_noise(rng, turn.screen.truth_blocks, noise))
+                shots.append(Screenshot(key, *turn.screen.image.size, blocks,
+                                        "\n".join(b.text for b in blocks)))
+        turns.append(ConversationTurn(turn.text, turn.role, shots, [], extract(turn.text)))
+    if mode == "concat":
+        joined = " | ".join(t.text for t in turns)
+        last = turns[-1]
+        return [ConversationTurn(joined, last.role, last.screenshots, [], extract(joined))]
+    if mode == "last":
+        return turns[-1:]
+    return turns
+
+
+def prepare(
+    cases: list[SyntheticCase], label_names: list[str], text: FrozenText, mode: str,
+    image_encoder=None, noise: float = 0.03, seed: int = 0,
+    ocr: dict[str, Screenshot] | None = None,
+) -> list[Prepared]:
+    """Every case as tensors, with one batched encoder call per kind of text."""
+    rng = random.Random(f"prepare:{seed}")
+    all_turns = [case_turns(case, mode, rng, noise, ocr) for case in cases]
+    flat = [turn for turns in all_turns for turn in turns]
+    max_length = CONCAT_TOKENS if mode == "concat" else 64
+    states: list[torch.Tensor] = []
+    for start in range(0, len(flat), 128):
+        chunk = flat[start : start + 128]
+        hidden, mask = text.token_states([t.text for t in chunk], max_length, mode == "concat")
+        states += [h[m.bool()] for h, m in zip(hidden, mask, strict=True)]
+    if image_encoder is not None:
+        _add_visuals(cases, all_turns, image_encoder)
+    block_texts = [b.text for t in flat for s in t.screenshots for b in s.blocks]
+    block_vectors = iter(text.embed(block_texts))
+    graphs = [build_graph(turns, _zeros) if mode in ("full", "no_image") else None
+              for turns in all_turns]
+    _fill_text_vectors([g for g in graphs if g is not None], text)
+    prepared, row = [], 0
+    for case, turns, graph in zip(cases, all_turns, graphs, strict=True):
+        tokens, b_text, b_box, b_visual = [], [], [], []
+        for turn in turns:
+            tokens.append(states[row])
+            row += 1
+            blocks = [b for s in turn.screenshots for b in s.blocks]
+            b_text.append(torch.stack([next(block_vectors) for _ in blocks])
+                          if blocks else torch.zeros(0, 384))
+            b_box.append(torch.tensor([b.box for b in blocks]) if blocks else torch.zeros(0, 4))
+            visuals = [v.box_vectors for v in turn.visuals if v is not None]
+            b_visual.append(torch.cat(visuals) if visuals else torch.zeros(len(blocks), 1280))
+        if graph is None:  # last / concat: a one-node graph the model ignores (use_graph off)
+            graph = build_graph([ConversationTurn(turns[-1].text)], _zeros)
+        prepared.append(Prepared(tokens, b_text, b_box, b_visual, graph,
+                                 label_names.index(case.intent), case))
+    return prepared
+
+
+def _zeros(texts: list[str]) -> torch.Tensor:
+    return torch.zeros(len(texts), 384)
+
+
+def _fill_text_vectors(graphs: list[ConversationGraph], text: FrozenText) -> None:
+    """Node text vectors for many graphs in one batched pass (each distinct text once)."""
+    unique = sorted({info.label for graph in graphs for info in graph.nodes}, key=len)
+    vectors = dict(zip(unique, text.embed(unique), strict=True))
+    for graph in graphs:
+        graph.data.x_text = torch.stack([vectors[info.label] for info in graph.nodes])
+
+
+def _add_visuals(cases, all_turns, image_encoder, batch_size: int = 16) -> None:
+    """EfficientNet-Lite0 box vectors for every screenshot, in batches."""
+    jobs = []
+    for case, turns in zip(cases, all_turns, strict=True):
+        originals = [t for t in case.turns if t.screen is not None]
+        shown = [t for t in turns if t.screenshots]
+        for original, turn in zip(originals, shown, strict=False):
+            jobs.append((original.screen.image, turn))
+    for start in range(0, len(jobs), batch_size):
+        chunk = jobs[start : start + batch_size]
+        features = image_encoder.features_batch(
+            [image for image, _ in chunk],
+            [[b.box for b in turn.screenshots[0].blocks] for _, turn in chunk],
+        )
+        for (_, turn), feature in zip(chunk, features, strict=True):
+            turn.visuals = [feature]
+
+
+def collate(items: list[Prepared], config: FusionConfig):
+    """(tokens, mask, blocks, graph batch, labels) for a list of prepared cases."""
+    tokens = [t for item in items for t in item.tokens]
+    padded = pad_sequence(tokens, batch_first=True)
+    lengths = torch.tensor([len(t) for t in tokens])
+    mask = torch.arange(padded.shape[1])[None, :] < lengths[:, None]
+    texts = [t for item in items for t in item.block_text]
+    width = max(1, max(len(t) for t in texts))
+
+    def pad(rows: list[torch.Tensor], dim: int) -> torch.Tensor:
+        out = torch.zeros(len(rows), width, dim)
+        for i, r in enumerate(rows):
+            out[i, : len(r)] = r
+        return out
+
+    counts = torch.tensor([len(t) for t in texts])
+    blocks = Blocks(
+        pad(texts, config.text_dim),
+        pad([b for item in items for b in item.block_box], 4),
+        pad([v for item in items for v in item.block_visual], config.visual_dim),
+        torch.arange(width)[None, :] < counts[:, None],
+    )
+    graph = batch_graphs([item.graph for item in items])
+    labels_ = torch.tensor([item.label for item in items])
+    return padded, mask, blocks, graph, labels_
+
+
+def train(
+    config: FusionConfig, items: list[Prepared], epochs: int = 30, lr: float = 1e-3,
+    batch_size: int = 32, seed: int = 0, log=print,
+) -> FusedModel:
+    """AdamW with a cosine schedule; the whole loop a person can read in one sitting."""
+    torch.manual_seed(seed)
+    model = FusedModel(config)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    steps = epochs * -(-len(items) // batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=steps)
+    order = random.Random(seed)
+    for epoch in range(epochs):
+        model.train()
+        shuffled = items[:]
+        order.shuffle(shuffled)
+        total = 0.0
+        for start in range(0, len(shuffled), batch_size):
+            tokens, mask, blocks, graph, target = collate(shuffled[start : start + batch_size],
+                                                          config)
+            loss = torch.nn.functional.cross_entropy(
+                model(tokens, mask, blocks, graph).logits, target, label_smoothing=0.05)
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+            total += loss.item() * len(target)
+        if log and (epoch % 10 == 9 or epoch == epochs - 1):
+            log(f"  epoch {epoch + 1}/{epochs} loss {total / len(items):.3f}")
+    return model.eval()
+
+
+@torch.no_grad()
+def predict(model: FusedModel, items: list[Prepared], batch_size: int = 64):
+    """(predicted label ids, per-case graph attentions for evidence)."""
+    model.eval()
+    predictions, attentions = [], []
+    for start in range(0, len(items), batch_size):
+        chunk = items[start : start + batch_size]
+        tokens, mask, blocks, graph, _ = collate(chunk, model.config)
+        out = model(tokens, mask, blocks, graph)
+        predictions += out.logits.argmax(-1).tolist()
+        attentions.append((graph, out.graph_attention))
+    return predictions, attentions
+
+
+def accuracy(model: FusedModel, items: list[Prepared]) -> float:
+    predictions, _ = predict(model, items)
+    return sum(p == i.label for p, i in zip(predictions, items, strict=True)) / max(len(items), 1)
+
+
+def mode_config(mode: str, label_names: list[str], **sizes) -> FusionConfig:
+    """The FusionConfig of a mode: which parts are on."""
+    return FusionConfig(labels=label_names, use_image=mode != "no_image",
+                        use_graph=mode in ("full", "no_image"), **sizes)
+
+
+def build_sets(data_dir: Path, shots_per_intent: int, convs_per_intent: int, seed: int = 0):
+    """(train cases, test cases): screenshot + conversation cases of each split."""
+    n = len(labels(data_dir))
+    train_cases = (screenshot_cases(data_dir, "train", shots_per_intent * n, seed)
+                   + conversation_cases(data_dir, "train", convs_per_intent * n, seed))
+    test_n_shots, test_n_convs = max(1, shots_per_intent // 2), max(1, convs_per_intent // 2)
+    test_cases = (screenshot_cases(data_dir, "test", test_n_shots * n, seed)
+                  + conversation_cases(data_dir, "test", test_n_convs * n, seed))
+    return train_cases, test_cases
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m engine.fused_train")
+    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2]
+                        / "shared" / "data")
+    parser.add_argument("--out", type=Path, required=True, help="folder for the trained model")
+    parser.add_argument("--intent-model", type=Path, help="frozen IntentModel folder")
+    parser.add_argument("--shots", type=int, default=12, help="screenshot cases per intent")
+    parser.add_argument("--convs", type=int, default=12, help="conversation cases per intent")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--no-visual", action="store_true", help="skip EfficientNet features")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)  # small matrices: one thread is faster, and fair to a shared CPU
+    start = time.perf_counter()
+    label_names = labels(args.data)
+    text = FrozenText(args.intent_model)
+    encoder = None
+    if not args.no_visual:
+        from engine.image_features import ImageEncoder
+
+        encoder = ImageEncoder.load(device="cpu", long_side=256)
+    train_cases, test_cases = build_sets(args.data, args.shots, args.convs, args.seed)
+    train_items = prepare(train_cases, label_names, text, "full", encoder, seed=args.seed)
+    test_items = prepare(test_cases, label_names, text, "full", encoder, seed=args.seed + 1)
+    config = mode_config("full", label_names)
+    model = train(config, train_items, epochs=args.epochs, seed=args.seed)
+    score = accuracy(model, test_items)
+    model.config.training = {"data": "engine.synthetic (Bitext 8k, sha1 split)",
+                             "train_cases": len(train_cases), "epochs": args.epochs,
+                             "seed": args.seed, "text": text.name,
+                             "visual": encoder is not None}
+    model.config.metrics = {"synthetic_test_accuracy": round(score, 4)}
+    model.save(args.out)
+    print(json.dumps(model.config.metrics), f"({time.perf_counter() - start:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
