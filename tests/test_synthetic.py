@@ -1,0 +1,67 @@
+"""Synthetic sets: deterministic, test split disjoint from training, readable as eval files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from engine.synthetic import (
+    TEST_ONLY_FONTS,
+    TRAIN_FONTS,
+    conversation_cases,
+    labels,
+    load_pools,
+    screenshot_cases,
+    split_of,
+    write_jsonl,
+)
+
+
+def test_pools_are_disjoint_and_cover_every_intent(shared_data: Path):
+    pools = load_pools(shared_data)
+    train = {text for texts in pools["train"].values() for text in texts}
+    test = {text for texts in pools["test"].values() for text in texts}
+    assert not train & test
+    assert 0.15 < len(test) / (len(train) + len(test)) < 0.25
+    assert len(labels(shared_data)) == 27 and sorted(pools["test"]) == labels(shared_data)
+    assert all(split_of(text) == "test" for text in list(test)[:50])
+
+
+def test_same_arguments_same_cases(shared_data: Path):
+    first = screenshot_cases(shared_data, "train", 6, seed=3)
+    again = screenshot_cases(shared_data, "train", 6, seed=3)
+    other = screenshot_cases(shared_data, "train", 6, seed=4)
+    assert [c.turns[0].screen.image.tobytes() for c in first] == [
+        c.turns[0].screen.image.tobytes() for c in again]
+    assert [c.turns[0].text for c in first] != [c.turns[0].text for c in other] or [
+        c.turns[0].screen.truth_blocks for c in first] != [
+        c.turns[0].screen.truth_blocks for c in other]
+
+
+def test_test_cases_use_only_test_utterances(shared_data: Path):
+    train_pool = {t for texts in load_pools(shared_data)["train"].values() for t in texts}
+    for case in conversation_cases(shared_data, "test", 54):
+        for turn in case.turns:
+            assert turn.text not in train_pool
+        assert case.turns[-1].role == "customer"
+        stated = case.turns[case.intent_turn].text
+        assert stated in load_pools(shared_data)["test"][case.intent]
+    test_pool = load_pools(shared_data)["test"]
+    for case in screenshot_cases(shared_data, "test", 54):
+        if case.note.startswith("message"):  # the customer's own message, drawn wrapped
+            drawn = " ".join(" ".join(b.text for b in case.turns[0].screen.truth_blocks).split())
+            assert any(" ".join(u.split()) in drawn for u in test_pool[case.intent])
+
+
+def test_training_never_sees_the_test_font():
+    assert not set(TEST_ONLY_FONTS) & set(TRAIN_FONTS)
+
+
+def test_cases_write_as_eval_jsonl(shared_data: Path, tmp_path: Path):
+    cases = screenshot_cases(shared_data, "test", 2) + conversation_cases(shared_data, "test", 2)
+    path = write_jsonl(cases, tmp_path, "synthetic")
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [r["intent"] for r in records] == [c.intent for c in cases]
+    shot = records[0]
+    assert (tmp_path / shot["image"]).is_file() and shot["synthetic"]["truth_blocks"]
+    assert records[2]["history"] and "image" not in records[2]
