@@ -1,14 +1,17 @@
 """Live transcription while the agent holds the mic button.
 
-Whisper has no streaming mode, so we re-decode a growing window of the newest audio every
-`interval_s` and commit the segments that two passes in a row agree on (the "local agreement"
-policy of Machácek et al., 2023, "Turning Whisper into Real-Time Transcription System"). Committed
-text is final, moves the window's start forward and becomes the prompt for what follows.
+Whisper has no streaming mode, so every `interval_s` we re-decode the window of audio not yet
+settled and show committed text + that decode as the partial. The window settles at pauses: once
+it holds 10 s and a pause in it (found by faster-whisper's Silero VAD) has a second of audio
+after it, the audio before the pause is decoded on its own and committed. Committed text never
+changes, the window starts after it, and it becomes Whisper's prompt for what follows. Cutting
+in silence, not at Whisper's segment timestamps (whole seconds with tiny.en), keeps words from
+being lost or doubled.
 
 Back-pressure: audio is appended to one buffer, never queued as work; each pass decodes whatever
 is new, so a slow CPU makes passes less frequent, not a growing backlog. The window is capped
-(`max_window_s`): past it, everything but the last segment is committed even without agreement,
-so one pass never costs more than decoding `max_window_s` of audio.
+(`max_window_s`): past it without a pause, it is cut at its quietest 100 ms, so one pass never
+costs more than decoding about `max_window_s` of audio.
 """
 
 from __future__ import annotations
@@ -22,12 +25,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.audio import SAMPLE_RATE
-from engine.speech import PROMPT_CHARS, Segment, Transcriber
+from engine.speech import PROMPT_CHARS, Transcriber
 
 log = logging.getLogger(__name__)
 
 MIN_WINDOW_S = 0.3  # shorter than this is not worth a pass
-SETTLED_S = 1.0  # a segment ending this close to the window's end may still change
+SETTLED_S = 1.0  # audio this close to the window's end may still change meaning
+PAUSE_MS = 300  # a silence this long between words is a place to settle the text
+SETTLE_AFTER_S = 10.0  # shorter windows stay open: Whisper needs context to get phrases right
 
 
 @dataclass
@@ -67,7 +72,6 @@ class LiveTranscriber:
         self._committed_at = 0  # samples before this are settled into `_committed`
         self._base = 0  # sample index of the first sample still in `_chunks`
         self._committed: list[str] = []
-        self._previous: list[Segment] = []  # last pass's uncommitted segments, for agreement
         self._decoded_until = 0  # `_fed` at the start of the last pass
         self._lock = threading.Lock()  # guards the buffer and the fed count
         self._decode_lock = threading.Lock()  # one pass at a time (worker or finish)
@@ -140,48 +144,64 @@ class LiveTranscriber:
             self._decoded_until = fed
             if window.size < MIN_WINDOW_S * SAMPLE_RATE and not final:
                 return
-            window_s = window.size / SAMPLE_RATE
-            started = time.perf_counter()
-            transcript = self.transcriber.transcribe(window, prompt=self._prompt())
-            self.stats.decode_s += time.perf_counter() - started
             self.stats.passes += 1
+            window_s = window.size / SAMPLE_RATE
             self.stats.longest_window_s = max(self.stats.longest_window_s, window_s)
-            segments = [s for s in transcript.segments if s.text]
-            settled = self._settled_count(segments, window_s, final)
-            if settled:
-                self._committed.extend(s.text for s in segments[:settled])
-                end_s = window_s if final else segments[settled - 1].end
-                self._committed_at += int(min(end_s, window_s) * SAMPLE_RATE)
-            elif not segments and window_s > self.max_window_s:
-                # a long stretch without speech: move on, keep the last second for a new word
-                self._committed_at += int((window_s - SETTLED_S) * SAMPLE_RATE)
-            self._previous = segments[settled:]
+            started = time.perf_counter()
             if final:
+                self._commit(self._decode(window))
+                self._committed_at += window.size
                 return
-            partial = " ".join(self._committed + [s.text for s in self._previous]).strip()
+            cut, spoken = self._settled_cut(window)
+            if cut:
+                if spoken:
+                    self._commit(self._decode(window[:cut]))
+                self._committed_at += cut
+                window = window[cut:]
+            tail = self._decode(window) if window.size >= MIN_WINDOW_S * SAMPLE_RATE else ""
+            self.stats.decode_s += time.perf_counter() - started
+            partial = " ".join([self.text(), tail]).strip()
             if self.stats.first_partial_s is None and partial and self._first_fed_at:
                 self.stats.first_partial_s = time.perf_counter() - self._first_fed_at
             with self._lock:  # audio that arrived while decoding is not in this partial
                 self.stats.lags_s.append((self._fed - fed) / SAMPLE_RATE)
             self.on_partial(partial)
 
-    def _settled_count(self, segments: list[Segment], window_s: float, final: bool) -> int:
-        """How many leading segments to commit now."""
-        if final:
-            return len(segments)
-        count = 0
-        for index, segment in enumerate(segments[:-1]):  # the last one may still grow
-            if segment.end > window_s - SETTLED_S:
-                break
-            agreed = index < len(self._previous) and self._previous[index].text == segment.text
-            if not agreed:
-                break
-            count = index + 1
-        if count == 0 and window_s > self.max_window_s and len(segments) > 1:
-            count = len(segments) - 1  # the window is too long: commit without agreement
-        elif count == 0 and window_s > self.max_window_s and segments:
-            count = 1  # one endless segment: settle it to keep passes bounded
-        return count
+    def _decode(self, audio: np.ndarray) -> str:
+        return self.transcriber.transcribe(audio, prompt=self._prompt()).text.strip()
+
+    def _commit(self, text: str) -> None:
+        if text:
+            self._committed.append(text)
+
+    def _settled_cut(self, window: np.ndarray) -> tuple[int, bool]:
+        """Where to settle the window (0: not yet) and whether speech comes before that point.
+
+        Once the window holds SETTLE_AFTER_S: the middle of the latest pause with at least
+        SETTLED_S of audio after it, so the words before it can no longer change and the cut falls
+        in silence. Past `max_window_s` without a pause, the quietest 100 ms will do."""
+        from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+        limit = window.size - int(SETTLED_S * SAMPLE_RATE)
+        if window.size < min(SETTLE_AFTER_S, self.max_window_s) * SAMPLE_RATE:
+            return 0, False
+        speech = get_speech_timestamps(
+            window, VadOptions(min_silence_duration_ms=PAUSE_MS, speech_pad_ms=100)
+        )
+        if not speech:  # silence so far: keep only its end, where a word may be starting
+            return limit, False
+        pauses = [(a["end"] + b["start"]) // 2 for a, b in zip(speech, speech[1:], strict=False)]
+        pauses.append((speech[-1]["end"] + window.size) // 2)
+        settled = [p for p in pauses if p <= limit and p > speech[0]["start"]]
+        if settled:
+            return settled[-1], True
+        if window.size <= self.max_window_s * SAMPLE_RATE:
+            return 0, False
+        frame = SAMPLE_RATE // 10  # no pause in a long window: cut at its quietest moment
+        lower = window.size // 2
+        frames = window[lower : lower + (limit - lower) // frame * frame].reshape(-1, frame)
+        quietest = int(np.argmin(np.square(frames).mean(axis=1)))
+        return lower + quietest * frame + frame // 2, True
 
     def _prompt(self) -> str | None:
         text = " ".join([self.prompt or ""] + self._committed).strip()

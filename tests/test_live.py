@@ -63,22 +63,21 @@ def test_microphone_to_live_text(two_clips, tmp_path: Path, faster_transcriber, 
 
 
 def test_window_stays_bounded_when_audio_piles_up(speech_dir, faster_transcriber, normalize):
-    """A slow CPU: 3 s arrive between passes. The decoded window never grows past the cap plus
+    """A slow CPU: 4 s arrive between passes. The decoded window never grows past the cap plus
     one burst, every pass covers the newest audio, and nothing is lost."""
     clip = load_audio(speech_dir / "audio" / "whisper_jfk.flac")
-    gap = np.zeros(SAMPLE_RATE, dtype=np.float32)
-    audio = np.concatenate([clip, gap, clip, gap, clip])
+    audio = np.concatenate([clip, np.zeros(SAMPLE_RATE, dtype=np.float32), clip])
     partials: list[str] = []
     live = LiveTranscriber(faster_transcriber, partials.append, max_window_s=8.0, background=False)
-    burst = 3 * SAMPLE_RATE
+    burst = 4 * SAMPLE_RATE
     for begin in range(0, len(audio), burst):
         live.feed(audio[begin : begin + burst])
         live.step()
     final = live.finish()
-    assert live.stats.longest_window_s <= 8.0 + 3.0 + 1e-6
+    assert live.stats.longest_window_s <= 8.0 + 4.0 + 1e-6
     assert live.stats.passes == len(range(0, len(audio), burst)) + 1
     assert max(live.stats.lags_s) == 0.0  # nothing arrived during a pass: no backlog
-    assert _wer(normalize, " ".join([JFK_TEXT] * 3), final) <= 0.15
+    assert _wer(normalize, " ".join([JFK_TEXT] * 2), final) <= 0.15
     assert len(partials) == live.stats.passes  # one partial per pass, then the final text
 
 
