@@ -104,8 +104,9 @@ class RetrainResult:
 
     version: str
     folder: Path
-    before: dict
-    after: dict
+    before: dict  # held-out scores of the model in use: accuracy, macro_f1, ...
+    after: dict  # the same for the new version
+    recall: dict  # {"before": {intent: recall}, "after": {...}} on the held-out part
     new_intents: list[str]
     needs_article: list[str]
     summary: dict
@@ -310,7 +311,7 @@ def retrain(cases: list[LoggedCase], stats: LabelStats, home: Path,
     current = IntentModel.load(base_folder)
     replay, replay_source = replay_cases(base_folder, opts.replay_per_intent, opts.seed,
                                          opts.replay)
-    before = _score(current, held_out)
+    before, recall_before = _score(current, held_out)
 
     root = versions.models_root(home)
     root.mkdir(parents=True, exist_ok=True)
@@ -325,12 +326,14 @@ def retrain(cases: list[LoggedCase], stats: LabelStats, home: Path,
         model = fine_tune([c.as_case() for c in train_part] + replay, staging, train_opts,
                           start_from=base_folder, progress=_progress(progress),
                           cancel=_cancel_event(cancel), notes=notes)
-        after = _score(model, held_out)
+        after, recall_after = _score(model, held_out)
+        recall = {"before": recall_before, "after": recall_after}
         new = sorted({c.intent for c in cases} - set(current.labels))
         summary = _summary(cases, stats, train_part, held_out, replay, replay_source, new, opts,
                            base_name, origin)
         metrics = {"created": now_iso(), "base": base_name, "model_version": model.version,
                    "heldout": before["cases"], "before": before, "after": after,
+                   "recall": recall,
                    "new_intents": new, "needs_article": summary["needs_article"],
                    "mode": "heads only" if opts.heads_only else "top layers + head",
                    "seconds": round(time.perf_counter() - started, 1)}
@@ -343,21 +346,20 @@ def retrain(cases: list[LoggedCase], stats: LabelStats, home: Path,
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(staging.with_name(staging.name + ".partial"), ignore_errors=True)
         raise
-    return RetrainResult(name, final, before, after, new, summary["needs_article"], summary,
-                         metrics["seconds"])
+    return RetrainResult(name, final, before, after, recall, new, summary["needs_article"],
+                         summary, metrics["seconds"])
 
 
-def _score(model, cases: list[LoggedCase]) -> dict:
-    """Accuracy and friends on `cases`, plus recall per intent (batch prediction)."""
+def _score(model, cases: list[LoggedCase]) -> tuple[dict, dict]:
+    """(accuracy and friends, recall per intent) on `cases`, predicted in batches."""
     from engine.evaluate import score
 
     predicted = [p.intent for p in model.predict([c.text for c in cases])]
     gold = [c.intent for c in cases]
-    metrics = score(gold, predicted)
+    metrics = {k: v for k, v in score(gold, predicted).items() if v is not None}
     hits = Counter(g for g, p in zip(gold, predicted, strict=True) if g == p)
-    metrics["recall"] = {intent: round(hits[intent] / n, 4)
-                         for intent, n in sorted(Counter(gold).items())}
-    return metrics
+    return metrics, {intent: round(hits[intent] / n, 4)
+                     for intent, n in sorted(Counter(gold).items())}
 
 
 def _summary(cases, stats, train_part, held_out, replay, replay_source, new, opts, base_name,

@@ -145,8 +145,10 @@ def test_retraining_learns_the_new_intent_and_writes_a_version(team_home: Path):
     assert NEW_INTENT in json.loads((result.folder / "config.json").read_text())["labels"]
     # the same held-out part, scored before and after
     assert result.before["cases"] == result.after["cases"] == summary["heldout_cases"]
-    assert result.before["recall"].get(NEW_INTENT, 0.0) == 0.0
-    assert result.after["recall"][NEW_INTENT] >= 0.6
+    assert result.recall["before"][NEW_INTENT] == 0.0
+    assert result.recall["after"][NEW_INTENT] >= 0.6
+    metrics = json.loads((result.folder / "metrics.json").read_text())
+    assert metrics["after"] == result.after and metrics["recall"] == result.recall
     assert result.after["accuracy"] >= result.before["accuracy"] + 0.1
     # not switched to until asked; then the Assistant uses it and replies say so
     assert versions.current_name(team_home) == "v001"
@@ -202,3 +204,16 @@ def test_cancel_writes_nothing(team_home: Path):
         retrain.retrain_from_store(team_home, cancel=check)
     assert [v.name for v in versions.list_versions(team_home)][-1] == "v001"
     assert sorted(p.name for p in (team_home / "models").iterdir()) == ["current.json", "v001"]
+
+
+def test_cli_refuses_bad_logs_in_one_sentence(home: Path, tmp_path: Path, capsys):
+    from engine.cli import main as cli
+
+    (tmp_path / "cut.jsonl").write_text('{"id": "a:1", "messages": [')
+    assert cli(["--home", str(home), "retrain", "--from-export", str(tmp_path / "cut.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert err == "frontdesk: cut.jsonl line 1 is not valid JSON; the file may be cut short or " \
+        "edited by hand.\n"
+    assert cli(["--home", str(home), "retrain"]) == 2  # an empty store: nothing to learn
+    assert "no replies at all" in capsys.readouterr().err
+    assert cli(["--home", str(home), "retrain", "--epochs", "0"]) == 2

@@ -87,6 +87,7 @@ def run_retrain(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"version": result.version, "folder": str(result.folder),
                           "before": result.before, "after": result.after,
+                          "recall": result.recall,
                           "new_intents": result.new_intents,
                           "needs_article": result.needs_article, "seconds": result.seconds}))
         return 0
@@ -98,7 +99,7 @@ def run_retrain(args: argparse.Namespace) -> int:
     for key in ("accuracy", "macro_f1", "in_scope_accuracy"):
         print(f"{key:<20} {_cell(result.before.get(key)):>8} {_cell(result.after.get(key)):>8}")
     for intent in result.new_intents:
-        recall = result.after["recall"].get(intent)
+        recall = result.recall["after"].get(intent)
         print(f"new intent {intent}: held-out recall {_cell(recall)}"
               + ("; needs a knowledge-base article" if intent in result.needs_article else ""))
     print(f"now using {result.version}" if args.use
