@@ -7,7 +7,8 @@
    messages we wrote). A real Assistant answers every customer turn in a real store; the agent
    accepts right intents (sometimes editing the answer), corrects wrong ones, rejects a few and
    ignores some. The store is exported (redacted) and `retrain_from_exports` runs, heads only
-   and with the top layers; before/after are scored on sessions the training never saw.
+   and with the top layers (and once without replay, to show what replay is for); before/after
+   are scored on sessions the training never saw.
 2. Forgetting: the default domain before/after, on our own messages
    (tests/data/default_eval.jsonl, never trained on) and unseen Banking77 out-of-scope intents.
 3. Time on 10k logged replies (this CPU): heads only (goal <= 60 s) and with the top 2 layers,
@@ -57,9 +58,11 @@ def roughen(text: str, rng: random.Random) -> str:
     return " ".join("pls" if w == "please" else w for w in words)
 
 
-def team_messages(shared: Path, rng: random.Random) -> list[tuple[str, str]]:
+def team_messages(shared: Path, rng: random.Random,
+                  limit: int | None = None) -> list[tuple[str, str]]:
     """(text, gold intent): Bitext held-out rows (40% roughened) and our warranty claims."""
     _, _, test = default_model.bitext_splits(shared)
+    test = test[:limit] if limit else test
     out = [(roughen(c.text, rng) if rng.random() < 0.4 else c.text, c.intent) for c in test]
     lines = WARRANTY.read_text(encoding="utf-8").splitlines()
     out += [(line, NEW_INTENT) for line in lines if line.strip() and not line.startswith("#")]
@@ -160,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--layer-epochs", type=int, default=2,
                         help="epochs of the top-layers run on 10k replies")
     parser.add_argument("--skip-10k", action="store_true")
+    parser.add_argument("--limit", type=int, help="use only this many Bitext rows (smoke runs)")
     args = parser.parse_args(argv)
     rng = random.Random(13)
     REPORT.mkdir(parents=True, exist_ok=True)
@@ -169,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         base_model = IntentModel.load(args.base)
         results["default_domain_before"] = domain_scores(base_model, args.shared)
         home = fresh_home(args.base, work)
-        messages = team_messages(args.shared, rng)
+        messages = team_messages(args.shared, rng, args.limit)
         started = time.perf_counter()
         results["team"] = simulate_team(home, messages, rng)
         results["team"]["seconds"] = round(time.perf_counter() - started, 1)
@@ -180,11 +184,12 @@ def main(argv: list[str] | None = None) -> int:
         export = work / "team.jsonl"
         with Store.open(home) as store:
             export_records(store, export)
-        for mode, heads_only in (("heads_only", True), ("top_layers", False)):
+        runs = (("heads_only", True, 30), ("top_layers", False, 30),
+                ("top_layers_no_replay", False, 0))  # the last shows what replay is for
+        for mode, heads_only, replay in runs:
             run_home = fresh_home(args.base, work)
-            result = retrain.retrain_from_exports(
-                run_home, [export], retrain.RetrainOptions(epochs=args.epochs,
-                                                           heads_only=heads_only))
+            result = retrain.retrain_from_exports(run_home, [export], retrain.RetrainOptions(
+                epochs=args.epochs, heads_only=heads_only, replay_per_intent=replay))
             new_model = IntentModel.load(result.folder)
             results[mode] = {
                 "heldout_cases": result.before["cases"],

@@ -10,8 +10,10 @@
 3. Forgetting: the training part is mixed with a replay sample (experience replay, as in
    Rolnick et al. 2019, "Experience Replay for Continual Learning") of the data the current
    model learned from: the `replay.jsonl` every retrained version keeps, or for the shipped
-   model its public recipe (engine.default_model) when that data is at hand. Intents the team
-   never mentions also keep their head rows (engine.train widens the head, it never resets it).
+   model its public recipe (engine.default_model) when that data is at hand; up to
+   `replay_per_intent` examples an intent, fewer when the team's own part is smaller than that
+   (so a small team's corrections are not drowned). Intents the team never mentions also keep
+   their head rows (engine.train widens the head, it never resets it).
 4. Fine-tune starting from the current model (engine.train.fine_tune: heads only, or its
    trained top layers too), score the current and the new model on the same held-out part,
    and write `v00N/` (weights, config, metrics.json, data_summary.json, replay.jsonl) beside
@@ -311,6 +313,9 @@ def retrain(cases: list[LoggedCase], stats: LabelStats, home: Path,
     current = IntentModel.load(base_folder)
     replay, replay_source = replay_cases(base_folder, opts.replay_per_intent, opts.seed,
                                          opts.replay)
+    if len(replay) > len(train_part):  # a small team's corrections must not drown in replay
+        share = opts.replay_per_intent * len(train_part) // len(replay)
+        replay = sample_per_intent(replay, max(3, share), opts.seed)
     before, recall_before = _score(current, held_out)
 
     root = versions.models_root(home)
