@@ -70,7 +70,7 @@ class FrozenText:
             self.tokenizer = encoder.load_tokenizer()
             self.forward = lambda ids, mask: bert(input_ids=ids, attention_mask=mask)[0]
             self.name = encoder.BASE_NAME
-        self.mean_pool = encoder.mean_pool
+        self._memo: dict[tuple[str, int, bool], torch.Tensor] = {}
 
     @torch.inference_mode()
     def token_states(
@@ -83,12 +83,25 @@ class FrozenText:
         ids, mask = batch["input_ids"].to(self.device), batch["attention_mask"].to(self.device)
         return self.forward(ids, mask).float().cpu(), mask.cpu()
 
-    def embed(self, texts: list[str], batch_size: int = 128) -> torch.Tensor:
-        out = []
-        for start in range(0, len(texts), batch_size):
-            hidden, mask = self.token_states(texts[start : start + batch_size])
-            out.append(torch.nn.functional.normalize(self.mean_pool(hidden, mask), dim=-1))
-        return torch.cat(out) if out else torch.zeros(0, 384)
+    def states(
+        self, texts: list[str], max_length: int = 64, from_left: bool = False
+    ) -> list[torch.Tensor]:
+        """Unpadded token states [T_i, 384] per text; each distinct text is encoded once."""
+        missing = sorted({t for t in texts if (t, max_length, from_left) not in self._memo},
+                         key=len)
+        for start in range(0, len(missing), 128):
+            chunk = missing[start : start + 128]
+            hidden, mask = self.token_states(chunk, max_length, from_left)
+            for text, h, m in zip(chunk, hidden, mask, strict=True):
+                self._memo[(text, max_length, from_left)] = h[m.bool()].clone()
+        return [self._memo[(t, max_length, from_left)] for t in texts]
+
+    def embed(self, texts: list[str]) -> torch.Tensor:
+        """L2-normalised mean of the token states [n, 384]."""
+        if not texts:
+            return torch.zeros(0, 384)
+        pooled = torch.stack([state.mean(0) for state in self.states(texts)])
+        return torch.nn.functional.normalize(pooled, dim=-1)
 
 
 @dataclass
@@ -138,11 +151,7 @@ def prepare(
     all_turns = [case_turns(case, mode, rng, noise, ocr) for case in cases]
     flat = [turn for turns in all_turns for turn in turns]
     max_length = CONCAT_TOKENS if mode == "concat" else 64
-    states: list[torch.Tensor] = []
-    for start in range(0, len(flat), 128):
-        chunk = flat[start : start + 128]
-        hidden, mask = text.token_states([t.text for t in chunk], max_length, mode == "concat")
-        states += [h[m.bool()] for h, m in zip(hidden, mask, strict=True)]
+    states = text.states([t.text for t in flat], max_length, mode == "concat")
     if image_encoder is not None:
         _add_visuals(cases, all_turns, image_encoder)
     block_texts = [b.text for t in flat for s in t.screenshots for b in s.blocks]

@@ -13,7 +13,11 @@ Edges (each also added reversed, with its own type id, so information flows both
   contains      turn -> screenshot, screenshot -> OCR block
   mentions      turn -> entity (an entity met twice is one node, so it links the turns)
   near          OCR block <-> its nearest blocks on the same screenshot
-`edge_attr` is the one-hot edge type (2 x 6 columns: forward types, then reversed).
+  context       every earlier turn -> the current turn (one hop to any turn, however far
+                back; the attention on these edges says directly which turn mattered)
+`edge_attr` is the one-hot edge type (2 x 7 columns: forward types, then reversed) plus one
+column: how many turns apart the two ends are (as a share of the conversation), 0 otherwise.
+`near` and `context` are not reversed (near is symmetric; context only feeds the current turn).
 """
 
 from __future__ import annotations
@@ -29,8 +33,9 @@ from engine.types import Entity
 from engine.vision import Screenshot
 
 NODE_TYPES = ("customer", "agent", "screenshot", "block", "entity")
-EDGE_TYPES = ("order", "reply_to", "same_speaker", "contains", "mentions", "near")
-EDGE_DIM = 2 * len(EDGE_TYPES)
+EDGE_TYPES = ("order", "reply_to", "same_speaker", "contains", "mentions", "near", "context")
+ONE_WAY = ("near", "context")
+EDGE_DIM = 2 * len(EDGE_TYPES) + 1
 NEAR_NEIGHBOURS = 2
 MAX_BLOCKS = 48  # per screenshot; more lines add cost, not meaning
 
@@ -172,6 +177,9 @@ def build_graph(
                 )
             link(node, entity_nodes[key], "mentions")
 
+    for t in range(last):
+        link(turn_nodes[t], turn_nodes[last], "context")
+
     x_text = embed(texts).float().cpu()
     if text_dim is not None and x_text.shape[1] != text_dim:
         raise ValueError(f"embed gave {x_text.shape[1]}-d vectors, expected {text_dim}")
@@ -190,7 +198,7 @@ def build_graph(
         has_visual=has_visual,
         recency=(last - turn_of) / max(last, 1),  # 0 for the current turn, 1 for the first
         edge_index=_edge_index(edges),
-        edge_attr=_edge_attr(edges),
+        edge_attr=_edge_attr(edges, turn_of, max(last, 1), set(turn_nodes)),
         current_index=torch.tensor([turn_nodes[last]]),
         turn_node_index=torch.tensor(turn_nodes, dtype=torch.long),
         num_nodes=len(nodes),
@@ -202,7 +210,7 @@ def _both_ways(edges: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
     reverse_offset = len(EDGE_TYPES)
     out = list(edges)
     for source, target, kind in edges:
-        if EDGE_TYPES[kind] != "near":  # near is already added in both directions
+        if EDGE_TYPES[kind] not in ONE_WAY:
             out.append((target, source, kind + reverse_offset))
     return out
 
@@ -214,15 +222,23 @@ def _edge_index(edges: list[tuple[int, int, int]]) -> torch.Tensor:
     return torch.tensor([[s for s, _, _ in both], [t for _, t, _ in both]], dtype=torch.long)
 
 
-def _edge_attr(edges: list[tuple[int, int, int]]) -> torch.Tensor:
-    kinds = torch.tensor([k for _, _, k in _both_ways(edges)], dtype=torch.long)
-    return torch.nn.functional.one_hot(kinds, EDGE_DIM).float()
+def _edge_attr(
+    edges: list[tuple[int, int, int]], turn_of: torch.Tensor, span: int, turn_nodes: set[int]
+) -> torch.Tensor:
+    both = _both_ways(edges)
+    kinds = torch.tensor([k for _, _, k in both], dtype=torch.long)
+    one_hot = torch.nn.functional.one_hot(kinds, EDGE_DIM - 1).float()
+    gap = torch.tensor(
+        [abs(float(turn_of[s] - turn_of[t])) / span if s in turn_nodes and t in turn_nodes
+         else 0.0 for s, t, _ in both]
+    )
+    return torch.cat([one_hot, gap.reshape(-1, 1)], dim=1)
 
 
 def edge_type_names(edge_attr: torch.Tensor) -> list[str]:
     """Readable names of the edges ("order", "order (reversed)", ...) from their one-hot rows."""
     names = []
-    for kind in edge_attr.argmax(dim=1).tolist():
+    for kind in edge_attr[:, : 2 * len(EDGE_TYPES)].argmax(dim=1).tolist():
         base = EDGE_TYPES[kind % len(EDGE_TYPES)]
         names.append(base if kind < len(EDGE_TYPES) else f"{base} (reversed)")
     return names

@@ -65,7 +65,7 @@ def test_every_edge_type_appears_with_its_reverse(graph):
     names = Counter(edge_type_names(graph.data.edge_attr))
     for kind in EDGE_TYPES:
         assert names[kind] > 0, kind
-        if kind != "near":
+        if kind not in ("near", "context"):
             assert names[f"{kind} (reversed)"] == names[kind]
     assert graph.data.edge_attr.shape == (graph.data.edge_index.shape[1], EDGE_DIM)
 
@@ -78,6 +78,11 @@ def test_edges_connect_what_they_say(graph):
     assert ([turn_row[0], turn_row[1]], "order") in edges
     assert ([turn_row[1], turn_row[0]], "reply_to") in edges
     assert ([turn_row[2], turn_row[4]], "same_speaker") in edges
+    context = {s for (s, t), name in edges if name == "context"}
+    assert context == {turn_row[t] for t in range(4)}  # every earlier turn feeds the current one
+    gaps = {tuple(e): float(g) for e, g in zip(graph.data.edge_index.t().tolist(),
+                                               graph.data.edge_attr[:, -1], strict=True)}
+    assert gaps[(turn_row[0], turn_row[4])] == 1.0 and gaps[(turn_row[3], turn_row[4])] == 0.25
     entity = next(i for i, info in enumerate(nodes) if info.kind == "entity")
     mentioned_by = {s for (s, t), name in edges if t == entity and name == "mentions"}
     assert mentioned_by == {turn_row[0], turn_row[2]}
