@@ -11,6 +11,8 @@ that could not be stored goes back into the composer.
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -47,6 +49,25 @@ from engine.types import Reply, Turn
 log = logging.getLogger("frontdesk.desktop")
 
 
+def engine_threads() -> int:
+    """Threads for torch / CTranslate2: all cores but one, which stays with the UI thread.
+
+    On a 2-core laptop the default (every core, spinning OpenMP workers) made a typed turn
+    take 3x longer through the window and froze the UI for hundreds of ms (bench/gui.py).
+    """
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+def reserve_ui_core() -> None:
+    """Cap the math libraries' thread pools before they start (the user's setting wins)."""
+    threads = str(engine_threads())
+    os.environ.setdefault("OMP_NUM_THREADS", threads)
+    if "torch" in sys.modules:
+        import torch
+
+        torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
+
 def _open_store(home: Path):
     from engine.store import Store
 
@@ -55,6 +76,7 @@ def _open_store(home: Path):
 
 def _load_assistant(home: Path, settings: DesktopSettings):
     """Runs on the engine thread: the only place torch & co. get imported."""
+    reserve_ui_core()
     device = settings.device
     if device == "auto":
         import torch
@@ -67,10 +89,21 @@ def _load_assistant(home: Path, settings: DesktopSettings):
 
 
 def _load_transcriber(home: Path, settings: DesktopSettings):
+    reserve_ui_core()
     from engine.speech import load_transcriber
 
-    return load_transcriber(model=settings.whisper_model or None, device=settings.device,
-                            home=home)
+    transcriber = load_transcriber(model=settings.whisper_model or None, device=settings.device,
+                                   home=home)
+    warm_up_transcriber(transcriber)
+    return transcriber
+
+
+def warm_up_transcriber(transcriber) -> None:
+    """One second of silence through the whole pipeline while still loading: the first real
+    call would otherwise build the VAD's ONNX session and hold the GIL for ~0.4 s mid-use."""
+    import numpy as np
+
+    transcriber.transcribe(np.zeros(16_000, dtype=np.float32))
 
 
 class Banner(QWidget):

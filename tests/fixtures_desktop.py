@@ -43,7 +43,7 @@ def make_window(
 ) -> Iterator[Callable[..., Any]]:
     """Build the real MainWindow over `home`: the Assistant is created in the engine thread
     from the session's loaded model; `gate` (a threading.Event) holds the load back."""
-    from desktop.main_window import MainWindow
+    from desktop.main_window import MainWindow, reserve_ui_core
     from engine.assistant import Assistant
 
     windows = []
@@ -52,6 +52,7 @@ def make_window(
         def load_assistant():
             if gate is not None:
                 gate.wait(60)
+            reserve_ui_core()  # as the app's own loader does
             assistant = Assistant(home, model=desktop_intent_model, knowledge=shipped_knowledge)
             assistant.screen_reader = screen_reader  # share the session's loaded OCR models
             return assistant

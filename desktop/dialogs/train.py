@@ -1,20 +1,24 @@
-"""Train from the logs: progress, cancel, before/after metrics, switch or keep.
+"""Train from the logs: progress, cancel, before/after metrics, then switch or keep the old model.
 
-A placeholder until the retraining loop (issue 7) lands: the dialog looks for
-`engine.retrain.retrain_from_store(home, progress=..., cancel=...)` at run time and says plainly
-when this build does not have it. The run goes through the engine worker like everything else.
+Runs `engine.retrain.retrain_from_store` on the engine thread (the Assistant keeps answering
+with the current model until the agent switches; the queue simply waits while training runs).
+Switching points the data folder at the new version (`engine.versions.use`) and loads it into
+the live Assistant, so no restart is needed; keeping the old model changes nothing.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
+from typing import Any
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QLabel,
     QProgressBar,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -23,88 +27,138 @@ from PySide6.QtWidgets import (
 
 from desktop.engine_worker import EngineWorker, Job
 
-RETRAIN_MODULE = "engine.retrain"
+METRICS = ("cases", "accuracy", "macro_f1", "in_scope_accuracy", "oos_precision", "oos_recall")
 
 
-def retraining_available() -> bool:
-    """Whether this build ships the retraining loop (checked without importing torch)."""
-    try:
-        return importlib.util.find_spec(RETRAIN_MODULE) is not None
-    except ModuleNotFoundError:
-        return False
+def _figure(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value if value is not None else "")
 
 
 class TrainDialog(QDialog):
+    """Emits `switched(version)` once the new model answers."""
+
+    switched = Signal(str)
+
     def __init__(self, worker: EngineWorker, home: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Train from the logs")
+        self.resize(520, 420)
         self._worker = worker
         self._home = home
         self._job: Job | None = None
-        self.message = QLabel()
+        self.result: Any = None
+        self.message = QLabel(
+            "Trains a new model from the replies agents accepted or corrected in this data "
+            "folder. The current model stays in use until you switch."
+        )
         self.message.setWordWrap(True)
+        self.message.setObjectName("train-message")
+        self.heads_only = QCheckBox("Quick (train the classifier head only)")
+        self.heads_only.setChecked(True)
         self.progress = QProgressBar()
+        self.progress.setValue(0)
         self.table = QTableWidget(0, 3)
-        self.table.setHorizontalHeaderLabels(["metric", "current model", "new model"])
+        self.table.setHorizontalHeaderLabels(["held-out sessions", "current model", "new model"])
+        self.use_button = QPushButton("Use the new model")
+        self.keep_button = QPushButton("Keep the current model")
+        self.use_button.clicked.connect(self.switch)
+        self.keep_button.clicked.connect(self.reject)
+        for button in (self.use_button, self.keep_button):
+            button.setEnabled(False)
         self.buttons = QDialogButtonBox()
         self.train_button = self.buttons.addButton("Train", QDialogButtonBox.ButtonRole.ActionRole)
         self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        self.buttons.addButton(self.use_button, QDialogButtonBox.ButtonRole.ActionRole)
+        self.buttons.addButton(self.keep_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.train_button.clicked.connect(self.start)
         self.close_button.clicked.connect(self._cancel_or_close)
         layout = QVBoxLayout(self)
         layout.addWidget(self.message)
+        layout.addWidget(self.heads_only)
         layout.addWidget(self.progress)
         layout.addWidget(self.table)
         layout.addWidget(self.buttons)
-        if retraining_available():
-            self.message.setText(
-                "Trains a new model from the replies agents accepted or corrected; the current "
-                "model stays in use until you switch."
-            )
-        else:
-            self.message.setText(
-                "Retraining from the logs is not part of this build yet; use "
-                "`frontdesk train` on an export meanwhile."
-            )
-            self.train_button.setEnabled(False)
 
-    def start(self) -> None:
-        if self._job is not None or not retraining_available():
-            return
-        home = self._home
+    @property
+    def running(self) -> bool:
+        return self._job is not None
+
+    def start(self) -> Job | None:
+        if self._job is not None:
+            return None
+        home, heads_only = self._home, self.heads_only.isChecked()
 
         def op(_assistant, job: Job):
-            retrain = importlib.import_module(RETRAIN_MODULE)
-            return retrain.retrain_from_store(home, progress=job.progress, cancel=job.check)
+            from engine.retrain import RetrainOptions, retrain_from_store
+
+            return retrain_from_store(home, RetrainOptions(heads_only=heads_only),
+                                      progress=job.progress, cancel=job.check)
 
         self.train_button.setEnabled(False)
         self.close_button.setText("Cancel")
+        self.message.setText("Training… (the assistant answers again when it is done)")
         self._job = self._worker.run(
             op, label="training", on_done=self._done, on_error=self._failed,
-            on_progress=lambda done, total: (
-                self.progress.setRange(0, max(total, 1)), self.progress.setValue(done)
-            ),
+            on_progress=self._progress,
         )
+        return self._job
 
-    def _done(self, result) -> None:
+    def _progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+
+    def _done(self, result: Any) -> None:
         self._job = None
+        self.result = result
         self.close_button.setText("Close")
-        before = dict(getattr(result, "before", None) or {})
-        after = dict(getattr(result, "after", None) or {})
         self.table.setRowCount(0)
-        for name in sorted(set(before) | set(after)):
+        for name in METRICS:
+            if name not in result.before and name not in result.after:
+                continue
             row = self.table.rowCount()
             self.table.insertRow(row)
             self.table.setItem(row, 0, QTableWidgetItem(name))
-            self.table.setItem(row, 1, QTableWidgetItem(f"{before.get(name, '')}"))
-            self.table.setItem(row, 2, QTableWidgetItem(f"{after.get(name, '')}"))
-        self.message.setText("Training finished.")
+            self.table.setItem(row, 1, QTableWidgetItem(_figure(result.before.get(name))))
+            self.table.setItem(row, 2, QTableWidgetItem(_figure(result.after.get(name))))
+        extra = ""
+        if result.needs_article:
+            extra = (" New intents without a knowledge-base article yet: "
+                     + ", ".join(result.needs_article) + ".")
+        self.message.setText(
+            f"Trained {result.version} in {result.seconds:.0f} s.{extra}"
+        )
+        self.use_button.setEnabled(True)
+        self.keep_button.setEnabled(True)
 
     def _failed(self, message: str) -> None:
         self._job = None
         self.close_button.setText("Close")
         self.train_button.setEnabled(True)
+        self.progress.setValue(0)
         self.message.setText(message or "Training cancelled; the current model stays in use.")
+
+    def switch(self) -> None:
+        """Make the new version current and load it into the running Assistant."""
+        if self.result is None:
+            return
+        home, name = self._home, self.result.version
+
+        def op(assistant, _job: Job) -> str:
+            from engine import versions
+            from engine.intent import IntentModel
+
+            versions.use(home, name)
+            device = str(getattr(assistant.model, "device", "cpu"))
+            assistant.model = IntentModel.load(versions.current(home), device)
+            return name
+
+        self.use_button.setEnabled(False)
+        self._worker.run(op, label="switching models", on_done=self._switched,
+                         on_error=self._failed)
+
+    def _switched(self, name: str) -> None:
+        self.message.setText(f"Now answering with {name}.")
+        self.switched.emit(name)
 
     def _cancel_or_close(self) -> None:
         if self._job is not None:

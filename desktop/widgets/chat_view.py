@@ -157,12 +157,30 @@ class ChatView(QScrollArea):
             if item.widget():
                 item.widget().deleteLater()
 
+    @staticmethod
+    def _signature(turn: dict) -> tuple:
+        reply = turn.get("reply") or {}
+        return turn.get("id"), reply.get("id"), len(turn.get("attachments") or [])
+
     def show_turns(self, turns: list[dict], thumbs: dict[int, QImage] | None = None) -> None:
-        """Draw a session's stored turns, keeping bubbles still waiting for the engine."""
+        """Draw a session's stored turns, keeping bubbles still waiting for the engine.
+
+        When the stored turns only add to what is on screen (the usual case after a reply),
+        only the new bubbles are built: redrawing a long conversation per turn would stall.
+        """
         pending = [b.turn for b in self._pending]
-        self.clear()
+        shown = [self._signature(t) for t in self.turns]
+        incoming = [self._signature(t) for t in turns]
+        if shown and incoming[: len(shown)] == shown:
+            for bubble in self._pending:
+                bubble.parentWidget().deleteLater()
+            self._pending = []
+            new = turns[len(shown):]
+        else:
+            self.clear()
+            new = turns
         self.turns = list(turns)
-        for turn in turns:
+        for turn in new:
             self._append(Bubble(turn, thumbs or {}, self), turn.get("role", "customer"))
         for turn in pending:
             self.add_pending(turn)

@@ -102,12 +102,12 @@ class SessionList(QWidget):
             self.list.addItem(item)
             if int(session["id"]) == keep:
                 chosen = item
+        if chosen is not None:  # restoring the selection is not the agent choosing again
+            self.list.setCurrentItem(chosen)
         self.list.blockSignals(False)
         self._filling = False
-        if chosen is not None:
-            self.list.setCurrentItem(chosen)
-            if select is not None:
-                self.selected.emit(int(select))
+        if chosen is not None and select is not None:
+            self.selected.emit(int(select))
 
     def _on_current(self, current: QListWidgetItem | None, _previous) -> None:
         if current is not None and not self._filling:
