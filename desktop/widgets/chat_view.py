@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.widgets.discard import discard
+
 THUMB_SIZE = 220
 
 BUBBLE_STYLE = {
@@ -155,7 +157,7 @@ class ChatView(QScrollArea):
         while self._column.count() > 1:
             item = self._column.takeAt(0)
             if item.widget():
-                item.widget().deleteLater()
+                discard(item.widget())
 
     @staticmethod
     def _signature(turn: dict) -> tuple:
@@ -173,7 +175,7 @@ class ChatView(QScrollArea):
         incoming = [self._signature(t) for t in turns]
         if shown and incoming[: len(shown)] == shown:
             for bubble in self._pending:
-                bubble.parentWidget().deleteLater()
+                discard(bubble.parentWidget())
             self._pending = []
             new = turns[len(shown):]
         else:
@@ -198,7 +200,7 @@ class ChatView(QScrollArea):
         for bubble in list(self._pending):
             if bubble.turn is turn:
                 self._pending.remove(bubble)
-                bubble.parentWidget().deleteLater()
+                discard(bubble.parentWidget())
 
     @property
     def pending_count(self) -> int:

@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.widgets.discard import discard
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".ogg", ".m4a", ".opus", ".webm"}
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
@@ -292,7 +294,7 @@ class Composer(QWidget):
         while self.attachments.count() > 1:
             item = self.attachments.takeAt(0)
             if item.widget():
-                item.widget().deleteLater()
+                discard(item.widget())
         for index, path in enumerate(self._images):
             chip = QToolButton()
             icon = QPixmap(str(path)).scaled(QSize(48, 48), Qt.AspectRatioMode.KeepAspectRatio)

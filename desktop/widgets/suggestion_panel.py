@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.widgets.discard import discard
 from engine.types import Reply
 
 LEVEL_COLOURS = {"High": "#1b7f3b", "Medium": "#b7791f", "Low": "#b42318"}
@@ -186,7 +187,7 @@ class SuggestionPanel(QWidget):
         while self.entities.count():
             item = self.entities.takeAt(0)
             if item.widget():
-                item.widget().deleteLater()
+                discard(item.widget())
         for index, entity in enumerate(reply.entities if reply else []):
             chip = QPushButton(f"{entity.type}: {entity.value}")
             chip.setObjectName("entity-chip")

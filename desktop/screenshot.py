@@ -1,0 +1,98 @@
+"""Make the README's picture of the real window: `python -m desktop.screenshot OUT.png`.
+
+Runs the app offscreen over a throwaway data folder, plays a short conversation through the
+composer (typed turns and a rendered screenshot of an order page, labelled synthetic), waits for
+the engine's real replies and grabs the window.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def render_order_page(path: Path) -> Path:
+    """A synthetic order page (known text, drawn by Qt) standing in for a customer's screenshot."""
+    from PySide6.QtCore import QRect, Qt
+    from PySide6.QtGui import QColor, QFont, QImage, QPainter
+
+    image = QImage(760, 300, QImage.Format.Format_RGB32)
+    image.fill(QColor("white"))
+    painter = QPainter(image)
+    painter.fillRect(QRect(0, 0, 760, 46), QColor("#2d5aa0"))
+    font = QFont()
+    font.setPixelSize(24)
+    painter.setFont(font)
+    painter.setPen(QColor("white"))
+    painter.drawText(QRect(16, 0, 700, 46), Qt.AlignmentFlag.AlignVCenter, "My Orders")
+    painter.setPen(QColor("#222222"))
+    lines = ["Order #48213  -  Running shoes, size 42", "Status: Refund requested",
+             "Refund has not been processed yet"]
+    for row, line in enumerate(lines):
+        painter.drawText(QRect(24, 70 + row * 60, 720, 44), Qt.AlignmentFlag.AlignVCenter, line)
+    painter.end()
+    image.save(str(path))
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m desktop.screenshot")
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--model", type=Path, help="intent model folder (default: the one in use)")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QEventLoop
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.main_window import MainWindow, reserve_ui_core
+
+    app = QApplication.instance() or QApplication([])
+    home = Path(tempfile.mkdtemp(prefix="frontdesk-shot-"))
+    factory = None
+    if args.model:
+        def factory():
+            from engine.assistant import Assistant
+
+            reserve_ui_core()
+            return Assistant(home, model=args.model)
+    window = MainWindow(home, assistant_factory=factory)
+    window.show()
+    window.start()
+    replies: list = []
+    window.reply_shown.connect(replies.append)
+
+    def settle(condition, timeout_s: float = 180.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not condition() and time.monotonic() < deadline:
+            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            time.sleep(0.02)
+
+    def say(text: str, role: str, images: list[Path] | None = None) -> None:
+        before = len(replies)
+        window.composer.set_role(role)
+        window.composer.set_text(text)
+        for image in images or []:
+            window.composer.add_files([image])
+        window.composer.submit()
+        if role == "customer":
+            settle(lambda: len(replies) > before)
+        settle(lambda: window.store.pending == 0 and window.engine.pending == 0)
+
+    say("Hi, I returned my shoes two weeks ago and still have not got my refund", "customer")
+    say("Sorry to hear that! Could you send me a screenshot of the order page?", "agent")
+    say("here it is, order 48213", "customer",
+        [render_order_page(home / "order-page-synthetic.png")])
+    settle(lambda: False, 1.0)
+    window.grab().save(str(args.out))
+    print(f"saved {args.out} ({window.width()}x{window.height()}), "
+          f"last intent {replies[-1].intent if replies else 'none'}")
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
