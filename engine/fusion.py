@@ -133,9 +133,13 @@ class BlockEncoder(nn.Module):
         self.norm = nn.LayerNorm(dim)
 
     def forward(self, blocks: Blocks) -> torch.Tensor:
-        has_visual = (blocks.visual.abs().sum(-1, keepdim=True) > 0).to(blocks.text.dtype)
         out = self.text(blocks.text) + self.position(box_features(blocks.box))
-        return self.norm(out + has_visual * self.visual(blocks.visual))
+        has_visual = blocks.mask & (blocks.visual.abs().sum(-1) > 0)
+        if has_visual.any():  # only rows with features pay for the 1280-d projection
+            visual = torch.zeros_like(out)
+            visual[has_visual] = self.visual(blocks.visual[has_visual])
+            out = out + visual
+        return self.norm(out)
 
 
 class GatedCrossAttention(nn.Module):
@@ -209,14 +213,16 @@ class ConversationGNN(nn.Module):
 
     def node_inputs(self, graph: Batch, x_text: torch.Tensor) -> torch.Tensor:
         """What each node starts from: its text, kind, place, look and how long ago it was."""
-        has_visual = graph.has_visual.unsqueeze(-1).to(x_text.dtype)
         x = (
             self.text(x_text)
             + self.node_type(graph.node_type)
             + self.position(box_features(graph.box))
-            + has_visual * self.visual(graph.visual)
             + self.recency(graph.recency.unsqueeze(-1))
         )
+        if graph.has_visual.any():  # only screenshot/block nodes with features
+            visual = torch.zeros_like(x)
+            visual[graph.has_visual] = self.visual(graph.visual[graph.has_visual])
+            x = x + visual
         return self.input_norm(x)
 
     def forward(
