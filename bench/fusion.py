@@ -11,7 +11,7 @@ rollout (engine.fusion.node_relevance) ranks that turn first among the earlier t
 screenshot cases, how often a screenshot/OCR-block node outranks the other non-current nodes.
 Latency: the fused model's forward pass for one 5-turn conversation (text encoder excluded).
 
-    python -m bench.fusion [--shots 8 --convs 8 --epochs 25 --no-visual --ocr-test 0]
+    python -m bench.fusion [--shots 8 --convs 12 --epochs 25 --no-visual]
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.fusion")
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--shots", type=int, default=8, help="screenshot cases per intent")
-    parser.add_argument("--convs", type=int, default=8, help="conversation cases per intent")
+    parser.add_argument("--convs", type=int, default=12, help="conversation cases per intent")
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--no-visual", action="store_true")
     parser.add_argument("--modes", default=",".join(MODES))

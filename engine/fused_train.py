@@ -19,7 +19,7 @@ Modes (the ablations of bench.fusion build on them):
   concat    no graph; history and current turn joined into one text (oldest first, cut from
             the left at 128 tokens so the newest words stay)
 
-    python -m engine.fused_train --out models/fused [--shots 12 --convs 12 --epochs 30]
+    python -m engine.fused_train --out models/fused [--shots 8 --convs 12 --epochs 25]
 """
 
 from __future__ import annotations
@@ -190,22 +190,29 @@ def _fill_text_vectors(graphs: list[ConversationGraph], text: FrozenText) -> Non
         graph.data.x_text = torch.stack([vectors[info.label] for info in graph.nodes])
 
 
+_VISUALS: dict[tuple[str, str, int], object] = {}  # (case id, box signature, size) -> features
+
+
 def _add_visuals(cases, all_turns, image_encoder, batch_size: int = 16) -> None:
-    """EfficientNet-Lite0 box vectors for every screenshot, in batches."""
+    """EfficientNet-Lite0 box vectors for every screenshot, in batches, each image once."""
     jobs = []
     for case, turns in zip(cases, all_turns, strict=True):
         originals = [t for t in case.turns if t.screen is not None]
         shown = [t for t in turns if t.screenshots]
         for original, turn in zip(originals, shown, strict=False):
-            jobs.append((original.screen.image, turn))
+            boxes = [b.box for b in turn.screenshots[0].blocks]
+            key = (case.id, repr(boxes), image_encoder.long_side)
+            if key in _VISUALS:
+                turn.visuals = [_VISUALS[key]]
+            else:
+                jobs.append((original.screen.image, boxes, turn, key))
     for start in range(0, len(jobs), batch_size):
         chunk = jobs[start : start + batch_size]
-        features = image_encoder.features_batch(
-            [image for image, _ in chunk],
-            [[b.box for b in turn.screenshots[0].blocks] for _, turn in chunk],
-        )
-        for (_, turn), feature in zip(chunk, features, strict=True):
+        features = image_encoder.features_batch([job[0] for job in chunk],
+                                                [job[1] for job in chunk])
+        for (_, _, turn, key), feature in zip(chunk, features, strict=True):
             turn.visuals = [feature]
+            _VISUALS[key] = feature
 
 
 def collate(items: list[Prepared], config: FusionConfig):
@@ -236,8 +243,8 @@ def collate(items: list[Prepared], config: FusionConfig):
 
 
 def train(
-    config: FusionConfig, items: list[Prepared], epochs: int = 30, lr: float = 1e-3,
-    batch_size: int = 32, seed: int = 0, log=print,
+    config: FusionConfig, items: list[Prepared], epochs: int = 25, lr: float = 2e-3,
+    batch_size: int = 16, seed: int = 0, log=print,
 ) -> FusedModel:
     """AdamW with a cosine schedule; the whole loop a person can read in one sitting."""
     torch.manual_seed(seed)
@@ -309,9 +316,9 @@ def main(argv: list[str] | None = None) -> int:
                         / "shared" / "data")
     parser.add_argument("--out", type=Path, required=True, help="folder for the trained model")
     parser.add_argument("--intent-model", type=Path, help="frozen IntentModel folder")
-    parser.add_argument("--shots", type=int, default=12, help="screenshot cases per intent")
+    parser.add_argument("--shots", type=int, default=8, help="screenshot cases per intent")
     parser.add_argument("--convs", type=int, default=12, help="conversation cases per intent")
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--no-visual", action="store_true", help="skip EfficientNet features")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
