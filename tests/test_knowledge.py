@@ -212,7 +212,7 @@ def test_non_utf8_duplicate_ids_and_empty_folders_are_refused(tmp_path: Path) ->
 
 @pytest.mark.slow
 def test_embeddings_rank_by_meaning_where_words_do_not_overlap(
-    tmp_path: Path, shipped_intent_model
+    tmp_path: Path, default_intent_model
 ) -> None:
     write(tmp_path, "damaged.yaml", """
         id: damaged
@@ -241,7 +241,7 @@ def test_embeddings_rank_by_meaning_where_words_do_not_overlap(
     by_words = [kb.retrieve("track_order", m)[0][0].id for m in messages]
     assert by_words != list(messages.values())
     # ... the encoder's sentence embeddings can.
-    kb.index(shipped_intent_model.embed)
+    kb.index(default_intent_model.embed)
     for message, expected in messages.items():
         ranked = kb.retrieve("track_order", message)
         assert ranked[0][0].id == expected, message
