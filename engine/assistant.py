@@ -55,6 +55,9 @@ class Assistant:
             knowledge if isinstance(knowledge, KnowledgeBase) else KnowledgeBase.load(knowledge)
         )
         self.knowledge.index(self.model.embed)
+        uncovered = sorted(set(self.model.labels) - self.knowledge.intents)
+        if uncovered:  # they get the out-of-scope (handoff) article, if the base has one
+            log.warning("no knowledge-base article answers: %s", ", ".join(uncovered))
         self.store = Store.open(self.home)
         self._lock = threading.RLock()
         self._entities: dict[tuple[int, str], list[Entity]] = {}  # (turn id, text) -> finds

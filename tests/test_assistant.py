@@ -93,7 +93,10 @@ def test_out_of_scope_message_gets_the_handoff_article(assistant: Assistant) -> 
     assert reply.source == "out_of_scope" and reply.draft
 
 
-@pytest.mark.parametrize("text", ["", "   \n\t ", "x" * (MAX_TEXT_CHARS + 1), "a" * 1_048_576])
+@pytest.mark.parametrize(
+    "text", ["", "   \n\t ", "x" * (MAX_TEXT_CHARS + 1), "a" * 1_048_576, "caf\udce9 refund"],
+    ids=["empty", "whitespace", "too-long", "1MB", "not-utf8"],
+)
 def test_bad_text_is_refused_in_one_sentence_and_nothing_is_stored(
     assistant: Assistant, text: str
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -51,7 +52,9 @@ def test_json_output_with_a_jsonl_history(home: Path, tmp_path: Path, capsys) ->
 
 
 @pytest.mark.slow
-def test_plain_output_adds_to_an_existing_session(home: Path, tmp_path: Path, capsys) -> None:
+def test_plain_output_adds_to_an_existing_session(
+    home: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
     with Store.open(home) as store:
         session = store.new_session(title="phone call")
     history = tmp_path / "history.json"
@@ -65,6 +68,12 @@ def test_plain_output_adds_to_an_existing_session(home: Path, tmp_path: Path, ca
     assert "kim@shop.test" in out  # filled into the draft from the history
     with Store.open(home) as store:
         assert len(store.turns(session)) == 2
+    # The same session again, the message on stdin: the earlier email still fills the slot.
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(
+        b"please close my account for good")))
+    assert ask(home, "--session", str(session), "--json", "-") == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["intent"] == "delete_account" and "kim@shop.test" in out["draft"]
 
 
 @pytest.mark.parametrize(
