@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base", type=Path, default=DEFAULT_FOLDER,
                         help="the model the team starts from (default: the shipped one)")
     parser.add_argument("--shared", type=Path, default=SHARED)
-    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--epochs", type=int, help="default: retrain's (4, heads only 20)")
     parser.add_argument("--layer-epochs", type=int, default=2,
                         help="epochs of the top-layers run on 10k replies")
     parser.add_argument("--skip-10k", action="store_true")
@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
                     epochs=epochs, heads_only=heads_only), origin="bench 10k")
                 trained = json.loads((result.folder / "config.json").read_text())["training"]
                 results["10k"][mode] = {
-                    "epochs": epochs, "total_s": result.seconds,
+                    "epochs": trained["options"]["epochs"], "total_s": result.seconds,
                     "fine_tune_s": trained["seconds"],
                     "ratio_total_to_raw_forward": round(result.seconds / raw, 2),
                     "train_examples": trained["train_examples"]}

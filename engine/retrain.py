@@ -76,14 +76,15 @@ class LoggedCase:
 class RetrainOptions:
     """How to retrain; saved in data_summary.json."""
 
-    epochs: int = 4
+    epochs: int | None = None  # None: 4, or 20 heads only (an epoch of the head alone is cheap)
     heads_only: bool = False  # True: encoder frozen, head trained (fast); False: top layers too
     eval_fraction: float = 0.2  # of the sessions, held out for before/after
     seed: int = 13
     replay_per_intent: int = 30  # replayed examples per old intent (out_of_scope gets 4x)
     batch_size: int = 32
     lr: float = 1e-4
-    head_lr: float = 2e-3
+    head_lr: float | None = None  # None: 2e-3, or 1e-2 heads only (a new intent's row starts
+    # from nothing, and the frozen encoder cannot help it along)
     time_limit_s: float | None = None
     replay: list[str] | None = None  # extra replay files (CSV/JSONL) instead of the default
 
@@ -323,8 +324,10 @@ def retrain(cases: list[LoggedCase], stats: LabelStats, home: Path,
     _remove_stale_partials(root)
     name = versions.next_name(home)
     staging = root / f"{name}.partial"
-    train_opts = TrainOptions(epochs=opts.epochs, batch_size=opts.batch_size, lr=opts.lr,
-                              head_lr=opts.head_lr, seed=opts.seed,
+    epochs = opts.epochs or (20 if opts.heads_only else 4)
+    head_lr = opts.head_lr or (1e-2 if opts.heads_only else 2e-3)
+    train_opts = TrainOptions(epochs=epochs, batch_size=opts.batch_size, lr=opts.lr,
+                              head_lr=head_lr, seed=opts.seed,
                               time_limit_s=opts.time_limit_s, heads_only=opts.heads_only)
     notes = {"retrained_from": base_name, "logs": origin}
     try:

@@ -166,6 +166,20 @@ def test_retraining_learns_the_new_intent_and_writes_a_version(team_home: Path):
 
 
 @pytest.mark.slow
+def test_heads_only_learns_the_new_intent_too(team_home: Path):
+    result = retrain.retrain_from_store(team_home, retrain.RetrainOptions(heads_only=True))
+    trained = json.loads((result.folder / "config.json").read_text())
+    assert trained["training"]["options"]["heads_only"] is True
+    assert result.recall["after"][NEW_INTENT] >= 0.6
+    assert result.after["accuracy"] >= result.before["accuracy"] + 0.1
+    base = team_home / "models" / "v001" / "model.safetensors"
+    from safetensors.torch import load_file
+
+    old, new = load_file(str(base)), load_file(str(result.folder / "model.safetensors"))
+    assert all(old[k].equal(new[k]) for k in old if k.startswith("encoder."))  # encoder as was
+
+
+@pytest.mark.slow
 def test_a_run_killed_halfway_changes_nothing(team_home: Path, tmp_path: Path):
     with Store.open(team_home) as store:
         export_records(store, tmp_path / "team.jsonl")

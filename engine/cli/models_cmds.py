@@ -33,7 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="this data folder's own logs (the default)")
     source.add_argument("--from-export", nargs="+", type=Path, metavar="FILE",
                         help="JSONL exports (`frontdesk export`) of one or several desks")
-    retrain.add_argument("--epochs", type=int, default=4)
+    retrain.add_argument("--epochs", type=int,
+                         help="passes over the data (default 4, or 20 with --heads-only)")
     retrain.add_argument("--heads-only", action="store_true",
                          help="train the head alone (fastest); default: the top layers too")
     retrain.add_argument("--eval-fraction", type=float, default=0.2,
@@ -72,7 +73,7 @@ def run_retrain(args: argparse.Namespace) -> int:
     from engine import paths, retrain, versions
     from engine.errors import InputError
 
-    if args.epochs < 1 or not 0 < args.eval_fraction < 1:
+    if (args.epochs is not None and args.epochs < 1) or not 0 < args.eval_fraction < 1:
         raise InputError("--epochs must be at least 1 and --eval-fraction between 0 and 1.")
     home = paths.home(args.home)
     options = retrain.RetrainOptions(epochs=args.epochs, heads_only=args.heads_only,
