@@ -26,6 +26,10 @@ def setup_logging(home: Path) -> Path:
         handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
+    for existing in root.handlers:  # the console keeps the level it was given (-v or not)
+        if existing.level == logging.NOTSET:
+            existing.setLevel(root.level)
+    handler.setLevel(logging.INFO)
     root.addHandler(handler)
     root.setLevel(min(root.level or logging.INFO, logging.INFO))
     return log_file

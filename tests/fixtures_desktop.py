@@ -23,7 +23,7 @@ def desktop_intent_model(request: pytest.FixtureRequest) -> Any:
         from engine.intent import IntentModel
 
         return IntentModel.load(Path(override))
-    return request.getfixturevalue("shipped_intent_model")
+    return request.getfixturevalue("default_intent_model")
 
 
 @pytest.fixture(scope="session")

@@ -52,6 +52,10 @@ def test_pasted_screenshot_is_read_and_answered(qtbot, make_window, home, tmp_pa
     [attachment] = turn["attachments"]
     assert attachment["kind"] == "image" and "48213" in attachment["ocr_text"]
     assert "48213" in turn["text"]  # the screenshot was the message
+    # "Why": the graph holds the turn and its screenshot, the screenshot pane shows the image
+    qtbot.waitUntil(lambda: any(n.kind == "screenshot" for n in window.why.graph.nodes.values()),
+                    timeout=10_000)
+    assert len(window.why.shot_scene.items()) >= 1
 
 
 def test_dropped_image_file_is_read_and_found_by_search(qtbot, make_window, shared_data):
