@@ -244,23 +244,31 @@ def shared_data() -> Path | None:
 
 
 def replay_cases(folder: Path, per_intent: int, seed: int,
-                 files: list[str] | None = None) -> tuple[list[Case], str]:
-    """A sample of what the model in `folder` learned from, and where it came from."""
+                 files: list[str] | None = None) -> tuple[list[Case], list[Case], str]:
+    """(training replay, validation replay, where they came from) for the model in `folder`.
+
+    Validation replay exists for the shipped model only: its own validation split, whose
+    out-of-scope messages come from sources its training never saw, so the out-of-scope
+    threshold is refitted the way it was first fitted (not on look-alikes of training data).
+    """
     from engine import default_model
     from engine.intent import read_config
 
+    val: list[Case] = []
     if files:
         cases, source = [c for f in files for c in read_cases(Path(f))], ", ".join(files)
     elif (folder / REPLAY_FILE).is_file():
         cases, source = read_cases(folder / REPLAY_FILE), f"{folder.name}/{REPLAY_FILE}"
     elif (read_config(folder).training.get("in_scope") or "").startswith(
             default_model.BITEXT_FILE) and (shared := shared_data()) is not None:
-        train, _, _ = default_model.bitext_splits(shared)
+        train, bitext_val, _ = default_model.bitext_splits(shared)
         cases = train + default_model.oos_cases(shared, "train")
-        source = "the default model's own training split (engine.default_model)"
+        val = bitext_val + default_model.oos_cases(shared, "val")
+        source = "the default model's own training and validation splits (engine.default_model)"
     else:
-        return [], "none at hand: old intents keep their head rows only"
-    return sample_per_intent(cases, per_intent, seed), source
+        return [], [], "none at hand: old intents keep their head rows only"
+    return (sample_per_intent(cases, per_intent, seed),
+            sample_per_intent(val, max(3, per_intent // 3), seed), source)
 
 
 def sample_per_intent(cases: list[Case], per_intent: int, seed: int) -> list[Case]:
@@ -304,7 +312,7 @@ def retrain(cases: list[LoggedCase], stats: LabelStats, home: Path,
             cancel: Cancel | None = None, origin: str = "") -> RetrainResult:
     """Fine-tune the current model on `cases` and write the next version (not switched to)."""
     from engine.intent import IntentModel
-    from engine.train import TrainOptions, fine_tune
+    from engine.train import TrainOptions, fine_tune, stratified_split
 
     opts = options or RetrainOptions()
     started = time.perf_counter()
@@ -312,8 +320,8 @@ def retrain(cases: list[LoggedCase], stats: LabelStats, home: Path,
     train_part, held_out = split_by_session(cases, opts.eval_fraction, opts.seed)
     base_name, base_folder = versions.current_name(home), versions.current(home)
     current = IntentModel.load(base_folder)
-    replay, replay_source = replay_cases(base_folder, opts.replay_per_intent, opts.seed,
-                                         opts.replay)
+    replay, replay_val, replay_source = replay_cases(base_folder, opts.replay_per_intent,
+                                                     opts.seed, opts.replay)
     if len(replay) > len(train_part):  # a small team's corrections must not drown in replay
         share = opts.replay_per_intent * len(train_part) // len(replay)
         replay = sample_per_intent(replay, max(3, share), opts.seed)
@@ -331,7 +339,11 @@ def retrain(cases: list[LoggedCase], stats: LabelStats, home: Path,
                               time_limit_s=opts.time_limit_s, heads_only=opts.heads_only)
     notes = {"retrained_from": base_name, "logs": origin}
     try:
-        model = fine_tune([c.as_case() for c in train_part] + replay, staging, train_opts,
+        team, team_val = [c.as_case() for c in train_part], None
+        if replay_val:  # validation: a tenth of the team's part and the old validation data
+            team, team_val = stratified_split(team, 0.1, opts.seed)
+            team_val += replay_val
+        model = fine_tune(team + replay, staging, train_opts, val_cases=team_val,
                           start_from=base_folder, progress=_progress(progress),
                           cancel=_cancel_event(cancel), notes=notes)
         after, recall_after = _score(model, held_out)

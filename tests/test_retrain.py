@@ -231,3 +231,23 @@ def test_cli_refuses_bad_logs_in_one_sentence(home: Path, tmp_path: Path, capsys
     assert cli(["--home", str(home), "retrain"]) == 2  # an empty store: nothing to learn
     assert "no replies at all" in capsys.readouterr().err
     assert cli(["--home", str(home), "retrain", "--epochs", "0"]) == 2
+
+
+def test_replay_for_the_shipped_model_comes_from_its_own_recipe(shared_data: Path, monkeypatch):
+    from engine import default_model
+    from engine.intent import DEFAULT_FOLDER, read_config
+
+    monkeypatch.setenv("FRONTDESK_SHARED_DATA", str(shared_data))
+    train, val, source = retrain.replay_cases(DEFAULT_FOLDER, per_intent=6, seed=13)
+    labels = read_config(DEFAULT_FOLDER).labels
+    assert "engine.default_model" in source
+    assert sorted({c.intent for c in train}) == sorted(labels) == sorted({c.intent for c in val})
+    counts = {label: sum(c.intent == label for c in train) for label in labels}
+    assert counts.pop("out_of_scope") == 24 and set(counts.values()) == {6}
+    recipe_train, recipe_val, recipe_test = default_model.bitext_splits(shared_data)
+    never = {c.text for c in recipe_test}
+    assert not never & {c.text for c in train + val}  # the default's test split stays unseen
+    oos_val_sources = {c.id.split(":")[0] for c in val if c.intent == "out_of_scope"}
+    assert oos_val_sources <= {"nlupp_hotels", "banking77"}
+    assert {c.id.split(":")[1] for c in val if c.id.startswith("banking77")} <= set(
+        default_model.OOS_VAL_B77)
