@@ -15,7 +15,9 @@
    next to the raw library underneath: one plain transformers forward of all-MiniLM-L6-v2 over
    the same texts (the ratio says what retraining costs beyond reading the texts once).
 
-    python -m bench.retrain [--base DIR] [--layer-epochs N] [--skip-10k]
+    python -m bench.retrain [--base DIR] [--layer-epochs N] [--skip-team | --skip-10k]
+
+Results: bench/reports/retrain/results.json (the two parts can run apart; they merge).
 """
 
 from __future__ import annotations
@@ -154,6 +156,67 @@ def fresh_home(base: Path, parent: Path) -> Path:
     return home
 
 
+def team_part(args: argparse.Namespace, work: Path, rng: random.Random) -> dict:
+    """The simulated team: before/after on held-out sessions, new intent, forgetting."""
+    from engine.exchange import export_records
+    from engine.store import Store
+
+    results: dict = {"default_domain_before": domain_scores(IntentModel.load(args.base),
+                                                            args.shared)}
+    home = fresh_home(args.base, work)
+    started = time.perf_counter()
+    results["team"] = simulate_team(home, team_messages(args.shared, rng, args.limit), rng)
+    results["team"]["seconds"] = round(time.perf_counter() - started, 1)
+    print(f"team: {json.dumps(results['team'])}")
+    export = work / "team.jsonl"
+    with Store.open(home) as store:
+        export_records(store, export)
+    runs = (("heads_only", True, 30), ("top_layers", False, 30),
+            ("top_layers_no_replay", False, 0))  # the last shows what replay is for
+    for mode, heads_only, replay in runs:
+        run_home = fresh_home(args.base, work)
+        result = retrain.retrain_from_exports(run_home, [export], retrain.RetrainOptions(
+            epochs=args.epochs, heads_only=heads_only, replay_per_intent=replay))
+        results[mode] = {
+            "heldout_cases": result.before["cases"],
+            "heldout_sessions": result.summary["heldout_sessions"],
+            "train_cases": result.summary["train_cases"],
+            "replay_cases": result.summary["replay_cases"],
+            "replay_source": result.summary["replay_source"],
+            "accuracy_before": result.before["accuracy"],
+            "accuracy_after": result.after["accuracy"],
+            "old_intents_recall_before": old_intent_accuracy(result.recall["before"]),
+            "old_intents_recall_after": old_intent_accuracy(result.recall["after"]),
+            "new_intent_recall_before": result.recall["before"].get(NEW_INTENT),
+            "new_intent_recall_after": result.recall["after"].get(NEW_INTENT),
+            "needs_article": result.needs_article,
+            "default_domain_after": domain_scores(IntentModel.load(result.folder), args.shared),
+            "seconds": result.seconds,
+        }
+        print(f"{mode}: {json.dumps(results[mode])}")
+    return results
+
+
+def timing_part(args: argparse.Namespace, work: Path, rng: random.Random) -> dict:
+    """Retraining time on 10k logged replies, heads only and with the top layers."""
+    logged = ten_thousand(args.shared, rng)
+    raw = raw_encode_seconds([c.text for c in logged])
+    results: dict = {"raw_minilm_forward_s": round(raw, 1), "replies": len(logged)}
+    for mode, heads_only, epochs in (("heads_only", True, args.epochs),
+                                     ("top_layers", False, args.layer_epochs)):
+        stats = retrain.LabelStats(records=len(logged), actions={"accepted": len(logged)})
+        result = retrain.retrain(logged, stats, fresh_home(args.base, work), retrain.RetrainOptions(
+            epochs=epochs, heads_only=heads_only), origin="bench 10k")
+        trained = json.loads((result.folder / "config.json").read_text())["training"]
+        results[mode] = {
+            "epochs": trained["options"]["epochs"], "total_s": result.seconds,
+            "fine_tune_s": trained["seconds"],
+            "ratio_total_to_raw_forward": round(result.seconds / raw, 2),
+            "train_examples": trained["train_examples"]}
+        print(f"10k {mode}: {json.dumps(results[mode])} (raw forward {raw:.1f} s)")
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", type=Path, default=DEFAULT_FOLDER,
@@ -162,73 +225,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, help="default: retrain's (4, heads only 20)")
     parser.add_argument("--layer-epochs", type=int, default=2,
                         help="epochs of the top-layers run on 10k replies")
-    parser.add_argument("--skip-10k", action="store_true")
+    parser.add_argument("--skip-team", action="store_true", help="only the 10k timing")
+    parser.add_argument("--skip-10k", action="store_true", help="only the simulated team")
     parser.add_argument("--limit", type=int, help="use only this many Bitext rows (smoke runs)")
     args = parser.parse_args(argv)
-    rng = random.Random(13)
     REPORT.mkdir(parents=True, exist_ok=True)
-    results: dict = {"base": str(args.base)}
+    saved = REPORT / "results.json"
+    results = json.loads(saved.read_text()) if saved.is_file() else {}  # parts run apart merge
+    results["base"] = str(args.base)
     work = Path(tempfile.mkdtemp(prefix="bench-retrain-"))
     try:
-        base_model = IntentModel.load(args.base)
-        results["default_domain_before"] = domain_scores(base_model, args.shared)
-        home = fresh_home(args.base, work)
-        messages = team_messages(args.shared, rng, args.limit)
-        started = time.perf_counter()
-        results["team"] = simulate_team(home, messages, rng)
-        results["team"]["seconds"] = round(time.perf_counter() - started, 1)
-        print(f"team: {json.dumps(results['team'])}")
-        from engine.exchange import export_records
-        from engine.store import Store
-
-        export = work / "team.jsonl"
-        with Store.open(home) as store:
-            export_records(store, export)
-        runs = (("heads_only", True, 30), ("top_layers", False, 30),
-                ("top_layers_no_replay", False, 0))  # the last shows what replay is for
-        for mode, heads_only, replay in runs:
-            run_home = fresh_home(args.base, work)
-            result = retrain.retrain_from_exports(run_home, [export], retrain.RetrainOptions(
-                epochs=args.epochs, heads_only=heads_only, replay_per_intent=replay))
-            new_model = IntentModel.load(result.folder)
-            results[mode] = {
-                "heldout_cases": result.before["cases"],
-                "heldout_sessions": result.summary["heldout_sessions"],
-                "train_cases": result.summary["train_cases"],
-                "replay_cases": result.summary["replay_cases"],
-                "replay_source": result.summary["replay_source"],
-                "accuracy_before": result.before["accuracy"],
-                "accuracy_after": result.after["accuracy"],
-                "old_intents_recall_before": old_intent_accuracy(result.recall["before"]),
-                "old_intents_recall_after": old_intent_accuracy(result.recall["after"]),
-                "new_intent_recall_before": result.recall["before"].get(NEW_INTENT),
-                "new_intent_recall_after": result.recall["after"].get(NEW_INTENT),
-                "needs_article": result.needs_article,
-                "default_domain_after": domain_scores(new_model, args.shared),
-                "seconds": result.seconds,
-            }
-            print(f"{mode}: {json.dumps(results[mode])}")
+        if not args.skip_team:
+            results.update(team_part(args, work, random.Random(13)))
         if not args.skip_10k:
-            logged = ten_thousand(args.shared, rng)
-            texts = [c.text for c in logged]
-            raw = raw_encode_seconds(texts)
-            results["10k"] = {"raw_minilm_forward_s": round(raw, 1)}
-            for mode, heads_only, epochs in (("heads_only", True, args.epochs),
-                                             ("top_layers", False, args.layer_epochs)):
-                stats = retrain.LabelStats(records=len(logged), actions={"accepted": len(logged)})
-                run_home = fresh_home(args.base, work)
-                result = retrain.retrain(logged, stats, run_home, retrain.RetrainOptions(
-                    epochs=epochs, heads_only=heads_only), origin="bench 10k")
-                trained = json.loads((result.folder / "config.json").read_text())["training"]
-                results["10k"][mode] = {
-                    "epochs": trained["options"]["epochs"], "total_s": result.seconds,
-                    "fine_tune_s": trained["seconds"],
-                    "ratio_total_to_raw_forward": round(result.seconds / raw, 2),
-                    "train_examples": trained["train_examples"]}
-                print(f"10k {mode}: {json.dumps(results['10k'][mode])} (raw forward {raw:.1f} s)")
+            results["10k"] = timing_part(args, work, random.Random(14))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    (REPORT / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    if not args.limit:
+        saved.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
     return 0
 
