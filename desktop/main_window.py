@@ -39,6 +39,7 @@ from desktop import ops
 from desktop.engine_worker import EngineWorker, Job
 from desktop.recorder_bridge import RecorderBridge
 from desktop.settings import DesktopSettings
+from desktop.stall_probe import StallProbe
 from desktop.widgets.chat_view import ChatView
 from desktop.widgets.composer import Composer
 from desktop.widgets.graph_view import GraphView
@@ -198,6 +199,8 @@ class MainWindow(QMainWindow):
             device=self.settings.microphone or None, parent=self,
         )
         self._sd_module = sd_module
+        # the running app watches its own event loop; freezes go to the log with what ran
+        self.probe = StallProbe(self, interval_ms=20, on_stall=self._stalled)
         self._build_layout()
         self._build_menus()
         self._connect()
@@ -288,6 +291,7 @@ class MainWindow(QMainWindow):
         The engine starts once the store has opened (or failed to), so only one connection
         ever runs the database's migrations.
         """
+        self.probe.start()
         self.store.start()
         self.refresh_sessions()
         self.store.run(lambda _store, _job: None, label="opening the store",
@@ -305,6 +309,10 @@ class MainWindow(QMainWindow):
         self.banner.say(message)
         self.status_text.setText(message)
         self.message_shown.emit(message)
+
+    def _stalled(self, ms: float) -> None:
+        log.warning("UI event loop stalled %.0f ms (queued: store %d, engine %d, speech %d)",
+                    ms, self.store.pending, self.engine.pending, self.speech.pending)
 
     def _busy(self, busy: bool) -> None:
         self.progress.setVisible(busy or not self.engine.is_ready)
@@ -549,7 +557,7 @@ class MainWindow(QMainWindow):
     def open_about(self):
         from desktop.dialogs.about import AboutDialog
 
-        dialog = AboutDialog(self.device_in_use, self.home, self)
+        dialog = AboutDialog(self.device_in_use, self.home, self, self.probe.longest_ms)
         dialog.show()
         return dialog
 

@@ -84,3 +84,21 @@ def test_enter_sends_and_shift_enter_adds_a_line(qtbot, tmp_path: Path):
     assert len(sent) == 1
     composer.restore("first line\nsecond")
     assert composer.text() == "first line\nsecond"
+
+
+def test_stall_probe_catches_a_frozen_event_loop(qtbot):
+    import time
+
+    from PySide6.QtCore import QTimer
+
+    from desktop.stall_probe import StallProbe
+
+    reported = []
+    probe = StallProbe(interval_ms=5, on_stall=reported.append, report_over_ms=100)
+    probe.start()
+    qtbot.wait(100)
+    assert probe.ticks > 5 and probe.longest_ms < 100
+    QTimer.singleShot(0, lambda: time.sleep(0.25))  # a slot that blocks the UI thread
+    qtbot.wait(100)
+    probe.stop()
+    assert probe.longest_ms >= 200 and len(reported) == 1 and reported[0] >= 200

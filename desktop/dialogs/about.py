@@ -29,14 +29,15 @@ def versions() -> dict[str, str]:
 
 
 class AboutDialog(QDialog):
-    def __init__(self, device: str, home: Path, parent=None) -> None:
+    def __init__(self, device: str, home: Path, parent=None, longest_stall_ms: float = 0.0):
         super().__init__(parent)
         self.setWindowTitle("About Frontdesk")
         rows = "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in versions().items())
         text = QLabel(
             "<h3>Frontdesk</h3><p>An offline copilot for customer-service agents.</p>"
             f"<table>{rows}<tr><td>Device in use</td><td>{device}</td></tr>"
-            f"<tr><td>Data folder</td><td>{home}</td></tr></table>"
+            f"<tr><td>Data folder</td><td>{home}</td></tr>"
+            f"<tr><td>Longest UI freeze</td><td>{longest_stall_ms:.0f} ms</td></tr></table>"
         )
         text.setObjectName("about-text")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
