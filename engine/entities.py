@@ -8,6 +8,7 @@ by every type at once; where two finds overlap, the one anchored on context wins
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
@@ -27,6 +28,7 @@ ENTITY_TYPES: tuple[str, ...] = (
     "error_code",
     "phone",
     "tracking_number",
+    "invoice_number",
 )
 
 # Earlier wins when two finds overlap: context-anchored types before bare-shape ones.
@@ -34,11 +36,12 @@ _PRIORITY = {
     "email": 0,
     "card_last4": 1,
     "tracking_number": 2,
-    "order_number": 3,
-    "error_code": 4,
-    "amount": 5,
-    "phone": 6,
-    "date": 7,
+    "invoice_number": 3,
+    "order_number": 4,
+    "error_code": 5,
+    "amount": 6,
+    "phone": 7,
+    "date": 8,
 }
 
 _EMAIL = re.compile(
@@ -48,19 +51,25 @@ _EMAIL = re.compile(
 
 # An identifier: letters, digits and inner dashes, with at least one digit.
 _ID = r"(?=[A-Za-z0-9-]*\d)[A-Za-z0-9](?:[A-Za-z0-9-]{2,22}[A-Za-z0-9])"
-_ORDER = re.compile(
-    r"\b(?:order|purchase|booking|reservation)s?(?:\s+(?:number|no\.?|num|id|ref(?:erence)?))?"
-    r"(?:\s+(?:is|was))?\s*(?:[:#]\s*)?#?(?P<value>" + _ID + r")\b",
+# A context word, an optional "number"/"no."/"id", then the identifier. Which type the
+# identifier is depends on the word; customers misspell it ("ordedr", "puchase"), so a close
+# match of a long word counts too (difflib ratio >= 0.85).
+_ANCHORED = re.compile(  # a lookahead, so "cancelling order123" is tried at every word
+    r"(?=\b(?P<word>[A-Za-z]{3,12})(?:\s+(?:number|no\.?|nr\.?|num|id|ref(?:erence)?|code))?"
+    r"(?:\s+(?:is|was))?\s*(?:[:#]\s*)?#?(?P<value>" + _ID + r")\b)",
     re.IGNORECASE,
 )
+_CONTEXT_WORDS = {
+    "order": "order_number", "orders": "order_number", "ordr": "order_number",
+    "oder": "order_number", "purchase": "order_number", "booking": "order_number",
+    "reservation": "order_number", "tracking": "tracking_number", "parcel": "tracking_number",
+    "shipment": "tracking_number", "invoice": "invoice_number", "bill": "invoice_number",
+    "receipt": "invoice_number",
+}
+_FUZZY_WORDS = [word for word in _CONTEXT_WORDS if len(word) >= 5]
 _HASH_ID = re.compile(r"(?<![\w#&])#(?P<value>\d{4,20})\b")
 _ORDER_SHAPE = re.compile(r"\b(?P<value>(?:ORD|ORDER|PO|SO)-?\d{4,16})\b")
 
-_TRACKING = re.compile(
-    r"\btracking(?:\s+(?:number|no\.?|num|id|code|ref(?:erence)?))?(?:\s+(?:is|was))?"
-    r"\s*(?:[:#]\s*)?(?P<value>" + _ID + r")\b",
-    re.IGNORECASE,
-)
 _UPS = re.compile(r"\b(?P<value>1Z[0-9A-Z]{16})\b")
 _S10 = re.compile(r"\b(?P<value>[A-Z]{2}\d{9}[A-Z]{2})\b")  # UPU S10, e.g. RB123456785GB
 
@@ -72,6 +81,11 @@ _CARD_CONTEXT = re.compile(
 )
 _CARD_CONTEXT_NEAR = re.compile(r"\b(?:card|visa|mastercard|amex|debit|credit)\b", re.I)
 _CARD_MASKED = re.compile(r"(?:[*xX•]{4}[\s-]?){1,3}(?P<value>\d{4})\b")
+# Issuer prefixes and lengths of the networks people pay with (Visa, Mastercard, Amex,
+# Discover/UnionPay): a Luhn-valid run of digits that fits none of them is no card.
+_CARD_NETWORKS = re.compile(
+    r"4\d{12}(?:\d{3}){0,2}$|5[1-5]\d{14}$|2[2-7]\d{14}$|3[47]\d{13}$|6\d{15}$"
+)
 _CARD_FULL = re.compile(r"\b(?P<value>\d(?:[ -]?\d){12,18})\b")
 
 _ERROR = re.compile(
@@ -130,8 +144,8 @@ def extract(
     found: list[Entity] = []
     found += _emails(text)
     found += _cards(text)
-    found += _tracking_numbers(text)
-    found += _order_numbers(text)
+    found += _anchored_ids(text)
+    found += _shaped_ids(text)
     found += _error_codes(text)
     found += _amounts(text)
     found += _phones(text, region)
@@ -191,15 +205,31 @@ def _emails(text: str) -> list[Entity]:
     return [Entity("email", m.group(0).lower(), m.start(), m.end()) for m in _EMAIL.finditer(text)]
 
 
-def _order_numbers(text: str) -> list[Entity]:
-    out = [_span(m, "order_number", m.group("value").upper()) for m in _ORDER.finditer(text)]
-    out += [_span(m, "order_number") for m in _HASH_ID.finditer(text)]
-    out += [_span(m, "order_number") for m in _ORDER_SHAPE.finditer(text)]
+def _anchored_ids(text: str) -> list[Entity]:
+    """Order, tracking and invoice numbers named by the word before them."""
+    out = []
+    for match in _ANCHORED.finditer(text):
+        kind = _context_type(match.group("word"))
+        if kind is not None:
+            out.append(_span(match, kind, match.group("value").upper()))
     return out
 
 
-def _tracking_numbers(text: str) -> list[Entity]:
-    out = [_span(m, "tracking_number", m.group("value").upper()) for m in _TRACKING.finditer(text)]
+def _context_type(word: str) -> str | None:
+    word = word.lower()
+    if word in _CONTEXT_WORDS:
+        return _CONTEXT_WORDS[word]
+    if len(word) >= 5:
+        close = difflib.get_close_matches(word, _FUZZY_WORDS, n=1, cutoff=0.85)
+        if close:
+            return _CONTEXT_WORDS[close[0]]
+    return None
+
+
+def _shaped_ids(text: str) -> list[Entity]:
+    """Identifiers whose shape alone says what they are (#12345, ORD-123, carrier formats)."""
+    out = [_span(m, "order_number") for m in _HASH_ID.finditer(text)]
+    out += [_span(m, "order_number") for m in _ORDER_SHAPE.finditer(text)]
     out += [_span(m, "tracking_number") for m in _UPS.finditer(text)]
     out += [_span(m, "tracking_number") for m in _S10.finditer(text) if _s10_valid(m["value"])]
     return out
@@ -219,7 +249,7 @@ def _cards(text: str) -> list[Entity]:
     out += [_span(m, "card_last4") for m in _CARD_MASKED.finditer(text)]
     for m in _CARD_FULL.finditer(text):
         digits = re.sub(r"\D", "", m.group("value"))
-        if 13 <= len(digits) <= 19 and luhn.is_valid(digits):
+        if _CARD_NETWORKS.match(digits) and luhn.is_valid(digits):
             # Only the last four leave the message: the span covers the whole number.
             out.append(Entity("card_last4", digits[-4:], m.start("value"), m.end("value")))
     return out

@@ -53,6 +53,7 @@ SLOT_PROMPTS: dict[str, str] = {
     "error_code": "the error code or message you see",
     "phone": "a phone number we can reach you on",
     "tracking_number": "the tracking number",
+    "invoice_number": "the invoice number",
 }
 
 Embed = Callable[[list[str]], Any]  # texts -> L2-normalised [N, D] tensor (IntentModel.embed)

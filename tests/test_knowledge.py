@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.entities import extract, extract_conversation, latest_values
+from engine.entities import ENTITY_TYPES, extract, extract_conversation, latest_values
 from engine.errors import InputError
 from engine.knowledge import PLACEHOLDER, SLOT_PROMPTS, KnowledgeBase
 from engine.types import OUT_OF_SCOPE, Entity
@@ -38,6 +38,16 @@ def test_shipped_kb_answers_every_bitext_intent_and_out_of_scope(
     assert len(bitext_intents) == 27
     assert shipped.intents == bitext_intents | {OUT_OF_SCOPE}
     assert len(shipped.articles) == 28  # one article per intent
+
+
+def test_every_entity_type_can_fill_a_slot_and_be_asked_for() -> None:
+    assert set(SLOT_PROMPTS) == set(ENTITY_TYPES)
+
+
+def test_invoice_number_fills_the_invoice_reply(shipped: KnowledgeBase) -> None:
+    message = "there's a charge I don't get on my bill #00108"
+    draft = shipped.draft("check_invoice", message, slots_for(message))
+    assert draft.text.startswith("I've pulled up invoice 00108.")
 
 
 def test_every_shipped_template_renders_without_placeholders(shipped: KnowledgeBase) -> None:
