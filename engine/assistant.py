@@ -48,12 +48,12 @@ class Assistant:
         device: str = "cpu",
     ) -> None:
         self.home = paths.home(home)
+        self.knowledge = (  # first: a broken article fails in milliseconds, not after the model
+            knowledge if isinstance(knowledge, KnowledgeBase) else KnowledgeBase.load(knowledge)
+        )
         if model is None:  # the version picked with `frontdesk models use` (else the default)
             model = versions.current(self.home)
         self.model = model if isinstance(model, IntentModel) else IntentModel.load(model, device)
-        self.knowledge = (
-            knowledge if isinstance(knowledge, KnowledgeBase) else KnowledgeBase.load(knowledge)
-        )
         self.knowledge.index(self.model.embed)
         uncovered = sorted(set(self.model.labels) - self.knowledge.intents)
         if uncovered:  # they get the out-of-scope (handoff) article, if the base has one

@@ -113,3 +113,24 @@ def test_non_utf8_bytes_on_the_command_line_and_stdin(home: Path) -> None:
                            env=env, cwd=ROOT)
     assert stdin.returncode == 2
     assert stdin.stderr.decode().strip() == "frontdesk: The message on stdin is not UTF-8 text."
+
+
+def test_broken_knowledge_base_or_pickled_model_is_one_sentence(
+    home: Path, tmp_path: Path, capsys
+) -> None:
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "refunds.yaml").write_text("intents: [get_refund]\ntitle: Refunds\npolicy: p\n"
+                                     "templates: ['Refunded {amount} to {iban}']\n",
+                                     encoding="utf-8")
+    assert ask(home, "--knowledge", str(kb), "refund me") == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("frontdesk: Knowledge-base file refunds.yaml: reply 1 needs 'iban'")
+    model = tmp_path / "old_model"
+    model.mkdir()
+    (model / "pytorch_model.bin").write_bytes(b"\x80\x04not really a pickle")
+    assert ask(home, "--model", str(model), "refund me") == 4
+    err = capsys.readouterr().err.strip()
+    assert "holds pickle weights (pytorch_model.bin)" in err and "\n" not in err
+    with Store.open(home) as store:  # refused before anything was written
+        assert store.sessions() == []
