@@ -7,10 +7,12 @@ them after the window is on screen, which is what keeps cold start fast.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
+from desktop.settings import DesktopSettings
 from engine import paths
 
 
@@ -45,6 +47,10 @@ def main(home: str | Path | None = None, argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
     app.setApplicationName("Frontdesk")
     data = paths.home(home)
+    if home is None and not os.environ.get("FRONTDESK_HOME"):
+        moved = DesktopSettings.load(data).data_dir  # Settings > Data folder
+        if moved:
+            data = paths.home(moved)
     setup_logging(data)
     window = MainWindow(data)
     window.show()

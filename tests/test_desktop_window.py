@@ -45,6 +45,10 @@ def test_typed_message_gets_intent_and_draft_and_is_stored(qtbot, make_window, h
     chips = [c.text() for c in window.suggestion.findChildren(type(window.suggestion.use_button))
              if c.objectName() == "entity-chip"]
     assert "order_number: 48213" in chips
+    chip = next(c for c in window.suggestion.findChildren(type(window.suggestion.use_button))
+                if c.objectName() == "entity-chip" and c.text() == "order_number: 48213")
+    chip.click()
+    assert QGuiApplication.clipboard().text() == "48213"
 
     turns = stored_turns(home)
     assert [(t["role"], t["text"]) for t in turns] == [("customer", REFUND)]
