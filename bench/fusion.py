@@ -11,7 +11,7 @@ rollout (engine.fusion.node_relevance) ranks that turn first among the earlier t
 screenshot cases, how often a screenshot/OCR-block node outranks the other non-current nodes.
 Latency: the fused model's forward pass for one 5-turn conversation (text encoder excluded).
 
-    python -m bench.fusion [--shots 8 --convs 12 --epochs 25 --no-visual]
+    python -m bench.fusion [--shots 8 --convs 12 --epochs 25 --no-visual --ocr-test 27]
 """
 
 from __future__ import annotations
@@ -91,6 +91,25 @@ def forward_latency_ms(model, items, repeats: int = 50) -> float:
     return 1000 * statistics.median(times)
 
 
+def real_ocr_check(model, test_cases, names, text, encoder, count: int, seed: int) -> dict:
+    """The full model on N test screenshots read by real RapidOCR vs by perfect OCR."""
+    import io
+
+    from engine.vision import ScreenReader
+
+    reader = ScreenReader()
+    cases = [c for c in test_cases if c.kind == "screenshot"][:count]
+    ocr = {}
+    for case in cases:
+        buffer = io.BytesIO()
+        case.turns[0].screen.image.save(buffer, "PNG")
+        ocr[f"{case.id}:0"] = reader.read(buffer.getvalue())
+    with_ocr = prepare(cases, names, text, "full", encoder, seed=seed + 1, ocr=ocr)
+    with_truth = prepare(cases, names, text, "full", encoder, seed=seed + 1)
+    return {f"full, real RapidOCR ({len(cases)} shots)": scores(model, with_ocr),
+            f"full, perfect OCR (same {len(cases)})": scores(model, with_truth)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.fusion")
     parser.add_argument("--data", type=Path, default=DATA)
@@ -100,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-visual", action="store_true")
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ocr-test", type=int, default=0,
+                        help="also score N test screenshots read by real RapidOCR")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     names = labels(args.data)
@@ -128,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
             results["full, image removed at test"] = scores(model, bare)
             results[mode]["forward ms p50 (1 conversation, CPU, 1 thread)"] = (
                 forward_latency_ms(model, test_items))
+            if args.ocr_test:
+                results.update(real_ocr_check(model, test_cases, names, text, encoder,
+                                              args.ocr_test, args.seed))
         print(f"{mode}: prepared in {prepared_s:.0f} s, trained in "
               f"{time.perf_counter() - start - prepared_s:.0f} s")
     print(f"\n{'mode':32} " + " ".join(f"{k:>14}" for k in ("screenshot", "conversation")))

@@ -9,8 +9,8 @@ uses a trained IntentModel folder instead.
 
 Data (engine.synthetic says exactly how it is built): screenshot cases and conversation cases
 from the train pool; the test pool and the test-only font are never seen in training. Training
-reads screenshots as perfect OCR plus OCR-like noise (`synthetic.ocr_noise`); `--ocr-test N`
-also runs real RapidOCR on N test screenshots to check that the shortcut holds.
+reads screenshots as perfect OCR plus OCR-like noise (`synthetic.ocr_noise`); `python -m
+bench.fusion --ocr-test N` runs real RapidOCR on N test screenshots to check the shortcut holds.
 
 Modes (the ablations of bench.fusion build on them):
   full      graph over the conversation + screenshot cross-attention (the product)

@@ -149,3 +149,33 @@ def test_bad_model_folders_are_refused(inputs, tmp_path: Path):
     (tmp_path / "m" / WEIGHTS_FILE).write_bytes(b"\x00" * 64)
     with pytest.raises(ModelError, match="damaged"):
         FusedModel.load(tmp_path / "m")
+
+
+@pytest.mark.slow
+def test_training_learns_from_the_image_and_from_earlier_turns(shared_data: Path):
+    """A short run on the 4 order intents (the typed hint "about my order" cannot tell them
+    apart): the screenshot and the earlier turn must both be used."""
+    from engine.fused_train import FrozenText, accuracy, mode_config, prepare, train
+    from engine.synthetic import conversation_cases, labels, screenshot_cases
+
+    chosen = ["cancel_order", "change_order", "place_order", "track_order"]
+    assert set(chosen) <= set(labels(shared_data))
+
+    def cases(split: str, per_intent: int):
+        found = (screenshot_cases(shared_data, split, 27 * per_intent)
+                 + conversation_cases(shared_data, split, 27 * per_intent))
+        return [c for c in found if c.intent in chosen]
+
+    torch.set_num_threads(1)
+    text = FrozenText()
+    train_items = prepare(cases("train", 10), chosen, text, "full")
+    test_cases = cases("test", 4)
+    test_items = prepare(test_cases, chosen, text, "full", seed=1)
+    model = train(mode_config("full", chosen), train_items, epochs=40, log=None)
+    shots = [i for i in test_items if i.case.kind == "screenshot"]
+    talks = [i for i in test_items if i.case.kind == "conversation"
+             and i.case.note != "own"]
+    without_image = prepare([c for c in test_cases if c.kind == "screenshot"], chosen, text,
+                            "no_image", seed=1)
+    assert accuracy(model, shots) >= accuracy(model, without_image) + 0.2
+    assert accuracy(model, talks) >= 0.6  # chance is 0.25; the last message says nothing
