@@ -48,7 +48,7 @@ def test_json_output_with_a_jsonl_history(home: Path, tmp_path: Path, capsys) ->
         ("agent", "I am so sorry, let me help."),
         ("customer", text),
     ]
-    assert turns[-1]["reply"]["id"] == out["id"]
+    assert turns[-1]["reply"]["id"] == out["id"] and out["session"] == session["id"]
 
 
 @pytest.mark.slow
@@ -65,6 +65,7 @@ def test_plain_output_adds_to_an_existing_session(
     assert code == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0].startswith("intent    recover_password")
+    assert f"(session {session}, turn " in out.splitlines()[-1]
     assert "kim@shop.test" in out  # filled into the draft from the history
     with Store.open(home) as store:
         assert len(store.turns(session)) == 2

@@ -44,24 +44,26 @@ def run(args: argparse.Namespace) -> int:
 
     checked_text(text)  # refuse bad input before loading the model
     with Assistant(home=args.home, model=args.model, knowledge=args.knowledge) as assistant:
-        reply = ask(assistant, text, history, session_id=args.session)
-    if args.json:
-        print(json.dumps(reply.to_dict(), ensure_ascii=False))
+        session_id, reply = ask(assistant, text, history, session_id=args.session)
+    if args.json:  # Reply.to_dict, plus the session so a script can continue it (--session)
+        print(json.dumps({**reply.to_dict(), "session": session_id}, ensure_ascii=False))
     else:
-        print(format_reply(reply))
+        print(format_reply(reply, session_id))
     return 0
 
 
-def ask(assistant, text: str, history: list[Turn], session_id: int | None = None) -> Reply:
+def ask(
+    assistant, text: str, history: list[Turn], session_id: int | None = None
+) -> tuple[int, Reply]:
     """Store `history` then answer `text` in `session_id` (a new session when None)."""
     if session_id is None:
         session_id = assistant.new_session(channel="cli", title=text[:60])
     for turn in history:
         assistant.add_turn(session_id, turn)
-    return assistant.respond(session_id, Turn(text=text, role="customer", source="typed"))
+    return session_id, assistant.respond(session_id, Turn(text=text, source="typed"))
 
 
-def format_reply(reply: Reply) -> str:
+def format_reply(reply: Reply, session_id: int) -> str:
     """A short block a person reads in a terminal."""
     lines = [f"intent    {reply.intent}  ({reply.level}, {reply.confidence:.0%})"]
     others = [f"{name} {score:.0%}" for name, score in reply.top if name != reply.intent]
@@ -72,7 +74,8 @@ def format_reply(reply: Reply) -> str:
     lines.append(f"source    {reply.source or '-'}")
     lines.append("draft")
     lines += [f"  {line}" for line in (reply.draft or "-").splitlines()]
-    lines.append(f"(turn {reply.turn_id}, reply {reply.id}, {reply.latency_ms:.0f} ms)")
+    lines.append(f"(session {session_id}, turn {reply.turn_id}, reply {reply.id}, "
+                 f"{reply.latency_ms:.0f} ms)")
     return "\n".join(lines)
 
 
