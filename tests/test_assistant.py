@@ -25,9 +25,9 @@ def customer(text: str) -> Turn:
     [
         ("hey I need to cancel order #48213, bought the wrong size by mistake",
          "cancel_order", "48213"),
-        ("where is my parcel? I need to track it, tracking number 1Z999AA10123456784",
+        ("I want to track my order, the tracking number is 1Z999AA10123456784",
          "track_order", "1Z999AA10123456784"),
-        ("forgot my password again, can you send the reset link to jo.bloggs@mail.com",
+        ("I forgot my password, please send a password reset link to jo.bloggs@mail.com",
          "recover_password", "jo.bloggs@mail.com"),
     ],
 )
@@ -48,7 +48,7 @@ def test_respond_names_the_intent_and_drafts_with_the_slots(
 
 def test_turn_and_reply_are_in_the_store(assistant: Assistant) -> None:
     session = assistant.new_session()
-    turn = customer("I'd like a copy of the invoice for order 778812 please")
+    turn = customer("can I get the invoice of order 778812")
     reply = assistant.respond(session, turn)
     assert turn.id is not None and reply.turn_id == turn.id and reply.id is not None
     with Store.open(assistant.home) as reader:  # a second connection sees committed rows
