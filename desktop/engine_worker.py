@@ -9,6 +9,7 @@ the thread's event queue behind the load and are answered, in order, when it is.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import logging
 import threading
@@ -94,6 +95,11 @@ class _Core(QObject):
             self.load_error = error_sentence(err, f"loading the {self._name}")
             self.load_failed.emit(self.load_error)
             return
+        # Move everything loaded so far (models: millions of objects) out of the garbage
+        # collector's sight. A full collection, automatic or the explicit one faster-whisper
+        # runs after decoding each file, otherwise walks them all holding the GIL: the UI
+        # froze 0.6-1 s per dropped audio file once torch was loaded (bench/gui.py).
+        gc.freeze()
         log.info("%s ready in %.2f s", self._name, time.perf_counter() - started)
         self.loaded.emit(self._name)
 
