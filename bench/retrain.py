@@ -110,7 +110,9 @@ def domain_scores(model: IntentModel, shared: Path) -> dict:
     predicted = [p.intent for p in model.predict([c.text for c in own])]
     oos_predicted = [p.intent for p in model.predict([c.text for c in oos])]
     return {"own_messages_accuracy": score([c.intent for c in own], predicted)["accuracy"],
-            "banking77_oos_recall": score([c.intent for c in oos], oos_predicted)["accuracy"]}
+            "banking77_oos_recall": score([c.intent for c in oos], oos_predicted)["accuracy"],
+            "banking77_oos_taken_by_new_intent": round(
+                oos_predicted.count(NEW_INTENT) / len(oos_predicted), 4)}
 
 
 def old_intent_accuracy(recall: dict) -> float:
