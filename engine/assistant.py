@@ -21,6 +21,7 @@ from engine.entities import extract, latest_values
 from engine.errors import InputError
 from engine.intent import IntentModel
 from engine.knowledge import KnowledgeBase
+from engine.sentence_encoder import SentenceEncoder
 from engine.store import Store
 from engine.types import Entity, Reply, Turn
 
@@ -54,7 +55,7 @@ class Assistant:
         if model is None:  # the version picked with `frontdesk models use` (else the default)
             model = versions.current(self.home)
         self.model = model if isinstance(model, IntentModel) else IntentModel.load(model, device)
-        self.knowledge.index(self.model.embed)
+        self.knowledge.index(SentenceEncoder(device, tokenizer=self.model.tokenizer))
         uncovered = sorted(set(self.model.labels) - self.knowledge.intents)
         if uncovered:  # they get the out-of-scope (handoff) article, if the base has one
             log.warning("no knowledge-base article answers: %s", ", ".join(uncovered))

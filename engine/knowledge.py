@@ -56,7 +56,7 @@ SLOT_PROMPTS: dict[str, str] = {
     "invoice_number": "the invoice number",
 }
 
-Embed = Callable[[list[str]], Any]  # texts -> L2-normalised [N, D] tensor (IntentModel.embed)
+Embed = Callable[[list[str]], Any]  # texts -> L2-normalised [N, D] tensor (SentenceEncoder)
 
 
 @dataclass(frozen=True)
@@ -145,8 +145,8 @@ class KnowledgeBase:
         return set(self._by_intent)
 
     def index(self, embed: Embed) -> None:
-        """Rank by meaning from now on (IntentModel.embed); articles are embedded on first need,
-        so a base with one article per intent never pays for it."""
+        """Rank by meaning from now on (engine.sentence_encoder); articles are embedded on first
+        need, so a base with one article per intent never pays for it."""
         self._embed, self._vectors = embed, None
 
     def candidates(self, intent: str) -> list[Article]:

@@ -167,3 +167,27 @@ def test_two_threads_can_drive_one_assistant(assistant: Assistant) -> None:
         assert [r["seq"] for r in rows] == sorted(r["seq"] for r in rows)
         assert [r["text"] for r in rows] == [message, message]
         assert all(r["reply"] is not None for r in rows)
+
+
+def test_several_articles_for_one_intent_are_ranked_by_meaning(
+    home, tmp_path, default_intent_model
+) -> None:
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "before.yaml").write_text(
+        "id: cancel_unshipped\nintents: [cancel_order]\ntitle: Cancelling before dispatch\n"
+        "policy: An order still in the warehouse is cancelled at once, free of charge.\n"
+        "templates: [I have cancelled it before dispatch.]\n", encoding="utf-8")
+    (kb / "after.yaml").write_text(
+        "id: cancel_shipped\nintents: [cancel_order]\ntitle: Cancelling after dispatch\n"
+        "policy: Once the courier has the parcel it cannot be stopped; refuse the delivery or "
+        "send it back for a refund.\ntemplates: [Please refuse the delivery.]\n",
+        encoding="utf-8")
+    with Assistant(home, model=default_intent_model, knowledge=kb) as engine:
+        session = engine.new_session()
+        shipped = engine.respond(session, customer(
+            "I want to cancel my order but the courier already picked it up"))
+        unshipped = engine.respond(session, customer(
+            "cancel my order please, it hasn't left your warehouse yet"))
+    assert shipped.intent == unshipped.intent == "cancel_order"
+    assert (shipped.source, unshipped.source) == ("cancel_shipped", "cancel_unshipped")

@@ -11,6 +11,7 @@ import pytest
 from engine.entities import ENTITY_TYPES, extract, extract_conversation, latest_values
 from engine.errors import InputError
 from engine.knowledge import PLACEHOLDER, SLOT_PROMPTS, KnowledgeBase
+from engine.sentence_encoder import SentenceEncoder
 from engine.types import OUT_OF_SCOPE, Entity
 
 
@@ -221,9 +222,7 @@ def test_non_utf8_duplicate_ids_and_empty_folders_are_refused(tmp_path: Path) ->
 
 
 @pytest.mark.slow
-def test_embeddings_rank_by_meaning_where_words_do_not_overlap(
-    tmp_path: Path, default_intent_model
-) -> None:
+def test_embeddings_rank_by_meaning_where_words_do_not_overlap(tmp_path: Path) -> None:
     write(tmp_path, "damaged.yaml", """
         id: damaged
         intents: [track_order]
@@ -250,8 +249,8 @@ def test_embeddings_rank_by_meaning_where_words_do_not_overlap(
     # Word overlap alone cannot tell these apart (no shared content words) ...
     by_words = [kb.retrieve("track_order", m)[0][0].id for m in messages]
     assert by_words != list(messages.values())
-    # ... the encoder's sentence embeddings can.
-    kb.index(default_intent_model.embed)
+    # ... the pretrained encoder's sentence embeddings can.
+    kb.index(SentenceEncoder())
     for message, expected in messages.items():
         ranked = kb.retrieve("track_order", message)
         assert ranked[0][0].id == expected, message
