@@ -544,7 +544,8 @@ class MainWindow(QMainWindow):
     def open_settings(self):
         from desktop.dialogs.settings import SettingsDialog
 
-        dialog = SettingsDialog(self.settings, self.home, self.device_in_use, self)
+        dialog = SettingsDialog(self.settings, self.home, self.device_in_use, self,
+                                sd_module=self._sd_module)
         dialog.accepted.connect(lambda: self._settings_saved(dialog.settings))
         dialog.show()
         return dialog

@@ -72,3 +72,14 @@ def test_no_microphone_is_one_sentence_and_typing_still_works(qtbot, make_window
     assert said.args[0].endswith(".") and "\n" not in said.args[0]
     assert not window.composer.recording and not window.composer.mic_button.isChecked()
     assert window.composer.text() == "typed before"
+
+
+def test_settings_lists_the_microphones_the_recorder_sees(qtbot, make_window, jfk):
+    window = make_window(sd_module=FilePlaybackSoundDevice(jfk), start=False)
+    dialog = window.open_settings()
+    names = [dialog.microphone.itemText(i) for i in range(dialog.microphone.count())]
+    assert names == ["System default", "Headset Microphone (file playback)"]
+    dialog.microphone.setCurrentIndex(1)
+    dialog.save()
+    assert window.settings.microphone == "Headset Microphone (file playback)"
+    assert window.recorder._device == "Headset Microphone (file playback)"

@@ -25,14 +25,14 @@ from PySide6.QtWidgets import (
 from desktop.settings import DEVICES, WHISPER_MODELS, DesktopSettings
 
 
-def list_microphones() -> tuple[list[str], str]:
+def list_microphones(sd_module=None) -> tuple[list[str], str]:
     """Input device names and, when there are none, the one sentence that says why."""
     from engine.errors import FrontdeskError
 
     try:
         from engine.recorder import Recorder
 
-        names = list(Recorder.list_input_devices())
+        names = list(Recorder.list_input_devices(sd_module))
     except FrontdeskError as err:
         return [], str(err)
     except (ImportError, OSError) as err:
@@ -42,7 +42,8 @@ def list_microphones() -> tuple[list[str], str]:
 
 class SettingsDialog(QDialog):
     def __init__(
-        self, settings: DesktopSettings, home: Path, device_in_use: str, parent=None
+        self, settings: DesktopSettings, home: Path, device_in_use: str, parent=None,
+        sd_module=None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
@@ -65,7 +66,7 @@ class SettingsDialog(QDialog):
 
         self.microphone = QComboBox()
         self.microphone.addItem("System default", "")
-        names, why = list_microphones()
+        names, why = list_microphones(sd_module)
         for name in names:
             self.microphone.addItem(name, name)
         self.microphone.setCurrentIndex(max(0, self.microphone.findData(settings.microphone)))
