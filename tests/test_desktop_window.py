@@ -101,7 +101,7 @@ def test_use_thumbs_and_correct_intent_land_in_the_store(qtbot, make_window, hom
     # "Use" also put the answer into the conversation as the agent's turn
     msgs = []
     window.message_shown.connect(msgs.append)
-    qtbot.waitUntil(lambda: len(stored_turns(home)) == 2 or msgs, timeout=10_000)
+    qtbot.waitUntil(lambda: len(stored_turns(home)) == 2 or bool(msgs), timeout=10_000)
     assert not msgs
     agent = stored_turns(home)[1]
     assert (agent["role"], agent["text"]) == ("agent", edited)
