@@ -114,19 +114,24 @@ def screen_reader_for(assistant: Any) -> Any:
 def respond(assistant: Any, session_id: int, turn: Turn) -> Reply:
     """Read the turn's screenshots (refusing bad ones before anything is stored), ask the
     Assistant, then make sure each screenshot's text is stored and searchable."""
+    from engine.errors import InputError
+
     shots = []
     if turn.images:
         reader = screen_reader_for(assistant)
         shots = [reader.read(Path(path)) for path in turn.images]
-        if not turn.text.strip():
-            # the screenshot is the message: its text is what the customer "wrote"
-            turn.text = "\n".join(shot.text for shot in shots if shot.text).strip()
-            turn.source = "image"
-            if not turn.text:
-                from engine.errors import InputError
-
-                raise InputError("No text could be read on that screenshot; type the message.")
-    reply = assistant.respond(session_id, turn)
+    try:
+        reply = assistant.respond(session_id, turn)
+    except InputError:
+        if turn.id is not None or not shots or turn.text.strip():
+            raise
+        # an engine that needs words: the screenshot is the message, its text what was "written"
+        turn.text = "\n".join(shot.text for shot in shots if shot.text).strip()
+        turn.source = "image"
+        if not turn.text:
+            raise InputError("No text could be read on that screenshot; type the message.") \
+                from None
+        reply = assistant.respond(session_id, turn)
     if shots and turn.id is not None:
         store = store_of(assistant)
         by_sha = {shot.sha256: shot for shot in shots}
