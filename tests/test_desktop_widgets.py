@@ -102,3 +102,23 @@ def test_stall_probe_catches_a_frozen_event_loop(qtbot):
     qtbot.wait(100)
     probe.stop()
     assert probe.longest_ms >= 200 and max(reported) >= 200
+
+
+def test_mic_button_toggles_on_click_and_talks_while_held(qtbot, tmp_path: Path):
+    composer = Composer(tmp_path)
+    qtbot.addWidget(composer)
+    events = []
+    composer.mic_pressed.connect(lambda: events.append("on"))
+    composer.mic_released.connect(lambda: events.append("off"))
+    button = composer.mic_button
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)  # click: on, and stays on
+    assert events == ["on"] and composer.recording
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)  # second click: off
+    assert events == ["on", "off"] and not composer.recording
+    qtbot.mousePress(button, Qt.MouseButton.LeftButton)  # hold to talk
+    qtbot.wait(500)
+    assert composer.recording
+    qtbot.mouseRelease(button, Qt.MouseButton.LeftButton)
+    assert events == ["on", "off", "on", "off"] and not composer.recording
+    composer.toggle_mic()  # the F9 shortcut
+    assert composer.recording and events[-1] == "on"
