@@ -401,8 +401,8 @@ class MainWindow(QMainWindow):
         self.chat.add_pending(shown)
 
         def failed(message: str) -> None:
-            if turn.id is None and role == "customer" and self._engine_failed():
-                # no model: keep the customer's words in the session anyway, without a reply
+            if turn.id is None and self._engine_failed():
+                # no model: keep the words in the session anyway (a customer turn without reply)
                 self.store.run(lambda store, _job: ops.add_turn(store, session_id, turn),
                                label="saving the message", on_done=lambda _id: saved(message),
                                on_error=lambda again: give_back(again))
@@ -411,7 +411,8 @@ class MainWindow(QMainWindow):
 
         def saved(message: str) -> None:
             self.chat.drop_pending(shown)
-            self.show_error(f"{message} The message was saved without a suggestion.")
+            if role == "customer":
+                self.show_error(f"{message} The message was saved without a suggestion.")
             if session_id == self.session_id:
                 self.open_session(session_id)
 
