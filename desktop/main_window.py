@@ -571,6 +571,10 @@ class MainWindow(QMainWindow):
         return dialog
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
+        """Gone from the screen at once; the threads finish what they hold (a model still
+        loading cannot be interrupted) before the process ends."""
+        self.hide()
+        self.probe.stop()
         self.recorder.stop()
         for worker in (self.speech, self.engine, self.store):
             worker.stop()
