@@ -19,7 +19,7 @@ Modes (the ablations of bench.fusion build on them):
   concat    no graph; history and current turn joined into one text (oldest first, cut from
             the left at 128 tokens so the newest words stay)
 
-    python -m engine.fused_train --out models/fused [--shots 8 --convs 12 --epochs 25]
+    python -m engine.fused_train --out models/fused [--shots 8 --convs 12 --epochs 25 --visual]
 """
 
 from __future__ import annotations
@@ -319,7 +319,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shots", type=int, default=8, help="screenshot cases per intent")
     parser.add_argument("--convs", type=int, default=12, help="conversation cases per intent")
     parser.add_argument("--epochs", type=int, default=25)
-    parser.add_argument("--no-visual", action="store_true", help="skip EfficientNet features")
+    parser.add_argument("--visual", action="store_true",
+                        help="add EfficientNet box features (off: on the synthetic sets they "
+                        "let the model memorise training images; see bench.fusion)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # small matrices: one thread is faster, and fair to a shared CPU
@@ -327,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     label_names = labels(args.data)
     text = FrozenText(args.intent_model)
     encoder = None
-    if not args.no_visual:
+    if args.visual:
         from engine.image_features import ImageEncoder
 
         encoder = ImageEncoder.load(device="cpu", long_side=256)
