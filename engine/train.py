@@ -28,7 +28,7 @@ import torch
 from tqdm import tqdm
 
 from engine.datasets import Case, check_trainable
-from engine.errors import FrontdeskError
+from engine.errors import FrontdeskError, InputError
 from engine.intent import IntentConfig, IntentModel
 from engine.types import OUT_OF_SCOPE
 
@@ -168,6 +168,17 @@ def fine_tune(
     }
     _save_atomically(model, Path(out))
     return model
+
+
+def calibrate(model: IntentModel, cases: list[Case]) -> None:
+    """Refit temperature and OOS threshold of a trained model on labelled `cases`."""
+    index = {label: i for i, label in enumerate(model.labels)}
+    unknown = sorted({c.intent for c in cases} - set(index))
+    if unknown:
+        raise InputError(f"The calibration data has intents the model lacks ({unknown[0]}).")
+    states = _frozen_states(model, [c.text for c in cases])
+    gold = torch.tensor([index[c.intent] for c in cases])
+    fit_calibration(model, _logits(model, states), gold)
 
 
 def fit_calibration(model: IntentModel, logits: torch.Tensor, gold: torch.Tensor) -> None:

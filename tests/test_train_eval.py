@@ -13,6 +13,7 @@ import torch
 
 from engine.cli import main
 from engine.datasets import Case, check_trainable, read_cases
+from engine.default_model import roughen
 from engine.errors import InputError
 from engine.evaluate import evaluate, model_predictor, score
 from engine.intent import IntentModel
@@ -20,6 +21,7 @@ from engine.train import (
     TrainingCancelled,
     TrainOptions,
     best_threshold,
+    calibrate,
     fine_tune,
     stratified_split,
 )
@@ -169,6 +171,19 @@ def test_fine_tune_from_a_model_adds_an_intent(small_model, shared_data, tmp_pat
     assert model.labels[:4] == small_model.labels and model.labels[4] == "delete_account"
     held_out = [c for c in cases if c.intent == "delete_account"][100:120]
     assert evaluate(model_predictor(model), held_out)["accuracy"] >= 0.8
+
+
+@pytest.mark.slow
+def test_calibrate_on_roughened_text(small_model, small_bitext):
+    _, test = small_bitext
+    rng = random.Random(0)
+    rough = [Case(roughen(c.text, rng), c.intent) for c in test]
+    assert sum(r.text != c.text.lower() for r, c in zip(rough, test, strict=True)) > 30
+    calibrate(small_model, rough)
+    assert 0.05 <= small_model.config.temperature <= 20
+    assert small_model.config.threshold == 0.0  # no OOS examples: nothing to fit it on
+    with pytest.raises(InputError, match="intents the model lacks"):
+        calibrate(small_model, [Case("erase my account", "delete_account")])
 
 
 @pytest.mark.slow
