@@ -217,7 +217,7 @@ class IntentModel(torch.nn.Module):
         weights = folder / WEIGHTS_FILE
         save_file(tensors, str(weights), metadata={"format": "pt", "base": self.config.base})
         digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:10]
-        self.config.version = f"{folder.name}-{digest}"
+        self.config.version = f"intent-{digest}"
         (folder / CONFIG_FILE).write_text(json.dumps(asdict(self.config), indent=2) + "\n")
         self.folder = folder
 
