@@ -14,7 +14,7 @@ import threading
 import time
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine import paths, versions
 from engine.entities import extract, latest_values
@@ -24,6 +24,9 @@ from engine.knowledge import KnowledgeBase
 from engine.sentence_encoder import SentenceEncoder
 from engine.store import Store
 from engine.types import Entity, Reply, Turn
+
+if TYPE_CHECKING:
+    from engine.speech import Transcriber
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,7 @@ class Assistant:
         model: Path | IntentModel | None = None,
         knowledge: Path | KnowledgeBase | None = None,
         device: str = "cpu",
+        transcriber: Transcriber | None = None,
     ) -> None:
         self.home = paths.home(home)
         self.knowledge = (  # first: a broken article fails in milliseconds, not after the model
@@ -61,6 +65,8 @@ class Assistant:
             log.warning("no knowledge-base article answers: %s", ", ".join(uncovered))
         self.store = Store.open(self.home)
         self._lock = threading.RLock()
+        self._transcriber = transcriber  # loaded on the first voice turn
+        self._device = device
         self._entities: dict[tuple[int, str], list[Entity]] = {}  # (turn id, text) -> finds
 
     # -- the conversation ---------------------------------------------------------------------
@@ -79,9 +85,14 @@ class Assistant:
     def respond(self, session_id: int, turn: Turn) -> Reply:
         """Store `turn`, then predict, extract and draft; store and return the reply."""
         started = time.perf_counter()
-        text = checked_text(turn.text)
+        spoken = turn.audio is not None and not turn.text.strip()
+        text = "" if spoken else checked_text(turn.text)
         with self._lock:
+            if spoken:
+                turn.source = "voice"
             turn_id = self.store.add_turn(session_id, turn)  # committed before inference
+            if spoken:  # the recording is kept first; its transcript becomes the turn's text
+                text = self._transcribe_turn(turn, turn_id)
             history = self.store.turns(session_id)
             prediction = self.model.predict([text[:MODEL_CHARS]])[0]
             current, earlier = self._conversation_entities(history, turn_id)
@@ -101,6 +112,8 @@ class Assistant:
                 model_version=self.model.version,
                 turn_id=turn_id,
             )
+            if spoken:
+                reply.evidence["transcript"] = text
             reply.latency_ms = (time.perf_counter() - started) * 1000.0
             self.store.add_reply(turn_id, reply)
         return reply
@@ -117,6 +130,26 @@ class Assistant:
             return self.store.add_feedback(
                 reply_id, action, corrected_intent=corrected_intent, final_answer=final_answer
             )
+
+    @property
+    def transcriber(self) -> Transcriber:
+        """The speech-to-text backend, loaded on first use (faster-whisper tiny.en by default)."""
+        if self._transcriber is None:
+            from engine.speech import load_transcriber
+
+            self._transcriber = load_transcriber(device=self._device, home=self.home)
+        return self._transcriber
+
+    def _transcribe_turn(self, turn: Turn, turn_id: int) -> str:
+        """Transcribe a stored voice turn and write the text into it."""
+        transcript = self.transcriber.transcribe(turn.audio)
+        text = transcript.text.strip()
+        if not text:
+            raise InputError("No speech was heard in the recording; it is kept in the session.")
+        text = checked_text(text)
+        self.store.set_turn_text(turn_id, text)
+        turn.text = text
+        return text
 
     def close(self) -> None:
         with self._lock:

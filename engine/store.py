@@ -282,6 +282,15 @@ class Store:
         return turn_id
 
     @_guarded
+    def set_turn_text(self, turn_id: int, text: str) -> None:
+        """Fill in a turn's text after the fact (a recording kept first, its transcript later)."""
+        if not isinstance(text, str):
+            raise InputError("A turn's text must be a string.")
+        self._require("turns", turn_id)
+        with self._writing():
+            self._conn.execute("UPDATE turns SET text = ? WHERE id = ?", (text, turn_id))
+
+    @_guarded
     def add_turns_bulk(self, items: Iterable[tuple[int, Turn, Reply | None]]) -> int:
         """Write many (session id, turn, reply or None) in one transaction; sets their ids.
 

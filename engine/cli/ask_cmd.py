@@ -22,7 +22,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Name the intent of a customer message and draft an answer from the "
         "knowledge base. The message and the reply are kept in the session store.",
     )
-    parser.add_argument("text", metavar="TEXT", help='the customer message ("-" reads stdin)')
+    parser.add_argument(
+        "text", metavar="TEXT", nargs="?", default=None,
+        help='the customer message ("-" reads stdin); leave out with --audio',
+    )
+    parser.add_argument(
+        "--audio", type=Path, metavar="FILE",
+        help="a recording of the message: transcribed with Whisper, kept with the turn",
+    )
     parser.add_argument(
         "--history",
         type=Path,
@@ -38,13 +45,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Read the input, answer it, print the reply."""
-    text = read_message(args.text)
+    if args.text is None and args.audio is None:
+        raise InputError("Give the customer's message as TEXT, or a recording with --audio.")
+    text = read_message(args.text) if args.text is not None else ""
     history = read_history(args.history) if args.history else []
     from engine.assistant import Assistant, checked_text
 
-    checked_text(text)  # refuse bad input before loading the model
+    if args.audio is None:
+        checked_text(text)  # refuse bad input before loading the model
+    elif not args.audio.is_file():
+        raise InputError(f"No audio file at {args.audio}.")
     with Assistant(home=args.home, model=args.model, knowledge=args.knowledge) as assistant:
-        session_id, reply = ask(assistant, text, history, session_id=args.session)
+        session_id, reply = ask(
+            assistant, text, history, session_id=args.session, audio=args.audio
+        )
     if args.json:  # Reply.to_dict, plus the session so a script can continue it (--session)
         print(json.dumps({**reply.to_dict(), "session": session_id}, ensure_ascii=False))
     else:
@@ -53,14 +67,20 @@ def run(args: argparse.Namespace) -> int:
 
 
 def ask(
-    assistant, text: str, history: list[Turn], session_id: int | None = None
+    assistant,
+    text: str,
+    history: list[Turn],
+    session_id: int | None = None,
+    audio: Path | None = None,
 ) -> tuple[int, Reply]:
-    """Store `history` then answer `text` in `session_id` (a new session when None)."""
+    """Store `history` then answer `text` (or the recording `audio`) in `session_id`."""
     if session_id is None:
-        session_id = assistant.new_session(channel="cli", title=text[:60])
+        title = text[:60] if text.strip() else f"voice: {audio.name if audio else ''}"
+        session_id = assistant.new_session(channel="cli", title=title)
     for turn in history:
         assistant.add_turn(session_id, turn)
-    return session_id, assistant.respond(session_id, Turn(text=text, source="typed"))
+    turn = Turn(text=text, source="voice" if audio and not text.strip() else "typed", audio=audio)
+    return session_id, assistant.respond(session_id, turn)
 
 
 def format_reply(reply: Reply, session_id: int) -> str:
@@ -72,6 +92,8 @@ def format_reply(reply: Reply, session_id: int) -> str:
     if reply.entities:
         lines.append("entities  " + ", ".join(f"{e.type}={e.value}" for e in reply.entities))
     lines.append(f"source    {reply.source or '-'}")
+    if reply.evidence.get("transcript"):
+        lines.append(f"heard     {reply.evidence['transcript']}")
     lines.append("draft")
     lines += [f"  {line}" for line in (reply.draft or "-").splitlines()]
     lines.append(f"(session {session_id}, turn {reply.turn_id}, reply {reply.id}, "
