@@ -226,6 +226,24 @@ def test_eval_cli_reads_banking77_csv(tmp_path, shared_data, capsys):
     assert json.loads(capsys.readouterr().out)["cases"] == len(rows[1::300])
 
 
+@pytest.mark.slow
+def test_train_cli_then_eval_cli(small_bitext, tmp_path, capsys):
+    train, test = small_bitext
+    data, cases = tmp_path / "train.csv", tmp_path / "test.jsonl"
+    with open(data, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "intent"])
+        writer.writerows((c.text, c.intent) for c in train)
+    cases.write_text("".join(json.dumps({"text": c.text, "intent": c.intent}) + "\n"
+                             for c in test))
+    out = tmp_path / "model"
+    assert main(["train", str(data), "--out", str(out), "--layers", "1", "--epochs", "2",
+                 "--lr", "3e-4"]) == 0
+    assert "saved intent-" in capsys.readouterr().out
+    assert main(["eval", str(cases), "--model", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["accuracy"] >= 0.8
+
+
 def test_cli_bad_input_is_one_sentence_and_nonzero(tmp_path, capsys):
     one_class = tmp_path / "one.csv"
     one_class.write_text("text,intent\nhello,greet\nhi,greet\nhey,greet\n")
