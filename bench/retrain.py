@@ -36,7 +36,7 @@ import torch
 from engine import default_model, retrain, versions
 from engine.datasets import read_cases
 from engine.evaluate import score
-from engine.intent import DEFAULT_FOLDER, IntentModel
+from engine.intent import DEFAULT_FOLDER, IntentModel, read_config
 from engine.types import Turn
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -235,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     saved = REPORT / "results.json"
     results = json.loads(saved.read_text()) if saved.is_file() else {}  # parts run apart merge
     results["base"] = str(args.base)
+    results["base_version"] = read_config(args.base).version
     work = Path(tempfile.mkdtemp(prefix="bench-retrain-"))
     try:
         if not args.skip_team:
