@@ -12,11 +12,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine import paths, versions
+from engine.datasets import Case
 from engine.entities import extract, latest_values
 from engine.errors import InputError
 from engine.intent import IntentModel
@@ -180,6 +182,30 @@ class Assistant:
             found = [Entity(**vars(e)) for e in self._entities[key]]
             (current if row["id"] == turn_id else earlier).extend(found)
         return current, earlier
+
+
+def case_predictor(assistant: Assistant) -> Callable[[list[Case]], list[tuple[str, float]]]:
+    """Score eval cases through the whole Assistant: each case is a session with its history,
+    its screenshot and its recording (transcribed first; the case's text is then ignored)."""
+
+    def predict(cases: list[Case]) -> list[tuple[str, float]]:
+        out = []
+        for case in cases:
+            session = assistant.new_session(channel="eval", title=case.id or None)
+            for earlier in case.history:
+                role = earlier.get("role", "customer")
+                assistant.add_turn(session, Turn(text=earlier.get("text", ""), role=role))
+            turn = Turn(
+                text="" if case.audio else case.text,
+                images=[case.image] if case.image else [],
+                audio=case.audio,
+                source="voice" if case.audio else "image" if case.image else "typed",
+            )
+            reply = assistant.respond(session, turn)
+            out.append((reply.intent, reply.confidence))
+        return out
+
+    return predict
 
 
 def checked_text(text: object) -> str:

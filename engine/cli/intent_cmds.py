@@ -68,7 +68,18 @@ def run_eval(args: argparse.Namespace) -> int:
 
     cases = read_cases(args.cases)
     model = IntentModel.load(args.model)
-    metrics = evaluate(model_predictor(model), cases, report=args.report)
+    if any(case.history or case.image or case.audio for case in cases):
+        # Conversations, screenshots and recordings go through the whole Assistant, as in the
+        # app, in a scratch data folder so eval sessions never mix with the agent's own.
+        import tempfile
+
+        from engine.assistant import Assistant, case_predictor
+
+        with tempfile.TemporaryDirectory(prefix="frontdesk-eval-") as scratch:
+            with Assistant(home=Path(scratch), model=model) as assistant:
+                metrics = evaluate(case_predictor(assistant), cases, report=args.report)
+    else:
+        metrics = evaluate(model_predictor(model), cases, report=args.report)
     metrics["model_version"] = model.version
     if args.report:
         (args.report / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
