@@ -13,10 +13,15 @@ Latency: the fused model's forward pass for one 5-turn conversation (text encode
 
     python -m bench.fusion [--shots 8 --convs 12 --epochs 25 --visual --ocr-test 27]
 
-Measured here (2 shared CPU cores, seed 0, 540 train / 270 test cases, frozen MiniLM):
-with --visual the screenshot cases fail (0.185 full vs 0.222 text alone: the 1280-d box features
-let the model tell the 216 training images apart and it memorises them); without it see the
-report in CHANGELOG/README.
+Measured here (2 shared CPU cores, seed 0, defaults: 540 train / 270 test cases, 27 intents,
+frozen pretrained MiniLM, no visual features), test accuracy:
+  screenshot cases    full 0.889 | text alone (trained so) 0.222 | image removed at test 0.167
+                      27 of them read by real RapidOCR 0.963 vs the same 27 by perfect OCR 0.926
+  conversation cases  graph 0.938 | last message 0.228 | concatenated history 0.506
+  evidence            intent turn ranked first among earlier turns 0.925; image node 1.000
+  forward pass        7.1 ms p50 for one conversation (CPU, 1 thread, text encoder excluded)
+With --visual the screenshot cases fail (full 0.185 vs 0.222 text alone): the 1280-d box
+features let the model tell the 216 training images apart and it memorises them.
 """
 
 from __future__ import annotations
