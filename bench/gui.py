@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -211,9 +212,9 @@ def stalls(model: str | None, turns: int, export_rows: int) -> dict:
     # exporting a big log
     def fill() -> None:  # the log to export, written off the UI thread
         with Store.open(home) as store:
-            session = store.new_session()
-            store.add_turns_bulk(
-                (session, Turn(text=f"where is order {n}"),
+            sessions = [store.new_session() for _ in range(max(1, export_rows // 10))]
+            store.add_turns_bulk(  # ten turns a session, as in a real log
+                (sessions[n // 10 % len(sessions)], Turn(text=f"where is order {n}"),
                  Reply(intent="track_order", confidence=0.9, level="High",
                        top=[("track_order", 0.9)], draft=f"Order {n} is on its way."))
                 for n in range(export_rows)
@@ -237,6 +238,7 @@ def stalls(model: str | None, turns: int, export_rows: int) -> dict:
     figures["export"].update(raw_ms=raw_ms, raw_stall_ms=raw_stall)
     probe.stop()
     window.close()
+    shutil.rmtree(home, ignore_errors=True)
     return figures
 
 

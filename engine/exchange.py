@@ -29,6 +29,10 @@ from engine.store import Store, image_meta, now_iso
 Progress = Callable[[int, int], None]
 Clean = Callable[[str], str]
 FORMATS = ("jsonl", "csv")
+# A record carries at most this many messages of the conversation before the reply (the latest
+# ones): enough context to train on, and an export stays linear in the log's size even for a
+# session that ran for thousands of turns.
+CONTEXT_MESSAGES = 50
 CSV_COLUMNS = ["id", "session", "created", "text", "intent", "predicted_intent", "feedback",
                "answer"]
 SPEAKER_ROLE = {"customer": "user", "agent": "assistant"}
@@ -232,9 +236,10 @@ def _write_jsonl(
         reply_id, origin, _, session_id, seq, intent, confidence, draft, version, created = reply
         seqs, pieces, images = conversation(session_id)
         upto = bisect.bisect_right(seqs, seq)
+        start = max(0, upto - CONTEXT_MESSAGES)
         gold, action, answer = _gold(rows.feedback.get(reply_id), intent, draft)
         # Assembled by hand from C-escaped strings: json.dumps per record was half the time.
-        paths = [path for paths in images[:upto] for path in paths] if images else []
+        paths = [path for paths in images[start:upto] for path in paths] if images else []
         last_image = images[upto - 1][-1] if images and upto and images[upto - 1] else None
         handle.write(
             f'{{"id": {_escape(origin or f"{desk}:{reply_id}")}, "session": {session_id}, '
@@ -245,7 +250,7 @@ def _write_jsonl(
             f'"draft": {_text(draft and clean(draft))}, '
             f'"images": [{", ".join(map(_text, paths))}], "image": {_text(last_image)}, '
             f'"model_version": {_text(version)}, '
-            f'"messages": [{", ".join(pieces[:upto])}]}}\n'
+            f'"messages": [{", ".join(pieces[start:upto])}]}}\n'
         )
         if progress and done % 2000 == 0:
             progress(done, total)

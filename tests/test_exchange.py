@@ -264,3 +264,24 @@ def test_export_reads_back_as_labelled_training_cases(
         store_screenshot.read_bytes()
     )
     assert cases[1].text == "Please just refund it to card [CARD]" and len(cases[1].history) == 2
+
+
+def test_a_long_session_exports_only_recent_context(store, tmp_path: Path) -> None:
+    from engine.exchange import CONTEXT_MESSAGES, export_records
+    from engine.types import Reply, Turn
+
+    session = store.new_session()
+    turns = 3 * CONTEXT_MESSAGES
+    store.add_turns_bulk(
+        (session, Turn(text=f"message {n}"),
+         Reply(intent="track_order", confidence=0.9, level="High", top=[("track_order", 0.9)]))
+        for n in range(turns)
+    )
+    out = tmp_path / "long.jsonl"
+    assert export_records(store, out, redact=False) == turns
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    last = records[-1]["messages"]
+    assert len(last) == CONTEXT_MESSAGES
+    assert last[-1]["content"] == f"message {turns - 1}"  # the replied message is kept
+    assert last[0]["content"] == f"message {turns - CONTEXT_MESSAGES}"
+    assert len(records[3]["messages"]) == 4
