@@ -27,6 +27,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from engine import encoder as text_encoder
 from engine.datasets import Case, check_trainable
 from engine.errors import FrontdeskError, InputError
 from engine.intent import IntentConfig, IntentModel
@@ -252,8 +253,12 @@ def _frozen_states(model: IntentModel, texts: list[str], cancel: threading.Event
         idx = order[start : start + batch_size]
         batch = model.tokenize([texts[i] for i in idx])
         hidden = model.lower(batch["input_ids"], batch["attention_mask"])
-        if whole:
+        if whole:  # the head reads only the mean of the states: keep it as a one-token state
             hidden = model.upper(hidden, batch["attention_mask"])
+            pooled = text_encoder.mean_pool(hidden, batch["attention_mask"])
+            for row, i in enumerate(idx):
+                states[i] = pooled[row : row + 1].clone()
+            continue
         for row, i in enumerate(idx):
             length = int(batch["attention_mask"][row].sum())
             states[i] = hidden[row, :length].clone()
