@@ -1,7 +1,13 @@
 """The recipe of the shipped default model (assets/models/default), rerunnable end to end.
 
-In scope: the 27 Bitext intents, from ONE file, `bitext_8k_customer_service_sample.csv`, split
-80/10/10 (train/validation/test) per intent with seed 13. No other Bitext file is used anywhere.
+In scope: the 27 Bitext intents. The test and validation splits come from ONE file,
+`bitext_8k_customer_service_sample.csv`, split 80/10/10 (train/validation/test) per intent with
+seed 13. Training adds the far more varied (colloquial, typo'd) phrasings of the two other Bitext
+files: every row of the LLM 4,514 file and up to `PER_INTENT_20K` rows per intent of the 20k
+utterances file (its `check_invoices` spelled `check_invoice`). Bitext files overlap, so every
+extra row whose normalised text (`normalise`: lower case, punctuation and spacing collapsed,
+digit runs as one placeholder) equals that of any validation or test row is dropped, and so are
+repeats of a text already in training.
 Out of scope, an explicit class trained on negatives, split by source so that validation (where
 the OOS threshold is fitted) and test hold kinds of message the training never saw:
 - train: NLU++ hotels folds 0-13 and assets/training/oos_written.txt (written by us);
@@ -13,8 +19,9 @@ trained on Banking77 negatives too sent a third of our own in-scope messages abo
 delivery times and accounts to out_of_scope (naturally phrased banking text looks more like real
 customers than Bitext's templates do), so Banking77 now only calibrates and tests. Training on
 roughened copies of Bitext as well (see `roughen`) was tried and did worse on our own messages
-(in-scope 71.4% against 74.7%), so roughened text is used for calibration only. These choices
-were made looking at our own eval set, which is therefore not a fully blind test any more.
+(in-scope 71.4% against 74.7%), so roughened text is used for calibration only. These choices,
+and adding the other two Bitext files (which lifted in-scope accuracy on our own messages), were
+made looking at our own eval set, which is therefore not a fully blind test any more.
 
     python -m engine.default_model --out assets/models/default
 """
@@ -34,6 +41,10 @@ from engine.train import TrainOptions, calibrate, fine_tune, stratified_split
 from engine.types import OUT_OF_SCOPE
 
 BITEXT_FILE = "bitext/bitext_8k_customer_service_sample.csv"
+EXTRA_FILES = ("bitext/bitext_llm_4514_with_responses_2023-08-18.csv",
+               "bitext/bitext_20k_utterances_sample.csv")
+LABEL_SPELLINGS = {"check_invoices": "check_invoice"}  # the 20k file's spelling -> the taxonomy's
+PER_INTENT_20K = 120  # the 20k file is unbalanced (payment_issue 4,366 rows, cancel_order 36)
 SEED = 13
 OOS_VAL_B77 = ("exchange_via_app", "pin_blocked", "top_up_failed", "getting_spare_card",
                "receiving_money", "disposable_card_limits")
@@ -44,7 +55,7 @@ SHOP_WORDS = re.compile(r"refund|pay|invoice|bill|cancel|password|account|compla
                         r"deliver|order|ship|subscri|newsletter|fee|charge", re.IGNORECASE)
 WRITTEN_OOS = ASSETS / "training" / "oos_written.txt"
 OWN_EVAL_SET = ASSETS.parent / "tests" / "data" / "default_eval.jsonl"
-OPTIONS = TrainOptions(epochs=2, batch_size=32, lr=1.5e-4, head_lr=2e-3, seed=SEED,
+OPTIONS = TrainOptions(epochs=1, batch_size=32, lr=1.5e-4, head_lr=2e-3, seed=SEED,
                        trainable_layers=2, max_length=64)
 
 
@@ -54,6 +65,35 @@ def bitext_splits(shared: Path) -> tuple[list[Case], list[Case], list[Case]]:
     rest, test = stratified_split(cases, 0.1, SEED)
     train, val = stratified_split(rest, 1 / 9, SEED)
     return train, val, test
+
+
+def normalise(text: str) -> str:
+    """The form two Bitext rows are compared in: case, punctuation, spacing and numbers ignored."""
+    text = re.sub(r"\{\{[^}]*\}\}|\d+", " 0 ", text.lower())
+    return " ".join(re.sub(r"[^\w\s]|_", " ", text).split())
+
+
+def extra_bitext(shared: Path, held_out: list[Case]) -> list[Case]:
+    """Rows of the other Bitext files for training, none equal (normalised) to a held-out row."""
+    seen = {normalise(case.text) for case in held_out}
+    rng = random.Random(SEED)
+    out: list[Case] = []
+    for name in EXTRA_FILES:
+        by_intent: dict[str, list[Case]] = {}
+        for case in read_cases(shared / name):
+            key = normalise(case.text)
+            if key and key not in seen:
+                seen.add(key)
+                intent = LABEL_SPELLINGS.get(case.intent, case.intent)
+                by_intent.setdefault(intent, []).append(
+                    Case(text=case.text.strip(), intent=intent, id=f"{Path(name).stem}:{key}"))
+        for intent in sorted(by_intent):
+            group = by_intent[intent]
+            if "20k" in name:
+                rng.shuffle(group)
+                group = group[:PER_INTENT_20K]
+            out += group
+    return out
 
 
 def oos_cases(shared: Path, part: str, per_category: int = 40) -> list[Case]:
@@ -113,9 +153,14 @@ def calibration_cases(shared: Path) -> list[Case]:
 def train_default(shared: Path, out: Path, options: TrainOptions = OPTIONS):
     """Train the default model from the public data in `shared` into `out`."""
     train, val, test = bitext_splits(shared)
+    extra = extra_bitext(shared, val + test + train)
     notes = {
         "in_scope": f"{BITEXT_FILE}: 80/10/10 split per intent, seed {SEED}; "
-                    f"{len(train)} train, {len(val)} validation, {len(test)} test",
+                    f"{len(train)} train, {len(val)} validation, {len(test)} test; plus "
+                    f"{len(extra)} training rows from {EXTRA_FILES[0]} (all) and {EXTRA_FILES[1]} "
+                    f"(at most {PER_INTENT_20K} per intent, check_invoices read as check_invoice), "
+                    "after dropping every row whose normalised text equals a validation or test "
+                    "row of the 8k file (or a row already in training)",
         "out_of_scope": "explicit class; train: NLU++ hotels folds 0-13 (shop topics dropped), "
                         "assets/training/oos_written.txt; "
                         f"validation: NLU++ hotels folds 14-19, Banking77 train.csv "
@@ -123,7 +168,7 @@ def train_default(shared: Path, out: Path, options: TrainOptions = OPTIONS):
     }
     notes["calibration"] = ("temperature and threshold fitted on the Bitext validation split "
                             "roughened by engine.default_model.roughen, plus validation OOS")
-    model = fine_tune(train + oos_cases(shared, "train"), out, options,
+    model = fine_tune(train + extra + oos_cases(shared, "train"), out, options,
                       val_cases=val + oos_cases(shared, "val"), notes=notes)
     calibrate(model, calibration_cases(shared))
     model.save(out)
@@ -159,7 +204,10 @@ Bitext customer-support intents and an explicit `out_of_scope` class. This folde
 training changed (top layers in fp16, the head): `model.safetensors` + `config.json`.
 
 ## Data
-- In scope: {training.get("in_scope")}. No other Bitext file was used for training or testing.
+- In scope: {training.get("in_scope")}. Normalised means lower case, punctuation and spacing
+  collapsed, digit runs and `{{{{...}}}}` placeholders as one token
+  (`engine.default_model.normalise`); near-duplicates that differ by a word are not caught, so
+  the Bitext test figure stays optimistic. Only the 8k file's held-out 10% is used for testing.
 - Out of scope: {training.get("out_of_scope")}.
 - Licenses: Bitext CDLA-Sharing 1.0; Banking77 and NLU++ CC BY 4.0; our own messages MIT.
 
@@ -185,8 +233,16 @@ Medium p >= {cfg.medium_prob} and lead {cfg.medium_margin}.
 - default_banking77_oos: Banking77 test.csv, intents never used in training or validation
   ({", ".join(OOS_TEST_B77)}); all out of scope, so accuracy = OOS recall.
 
-Caveat: the choice of negatives and of calibrating on roughened text was made after looking at
-our own messages (see engine/default_model.py), so that set is no longer fully blind.
+## Changes from the previous default model (intent-046a77d502)
+That model was trained on the 8k file alone (2 epochs, best epoch 1): Bitext test 0.9951, our own
+messages in-scope 0.7465 (OOS precision 0.7304, recall 1.0), Banking77 unseen OOS recall 0.775.
+This one adds the LLM and 20k Bitext files to training (see Data) and trains 1 epoch over them
+(same number of steps on this CPU); everything else is as before. Three trainable layers were not
+tried: in fp16 they would take the file to about 10.7 MB, over the 10 MB budget.
+
+Caveat: the choice of negatives, of calibrating on roughened text and of adding the LLM and 20k
+Bitext files was made after looking at our own messages' scores (see engine/default_model.py);
+no phrasing from that set was copied into training, but it is no longer a fully blind test.
 """
     (model.folder / "MODEL_CARD.md").write_text(text)
 

@@ -29,8 +29,8 @@ def test_default_model_on_our_own_messages(default_intent_model, default_eval_ca
     """Messages we wrote (not Bitext's templates): in-scope accuracy and OOS both hold up."""
     metrics = evaluate(model_predictor(default_intent_model), default_eval_cases)
     assert metrics["cases"] == len(default_eval_cases) >= 280
-    # Measured for the shipped model: in-scope 0.747, OOS recall 1.0, precision 0.73 (MODEL_CARD)
-    assert metrics["in_scope_accuracy"] >= 0.7
+    # Measured for the shipped model: in-scope 0.825, OOS recall 0.976, precision 0.75 (MODEL_CARD)
+    assert metrics["in_scope_accuracy"] >= 0.78
     assert metrics["oos_recall"] >= 0.9
     assert metrics["oos_precision"] >= 0.65
 
