@@ -5,6 +5,15 @@ inference, so a crash or a model error never loses what the agent entered; then 
 entities from the whole conversation, a drafted answer; then the reply is written too. The GUI
 drives one Assistant from one engine thread; a lock keeps a second caller (a CLI, a test)
 from interleaving two turns.
+
+Which model answers (one simple gate, `_needs_fused`): the text intent model answers a typed
+single message, exactly as before (so Banking77 accuracy and typed-turn latency cannot move).
+The fused model (engine.multimodal: screenshot cross-attention + GATv2 over the conversation)
+answers when the turn carries a screenshot, or when there are earlier turns and the text model
+is unsure (level Low, or out_of_scope) - "still nothing?" after "my refund hasn't arrived".
+The fused model has no out_of_scope class: its answer is used only when its own probability is
+at least FUSED_MIN_CONFIDENCE; below that the text model's calibrated decision stands, so
+out_of_scope still comes from the text model's threshold and its learned out_of_scope class.
 """
 
 from __future__ import annotations
@@ -21,13 +30,15 @@ from engine import paths, versions
 from engine.datasets import Case
 from engine.entities import extract, latest_values
 from engine.errors import InputError
-from engine.intent import IntentModel
+from engine.intent import IntentModel, IntentPrediction
 from engine.knowledge import KnowledgeBase
 from engine.sentence_encoder import SentenceEncoder
 from engine.store import Store
-from engine.types import Entity, Reply, Turn
+from engine.types import OUT_OF_SCOPE, Entity, Reply, Turn
 
 if TYPE_CHECKING:
+    from engine.fusion import FusedModel
+    from engine.multimodal import FusedPrediction, MultimodalReader
     from engine.speech import Transcriber
 
 log = logging.getLogger(__name__)
@@ -36,6 +47,7 @@ MAX_TEXT_CHARS = 100_000  # a paste longer than this is refused, not silently cu
 MODEL_CHARS = 2_000  # what the intent model reads of a long message (the store keeps it whole)
 CONTEXT_ROLES = ("customer", "agent")  # whose words fill slots (not our own drafts)
 ENTITY_CACHE_SIZE = 10_000  # turns whose entities are remembered between replies
+FUSED_MIN_CONFIDENCE = 0.5  # below this the fused model defers to the text model's decision
 
 
 class Assistant:
@@ -53,6 +65,7 @@ class Assistant:
         knowledge: Path | KnowledgeBase | None = None,
         device: str = "cpu",
         transcriber: Transcriber | None = None,
+        fused: Path | FusedModel | None = None,
     ) -> None:
         self.home = paths.home(home)
         self.knowledge = (  # first: a broken article fails in milliseconds, not after the model
@@ -69,6 +82,8 @@ class Assistant:
         self._lock = threading.RLock()
         self._transcriber = transcriber  # loaded on the first voice turn
         self._device = device
+        self._fused = fused  # folder or model for the multimodal reader (None: the shipped one)
+        self._multimodal: MultimodalReader | None = None  # loaded on first need
         self._entities: dict[tuple[int, str], list[Entity]] = {}  # (turn id, text) -> finds
 
     # -- the conversation ---------------------------------------------------------------------
@@ -85,33 +100,52 @@ class Assistant:
             return self.store.add_turn(session_id, turn)
 
     def respond(self, session_id: int, turn: Turn) -> Reply:
-        """Store `turn`, then predict, extract and draft; store and return the reply."""
+        """Store `turn`, then predict, extract and draft; store and return the reply.
+
+        A turn may be a recording alone (transcribed first) or a screenshot alone (its OCR text
+        becomes the turn's text); either is stored before it is read, so nothing is lost.
+        """
         started = time.perf_counter()
         spoken = turn.audio is not None and not turn.text.strip()
-        text = "" if spoken else checked_text(turn.text)
+        pictured = bool(turn.images) and not spoken and not turn.text.strip()
+        text = "" if spoken or pictured else checked_text(turn.text)
         with self._lock:
             if spoken:
                 turn.source = "voice"
+            if pictured:
+                turn.source = "image"
             turn_id = self.store.add_turn(session_id, turn)  # committed before inference
             if spoken:  # the recording is kept first; its transcript becomes the turn's text
                 text = self._transcribe_turn(turn, turn_id)
+            if turn.images:  # OCR once per image, kept on the attachment (searchable)
+                text = self._read_screenshots(turn, turn_id, text)
             history = self.store.turns(session_id)
             prediction = self.model.predict([text[:MODEL_CHARS]])[0]
+            fused = None
+            if _needs_fused(turn, prediction, history, turn_id):
+                fused = self.multimodal.predict(history, turn_id)
+            intent, confidence, level, top = _decision(prediction, fused, self.model)
             current, earlier = self._conversation_entities(history, turn_id)
             latest = latest_values(earlier + current)
-            draft = self.knowledge.draft(prediction.intent, text, latest)
+            draft = self.knowledge.draft(intent, text, latest)
             shown = current + [e for kind, e in latest.items()
                                if e.turn_id != turn_id and draft and kind in draft.filled]
+            evidence = {"turns": _evidence(turn_id, history, draft.filled if draft else {})}
+            version = self.model.version
+            if fused is not None:
+                evidence = _fused_evidence(evidence, fused)
+                if evidence["model"] == "fused":
+                    version = f"{version}+fused"
             reply = Reply(
-                intent=prediction.intent,
-                confidence=prediction.confidence,
-                level=prediction.level,  # type: ignore[arg-type]
-                top=list(prediction.top[:3]),
+                intent=intent,
+                confidence=confidence,
+                level=level,  # type: ignore[arg-type]
+                top=top,
                 entities=shown,
                 draft=draft.text if draft else "",
                 source=draft.article.id if draft else "",
-                evidence={"turns": _evidence(turn_id, history, draft.filled if draft else {})},
-                model_version=self.model.version,
+                evidence=evidence,
+                model_version=version,
                 turn_id=turn_id,
             )
             if spoken:
@@ -141,6 +175,31 @@ class Assistant:
 
             self._transcriber = load_transcriber(device=self._device, home=self.home)
         return self._transcriber
+
+    @property
+    def multimodal(self) -> MultimodalReader:
+        """Screenshot reading and the fused model, loaded on the first turn that needs them."""
+        if self._multimodal is None:
+            from engine.multimodal import MultimodalReader
+
+            self._multimodal = MultimodalReader(self.store, self._fused, self._device)
+        return self._multimodal
+
+    def _read_screenshots(self, turn: Turn, turn_id: int, text: str) -> str:
+        """OCR a stored turn's images; a screenshot-only turn gets their text as its own."""
+        from engine.multimodal import screenshot_text
+
+        shots = [shot for _, shot in self.multimodal.read_turn(turn_id)]
+        if text.strip():
+            return text
+        read = screenshot_text(shots)
+        if not read:
+            raise InputError("No text could be read on the screenshot; it is kept in the "
+                             "session, type what the customer asked.")
+        read = checked_text(read)
+        self.store.set_turn_text(turn_id, read)
+        turn.text = read
+        return read
 
     def _transcribe_turn(self, turn: Turn, turn_id: int) -> str:
         """Transcribe a stored voice turn and write the text into it."""
@@ -220,6 +279,44 @@ def checked_text(text: object) -> str:
     except UnicodeEncodeError as err:
         raise InputError("The message holds bytes that are not UTF-8 text.") from err
     return text
+
+
+def _needs_fused(
+    turn: Turn, prediction: IntentPrediction, history: list[dict[str, Any]], turn_id: int
+) -> bool:
+    """The gate: a screenshot, or earlier turns while the text model is unsure."""
+    if turn.images:
+        return True
+    unsure = prediction.level == "Low" or prediction.intent == OUT_OF_SCOPE
+    return unsure and any(row["id"] != turn_id and row["role"] in CONTEXT_ROLES and row["text"]
+                          for row in history)
+
+
+def _decision(
+    prediction: IntentPrediction, fused: FusedPrediction | None, model: IntentModel
+) -> tuple[str, float, str, list[tuple[str, float]]]:
+    """(intent, confidence, level, top-3): the fused answer when it is confident, else the
+    text model's calibrated one (out_of_scope included). Levels use the text model's cut-offs."""
+    if fused is None or fused.confidence < FUSED_MIN_CONFIDENCE:
+        return prediction.intent, prediction.confidence, prediction.level, prediction.top[:3]
+    cfg = model.config
+    if fused.confidence >= cfg.high_prob and fused.margin >= cfg.high_margin:
+        level = "High"
+    elif fused.confidence >= cfg.medium_prob and fused.margin >= cfg.medium_margin:
+        level = "Medium"
+    else:
+        level = "Low"
+    return fused.intent, fused.confidence, level, list(fused.top[:3])
+
+
+def _fused_evidence(evidence: dict[str, Any], fused: FusedPrediction) -> dict[str, Any]:
+    """The fused model's turns and OCR boxes beside the slot evidence; says who answered."""
+    return {
+        "turns": fused.turns + evidence["turns"],
+        "boxes": fused.boxes,
+        "model": "fused" if fused.confidence >= FUSED_MIN_CONFIDENCE else "text",
+        "fused": {"intent": fused.intent, "confidence": round(fused.confidence, 4)},
+    }
 
 
 def _evidence(

@@ -25,6 +25,7 @@ pytest_plugins: list[str] = [
     "tests.fixtures_desktop",
     "tests.fixtures_intent",
     "tests.fixtures_retrain",
+    "tests.fixtures_multimodal",
 ]
 
 

@@ -24,11 +24,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "text", metavar="TEXT", nargs="?", default=None,
-        help='the customer message ("-" reads stdin); leave out with --audio',
+        help='the customer message ("-" reads stdin); leave out with --audio or --image',
     )
     parser.add_argument(
         "--audio", type=Path, metavar="FILE",
         help="a recording of the message: transcribed with Whisper, kept with the turn",
+    )
+    parser.add_argument(
+        "--image", type=Path, metavar="FILE",
+        help="a screenshot the customer sent: OCRed, read with the fused model, kept with the turn",
     )
     parser.add_argument(
         "--history",
@@ -45,19 +49,25 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Read the input, answer it, print the reply."""
-    if args.text is None and args.audio is None:
-        raise InputError("Give the customer's message as TEXT, or a recording with --audio.")
+    if args.text is None and args.audio is None and args.image is None:
+        raise InputError("Give the customer's message as TEXT, a recording with --audio, "
+                         "or a screenshot with --image.")
     text = read_message(args.text) if args.text is not None else ""
     history = read_history(args.history) if args.history else []
     from engine.assistant import Assistant, checked_text
 
-    if args.audio is None:
+    if args.image is not None:  # refuse a bad image before loading any model
+        from engine.vision import open_image
+
+        open_image(args.image)
+    if args.audio is None and args.image is None:
         checked_text(text)  # refuse bad input before loading the model
-    elif not args.audio.is_file():
+    elif args.audio is not None and not args.audio.is_file():
         raise InputError(f"No audio file at {args.audio}.")
     with Assistant(home=args.home, model=args.model, knowledge=args.knowledge) as assistant:
         session_id, reply = ask(
-            assistant, text, history, session_id=args.session, audio=args.audio
+            assistant, text, history, session_id=args.session, audio=args.audio,
+            image=args.image,
         )
     if args.json:  # Reply.to_dict, plus the session so a script can continue it (--session)
         print(json.dumps({**reply.to_dict(), "session": session_id}, ensure_ascii=False))
@@ -72,14 +82,20 @@ def ask(
     history: list[Turn],
     session_id: int | None = None,
     audio: Path | None = None,
+    image: Path | None = None,
 ) -> tuple[int, Reply]:
-    """Store `history` then answer `text` (or the recording `audio`) in `session_id`."""
+    """Store `history` then answer `text` (with the recording `audio` or the screenshot
+    `image`, either of which may stand alone) in `session_id`."""
+    source = "typed"
+    if not text.strip():
+        source = "voice" if audio else "image" if image else "typed"
     if session_id is None:
-        title = text[:60] if text.strip() else f"voice: {audio.name if audio else ''}"
+        media = audio or image
+        title = text[:60] if text.strip() else f"{source}: {media.name if media else ''}"
         session_id = assistant.new_session(channel="cli", title=title)
     for turn in history:
         assistant.add_turn(session_id, turn)
-    turn = Turn(text=text, source="voice" if audio and not text.strip() else "typed", audio=audio)
+    turn = Turn(text=text, source=source, audio=audio, images=[image] if image else [])
     return session_id, assistant.respond(session_id, turn)
 
 
@@ -94,6 +110,8 @@ def format_reply(reply: Reply, session_id: int) -> str:
     lines.append(f"source    {reply.source or '-'}")
     if reply.evidence.get("transcript"):
         lines.append(f"heard     {reply.evidence['transcript']}")
+    for box in reply.evidence.get("boxes") or []:
+        lines.append(f"seen      {box['text']!r} ({box['weight']:.2f})")
     lines.append("draft")
     lines += [f"  {line}" for line in (reply.draft or "-").splitlines()]
     lines.append(f"(session {session_id}, turn {reply.turn_id}, reply {reply.id}, "

@@ -1,0 +1,121 @@
+"""Latency of screenshot and conversation turns through `Assistant.respond` (the fused path).
+
+Screenshot turn: `respond(Turn("see attached", images=[png]))` - store the turn and the image,
+OCR it (ScreenReader), store the reading, text model, fused model (MiniLM token states of turn
+and OCR blocks, graph, cross-attention, GATv2), draft, store the reply - against the raw
+RapidOCR call on the same PNG, interleaved in the same run with the same RapidOCR instance.
+Each round draws a fresh copy of every image (one corner pixel changed) so neither the memory
+cache nor the store's reading answers for it: every respond pays for a real OCR. Goal <= 1.15x.
+Typed turn: one message per session (the text model alone, by the gate) and 8-turn sessions as
+bench.assistant runs them (some unsure follow-ups go to the fused model; their share is printed).
+
+    python -m bench.multimodal [--rounds 3] [--turns 100] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from bench.assistant import MESSAGES, percentile
+from engine.assistant import Assistant
+from engine.synthetic import TEST_ONLY_FONTS, render_screen
+from engine.types import Turn
+
+INTENTS = ["payment_issue", "track_refund", "cancel_order", "recover_password"]
+FOLLOW_UPS = ["still nothing?", "any update?", "so?", "and now?"]
+
+
+def screens(folder: Path) -> list[Image.Image]:
+    """Rendered UI screenshots (dialog / page / mobile layouts) in a font training never saw."""
+    rng = random.Random("bench.multimodal")
+    return [render_screen(rng, intent, None, TEST_ONLY_FONTS).image for intent in INTENTS]
+
+
+def fresh_copy(image: Image.Image, folder: Path, name: str, round_: int) -> Path:
+    """A PNG of `image` with one pixel changed: new bytes, new sha256, same text."""
+    copy = image.copy()
+    copy.putpixel((0, 0), (round_ * 37 % 256, 11, 200))
+    path = folder / f"{name}-{round_}.png"
+    copy.save(path)
+    return path
+
+
+def ms(values: list[float]) -> str:
+    return f"p50 {statistics.median(values):7.1f} ms   p95 {percentile(values, 95):7.1f} ms"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.multimodal")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--turns", type=int, default=100)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default torch's)")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as folder, Assistant(Path(folder) / "home") as engine:
+        folder = Path(folder)
+        images = screens(folder)
+        ocr = engine.multimodal.screen_reader.engine
+        warm = fresh_copy(images[0], folder, "warm", 99)
+        ocr(str(warm))  # warm-up: ONNX sessions, MiniLM and the fused model load here
+        engine.respond(engine.new_session(), Turn(text="see attached", images=[warm]))
+        raw: list[float] = []
+        ours: list[float] = []
+        for round_ in range(args.rounds):
+            for index, image in enumerate(images):
+                path = fresh_copy(image, folder, f"screen{index}", round_)
+
+                def run_raw(path: Path = path) -> None:
+                    start = time.perf_counter()
+                    ocr(str(path))
+                    raw.append((time.perf_counter() - start) * 1000)
+
+                def run_ours(path: Path = path) -> None:
+                    session = engine.new_session()
+                    start = time.perf_counter()
+                    engine.respond(session, Turn(text="see attached", images=[path]))
+                    ours.append((time.perf_counter() - start) * 1000)
+
+                first, second = (run_raw, run_ours) if round_ % 2 == 0 else (run_ours, run_raw)
+                first()
+                second()
+        ratio = sum(ours) / sum(raw)
+        print(f"torch threads {torch.get_num_threads()}")
+        print(f"{len(raw)} screenshot turns ({len(images)} images x {args.rounds} rounds)")
+        print(f"raw RapidOCR call                    {ms(raw)}")
+        print(f"Assistant.respond, screenshot turn   {ms(ours)}")
+        print(f"ratio (sum of times) {ratio:.3f}, of medians "
+              f"{statistics.median(ours) / statistics.median(raw):.3f} (goal <= 1.15) "
+              f"{'OK' if ratio <= 1.15 else 'OVER'}")
+
+        single = []
+        for i in range(args.turns):
+            session = engine.new_session()
+            start = time.perf_counter()
+            engine.respond(session, Turn(text=MESSAGES[i % len(MESSAGES)]))
+            single.append((time.perf_counter() - start) * 1000)
+        print(f"typed turn, one message a session    {ms(single)} (goal <= 20 ms)")
+        chat, fused = [], 0
+        sessions = [engine.new_session() for _ in range(args.turns // 8 + 1)]
+        for i in range(args.turns):
+            text = MESSAGES[i % len(MESSAGES)] if i % 4 else FOLLOW_UPS[i // 4 % len(FOLLOW_UPS)]
+            start = time.perf_counter()
+            reply = engine.respond(sessions[i // 8], Turn(text=text))
+            chat.append((time.perf_counter() - start) * 1000)
+            fused += "model" in reply.evidence
+        print(f"typed turn, 8-turn sessions          {ms(chat)} "
+              f"({fused} of {args.turns} went to the fused model)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,228 @@
+"""The fused model at work on a stored conversation: screenshots read, graph built, intent named.
+
+The Assistant calls this when a turn carries a screenshot, or when a vague follow-up leans on
+earlier turns (the gate lives in engine.assistant). Everything comes from the store: each image
+attachment is OCRed once (`ScreenReader` asks the store for an earlier reading of the same bytes
+first) and the reading is written back with `set_ocr`, so screenshot text is searchable and never
+read twice. The conversation becomes `ConversationTurn`s, then the graph of engine.graph, then
+`FusedModel` (engine.fusion) over frozen MiniLM token states, exactly as engine.fused_train fed
+it in training. Evidence comes from the GATv2 attention rollout (`fusion.node_relevance`):
+which turns and which OCR boxes drove the intent.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.nn.utils.rnn import pad_sequence
+
+from engine import paths
+from engine.entities import extract
+from engine.errors import InputError
+from engine.fusion import FusedModel, blocks_for_turns, node_relevance
+from engine.graph import ConversationGraph, ConversationTurn, batch_graphs, build_graph
+from engine.vision import ScreenReader, Screenshot
+
+DEFAULT_FOLDER = paths.ASSETS / "models" / "fused"
+MAX_TURNS = 12  # the newest turns the graph reads; older ones rarely carry today's intent
+SPOKEN_ROLES = ("customer", "agent")  # our own drafts ("assistant") are not conversation
+EVIDENCE_TURNS = 3
+EVIDENCE_BOXES = 3
+MEMO_LIMIT = 20_000  # distinct texts whose token states stay cached between turns
+BUCKET = 4  # texts per MiniLM call: a screenshot's one long text must not pad its short lines
+
+
+@dataclass
+class FusedPrediction:
+    """The fused model's answer for the current turn, with what drove it."""
+
+    intent: str
+    confidence: float  # softmax probability of `intent`
+    margin: float  # lead over the runner-up
+    top: list[tuple[str, float]]  # best three intents with probabilities
+    turns: list[dict[str, Any]] = field(default_factory=list)  # {turn_id, role, why, weight}
+    boxes: list[dict[str, Any]] = field(default_factory=list)  # OCR boxes, strongest first
+
+
+class MultimodalReader:
+    """Screenshots of stored turns read once, and the fused model run over a conversation.
+
+    `model` is a fused model folder or a loaded `FusedModel` (None: the shipped one); it and the
+    frozen MiniLM load on first use, so typed single messages never pay for them.
+    """
+
+    def __init__(
+        self,
+        store: Any,
+        model: Path | FusedModel | None = None,
+        device: str = "cpu",
+        screen_reader: ScreenReader | None = None,
+    ) -> None:
+        self.store = store
+        self.device = device
+        self._model = model if isinstance(model, FusedModel) else None
+        self._folder = Path(model) if isinstance(model, (str, Path)) else DEFAULT_FOLDER
+        self._text = None
+        self._load_lock = threading.Lock()
+        self.screen_reader = screen_reader or ScreenReader()
+        self.screen_reader.ocr_for_sha256 = self._stored_reading
+
+    # -- loading ------------------------------------------------------------------------------
+    @property
+    def model(self) -> FusedModel:
+        """The fused model (shipped folder by default), loaded once."""
+        with self._load_lock:
+            if self._model is None:
+                self._model = FusedModel.load(self._folder, device=self.device)
+        return self._model
+
+    @property
+    def text(self):
+        """The frozen MiniLM the fused model was trained over (engine.fused_train.FrozenText)."""
+        with self._load_lock:
+            if self._text is None:
+                from engine.fused_train import FrozenText
+
+                self._text = FrozenText(device=self.device)
+        return self._text
+
+    @property
+    def labels(self) -> list[str]:
+        return self.model.labels
+
+    # -- screenshots --------------------------------------------------------------------------
+    def _stored_reading(self, sha256: str) -> Screenshot | None:
+        """What the store kept for an identical image (the ScreenReader's second cache)."""
+        saved = self.store.ocr_for_sha256(sha256)
+        if not saved or not saved[1]:
+            return None
+        return Screenshot.from_dict(json.loads(saved[1]))
+
+    def read_turn(self, turn_id: int) -> list[tuple[int, Screenshot]]:
+        """(attachment id, reading) for each image of a stored turn; new readings are stored.
+
+        A damaged image raises InputError (one sentence); the turn stays in the store.
+        """
+        out = []
+        for attachment in self.store.attachments(turn_id):
+            if attachment["kind"] == "image":
+                out.append((attachment["id"], self.read_attachment(attachment)))
+        return out
+
+    def read_attachment(self, attachment: dict[str, Any]) -> Screenshot:
+        """The OCR reading of one image attachment: kept on it, else read now and kept."""
+        if attachment.get("ocr_json"):
+            return Screenshot.from_dict(json.loads(attachment["ocr_json"]))
+        shot = self.screen_reader.read(self.store.attachment_bytes(attachment["id"]))
+        self.store.set_ocr(attachment["id"], shot.text, json.dumps(shot.to_dict()))
+        return shot
+
+    # -- the conversation ---------------------------------------------------------------------
+    def conversation(
+        self, history: list[dict[str, Any]], turn_id: int
+    ) -> tuple[list[ConversationTurn], list[list[int]]]:
+        """The graph's turns up to `turn_id` (newest MAX_TURNS) and each turn's attachment ids.
+
+        A screenshot-only turn holds its OCR text in the store (so it is searchable and shown);
+        the model reads it as what it is in training: an empty message plus a screenshot.
+        """
+        upto = [row for row in history if row["id"] <= turn_id and row["role"] in SPOKEN_ROLES]
+        turns, attachment_ids = [], []
+        for row in upto[-MAX_TURNS:]:
+            images = [a for a in row.get("attachments") or [] if a["kind"] == "image"]
+            shots = [self.read_attachment(a) for a in images]
+            text = row["text"] or ""
+            if shots and row.get("source") == "image" and text == screenshot_text(shots):
+                text = ""
+            turns.append(ConversationTurn(text, row["role"], shots, [], extract(text),
+                                          row["id"]))
+            attachment_ids.append([a["id"] for a in images])
+        if not turns or turns[-1].turn_id != turn_id:
+            raise InputError(f"Turn {turn_id} is not a customer or agent turn of this session.")
+        return turns, attachment_ids
+
+    @torch.inference_mode()
+    def predict(self, history: list[dict[str, Any]], turn_id: int) -> FusedPrediction:
+        """Intent of turn `turn_id` read with its screenshots and the turns before it."""
+        turns, attachment_ids = self.conversation(history, turn_id)
+        model, text = self.model, self.text
+        if len(text._memo) > MEMO_LIMIT:  # a long-running app: keep the cache bounded
+            text._memo.clear()
+        graph = build_graph(turns, self._embed)  # every node text, in length buckets
+        states = text.states([turn.text for turn in turns])
+        tokens = pad_sequence(states, batch_first=True)
+        lengths = torch.tensor([len(s) for s in states])
+        mask = torch.arange(tokens.shape[1])[None, :] < lengths[:, None]
+        blocks = blocks_for_turns(turns, text.embed, model.config)
+        device = torch.device(self.device)
+        out = model(tokens.to(device), mask.to(device), blocks.to(device),
+                    batch_graphs([graph]).to(device))
+        probs = torch.softmax(out.logits[0].float().cpu(), dim=-1)
+        best = probs.topk(min(3, len(probs)))
+        top = [(model.labels[i], round(float(p), 6))
+               for p, i in zip(best.values, best.indices, strict=True)]
+        margin = top[0][1] - (top[1][1] if len(top) > 1 else 0.0)
+        relevance = node_relevance(graph, out.graph_attention)
+        return FusedPrediction(top[0][0], top[0][1], margin, top,
+                               turn_evidence(graph, relevance, turns),
+                               box_evidence(graph, relevance, turns, attachment_ids))
+
+
+    def _embed(self, texts: list[str]) -> torch.Tensor:
+        """FrozenText.embed, with new texts encoded in buckets of similar length first.
+
+        One padded batch of a screenshot's lines plus its whole OCR text costs several times
+        the tokens it holds; same vectors either way (padding is masked out)."""
+        text = self.text
+        missing = sorted({t for t in texts if (t, 64, False) not in text._memo}, key=len)
+        for start in range(0, len(missing), BUCKET):
+            text.states(missing[start : start + BUCKET])
+        return text.embed(texts)
+
+
+def screenshot_text(shots: list[Screenshot]) -> str:
+    """The text a screenshot-only turn gets in the store: every reading, one line a block."""
+    return "\n".join(shot.text for shot in shots if shot.text).strip()
+
+
+def turn_evidence(
+    graph: ConversationGraph, relevance: torch.Tensor, turns: list[ConversationTurn]
+) -> list[dict[str, Any]]:
+    """The turns that fed the current one most, in the Why view's {turn_id, role, why} form."""
+    rows = []
+    for index, info in enumerate(graph.nodes):
+        if info.kind in SPOKEN_ROLES:
+            weight = float(relevance[index])
+            rows.append({"turn_id": turns[info.turn].turn_id, "role": info.kind,
+                         "why": f"attention {weight:.2f}", "weight": round(weight, 4)})
+    rows.sort(key=lambda row: -row["weight"])
+    return rows[:EVIDENCE_TURNS]
+
+
+def box_evidence(
+    graph: ConversationGraph, relevance: torch.Tensor, turns: list[ConversationTurn],
+    attachment_ids: list[list[int]],
+) -> list[dict[str, Any]]:
+    """The OCR boxes that fed the current turn most: attachment, text, box (0-1), weight."""
+    rows = []
+    for index, info in enumerate(graph.nodes):
+        if info.kind == "block" and info.screenshot is not None:
+            text = info.label[:200]
+            rows.append({
+                "kind": "block",
+                "attachment_id": attachment_ids[info.turn][info.screenshot],
+                "turn_id": turns[info.turn].turn_id,
+                "screenshot": info.screenshot,
+                "block": info.block,
+                "text": text,
+                "label": text,
+                "box": [round(v, 4) for v in info.box] if info.box else None,
+                "weight": round(float(relevance[index]), 4),
+            })
+    rows.sort(key=lambda row: -row["weight"])
+    return rows[:EVIDENCE_BOXES]

@@ -1,0 +1,160 @@
+"""The fused model inside the running engine: screenshots and conversations through `respond`.
+
+Real RapidOCR, the shipped text and fused models, a real SQLite file. OCR takes ~1 s a call, so
+the rendered screenshot is read once and the other tests reuse what the store kept.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from engine.assistant import FUSED_MIN_CONFIDENCE, Assistant
+from engine.cli import main
+from engine.errors import InputError
+from engine.fusion import FusedModel
+from engine.intent import IntentModel
+from engine.multimodal import DEFAULT_FOLDER
+from engine.types import Turn
+
+pytestmark = pytest.mark.slow  # every test here loads the intent, fused or OCR models
+
+
+def test_shipped_fused_model_knows_the_text_models_intents(
+    default_intent_model: IntentModel,
+) -> None:
+    fused = FusedModel.load(DEFAULT_FOLDER)
+    text_intents = [label for label in default_intent_model.labels if label != "out_of_scope"]
+    assert sorted(fused.labels) == sorted(text_intents) and len(fused.labels) == 27
+    assert (DEFAULT_FOLDER / "MODEL_CARD.md").is_file()
+
+
+def test_screenshot_with_a_neutral_message_is_named_from_its_boxes(
+    multimodal_assistant: Assistant, declined_screenshot: Path
+) -> None:
+    assistant = multimodal_assistant
+    text_only = assistant.model.predict(["see attached"])[0]
+    assert text_only.intent != "payment_issue"  # the words alone do not say it
+    session = assistant.new_session(channel="test")
+    reply = assistant.respond(session, Turn(text="see attached", images=[declined_screenshot]))
+    assert reply.intent == "payment_issue" and reply.confidence >= FUSED_MIN_CONFIDENCE
+    assert reply.evidence["model"] == "fused" and reply.model_version.endswith("+fused")
+    boxes = reply.evidence["boxes"]
+    attachment = assistant.store.attachments(reply.turn_id)[0]
+    assert boxes and all(box["attachment_id"] == attachment["id"] for box in boxes)
+    assert all(len(box["box"]) == 4 and 0 <= min(box["box"]) <= max(box["box"]) <= 1
+               for box in boxes)
+    read = attachment["ocr_text"].lower()
+    assert all(box["text"].lower() in read for box in boxes)
+    assert "declined" in read and json.loads(attachment["ocr_json"])["blocks"]
+    assert reply.evidence["turns"][0]["turn_id"] == reply.turn_id
+    assert assistant.store.search("declined")  # the screenshot's text is searchable
+
+
+def test_the_same_image_is_read_once_and_an_image_alone_is_a_turn(
+    multimodal_assistant: Assistant, declined_screenshot: Path
+) -> None:
+    assistant = multimodal_assistant
+    first = assistant.new_session(channel="test")
+    assistant.respond(first, Turn(text="see attached", images=[declined_screenshot]))
+    calls = assistant.multimodal.screen_reader.ocr_calls
+    assert calls >= 1
+    assistant.multimodal.screen_reader._cache.clear()  # the store alone must remember it
+    second = assistant.new_session(channel="test")
+    reply = assistant.respond(second, Turn(text="", images=[declined_screenshot]))
+    assert assistant.multimodal.screen_reader.ocr_calls == calls
+    stored = assistant.store.turns(second)[-1]
+    assert stored["source"] == "image" and "declined" in stored["text"]
+    assert stored["attachments"][0]["ocr_text"] == stored["text"]
+    assert reply.intent == "payment_issue" and reply.evidence["boxes"]
+
+
+@pytest.mark.parametrize("stated_text, intent", [
+    ("can you check the status of my refund for order 123?", "track_refund"),
+    ("I forgot my password and can't log in", "recover_password"),
+])
+def test_a_vague_follow_up_is_answered_from_the_earlier_turn(
+    multimodal_assistant: Assistant, stated_text: str, intent: str
+) -> None:
+    assistant = multimodal_assistant
+    follow_up = assistant.model.predict(["still nothing?"])[0]
+    assert follow_up.level == "Low" or follow_up.intent == "out_of_scope"
+    session = assistant.new_session(channel="test")
+    stated = assistant.add_turn(session, Turn(text=stated_text))
+    assistant.add_turn(session, Turn(text="Let me check that for you.", role="agent"))
+    reply = assistant.respond(session, Turn(text="still nothing?"))
+    assert reply.intent == intent and reply.evidence["model"] == "fused"
+    assert reply.evidence["fused"]["intent"] == intent
+    weights = {row["turn_id"]: row["weight"] for row in reply.evidence["turns"] if "weight" in row}
+    assert max(weights, key=weights.get) == stated
+    assert {"turn_id", "role", "why"} <= set(reply.evidence["turns"][0])
+    assert reply.evidence["boxes"] == []
+
+
+def test_an_unsure_fused_model_leaves_the_text_models_decision(
+    multimodal_assistant: Assistant,
+) -> None:
+    """Below FUSED_MIN_CONFIDENCE the reply is the text model's calibrated one (out_of_scope
+    included); at or above it, the fused model's."""
+    assistant = multimodal_assistant
+    seen = set()
+    for earlier in ["hello", "my refund for order 123 hasn't arrived", "I want to cancel"]:
+        for follow_up in ["so?", "still nothing?", "and?"]:
+            session = assistant.new_session(channel="test")
+            assistant.add_turn(session, Turn(text=earlier))
+            reply = assistant.respond(session, Turn(text=follow_up))
+            text = assistant.model.predict([follow_up])[0]
+            fused = reply.evidence["fused"]
+            if fused["confidence"] < FUSED_MIN_CONFIDENCE:
+                assert (reply.intent, reply.confidence) == (text.intent, text.confidence)
+                assert reply.evidence["model"] == "text"
+            else:
+                assert (reply.intent, round(reply.confidence, 4)) == (
+                    fused["intent"], fused["confidence"])
+            seen.add(reply.evidence["model"])
+    assert seen == {"text", "fused"}  # both sides of the gate were exercised
+
+
+def test_a_typed_single_message_is_the_text_models_answer_exactly(
+    multimodal_assistant: Assistant,
+) -> None:
+    assistant = multimodal_assistant
+    for text in ["I want to cancel order 77812", "what's the weather like on mars?", "hmm"]:
+        expected = assistant.model.predict([text])[0]
+        reply = assistant.respond(assistant.new_session(channel="test"), Turn(text=text))
+        assert (reply.intent, reply.confidence, reply.level) == (
+            expected.intent, expected.confidence, expected.level)
+        assert reply.top == expected.top[:3]
+        assert "boxes" not in reply.evidence and "model" not in reply.evidence
+        assert not reply.model_version.endswith("+fused")
+
+
+def test_a_damaged_image_is_one_sentence_and_the_turn_is_kept(
+    multimodal_assistant: Assistant, declined_screenshot: Path, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(declined_screenshot.read_bytes()[:300])  # header intact, pixels cut off
+    assistant = multimodal_assistant
+    session = assistant.new_session(channel="test")
+    with pytest.raises(InputError) as caught:
+        assistant.respond(session, Turn(text="see attached", images=[broken]))
+    message = str(caught.value)
+    assert "damaged" in message and "\n" not in message and message.endswith(".")
+    [stored] = assistant.store.turns(session)
+    assert stored["text"] == "see attached" and stored["attachments"][0]["size"] == 300
+    assert stored["reply"] is None
+
+
+def test_ask_with_an_image(home: Path, declined_screenshot: Path, tmp_path: Path,
+                           capsys) -> None:
+    assert main(["--home", str(home), "ask", "--json", "--image",
+                 str(declined_screenshot)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["intent"] == "payment_issue" and out["evidence"]["boxes"]
+    not_an_image = tmp_path / "notes.png"
+    not_an_image.write_text("just some text")
+    assert main(["--home", str(home), "ask", "help", "--image", str(not_an_image)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "notes.png" in err and len(err.splitlines()) == 1
