@@ -11,9 +11,12 @@ single message, exactly as before (so Banking77 accuracy and typed-turn latency 
 The fused model (engine.multimodal: screenshot cross-attention + GATv2 over the conversation)
 answers when the turn carries a screenshot, or when there are earlier turns and the text model
 is unsure (level Low, or out_of_scope) - "still nothing?" after "my refund hasn't arrived".
-The fused model has no out_of_scope class: its answer is used only when its own probability is
-at least FUSED_MIN_CONFIDENCE; below that the text model's calibrated decision stands, so
-out_of_scope still comes from the text model's threshold and its learned out_of_scope class.
+The fused model has no out_of_scope class, so its answer is used only when (1) its own
+probability is at least FUSED_MIN_CONFIDENCE and (2) on a turn without a screenshot, the
+intent was stated earlier: the text model names it for an earlier customer turn (the graph
+carries intents, it does not invent them; "banana bread?" after "random question" stays out of
+scope). Otherwise the text model's calibrated decision stands, so out_of_scope still comes from
+its threshold and its learned out_of_scope class.
 """
 
 from __future__ import annotations
@@ -121,10 +124,13 @@ class Assistant:
                 text = self._read_screenshots(turn, turn_id, text)
             history = self.store.turns(session_id)
             prediction = self.model.predict([text[:MODEL_CHARS]])[0]
-            fused = None
+            fused, accepted = None, False
             if _needs_fused(turn, prediction, history, turn_id):
                 fused = self.multimodal.predict(history, turn_id)
-            intent, confidence, level, top = _decision(prediction, fused, self.model)
+                accepted = fused.confidence >= FUSED_MIN_CONFIDENCE and (
+                    bool(turn.images) or fused.intent in self._stated_intents(history, turn_id))
+            intent, confidence, level, top = _decision(prediction, fused if accepted else None,
+                                                       self.model)
             current, earlier = self._conversation_entities(history, turn_id)
             latest = latest_values(earlier + current)
             draft = self.knowledge.draft(intent, text, latest)
@@ -133,8 +139,8 @@ class Assistant:
             evidence = {"turns": _evidence(turn_id, history, draft.filled if draft else {})}
             version = self.model.version
             if fused is not None:
-                evidence = _fused_evidence(evidence, fused)
-                if evidence["model"] == "fused":
+                evidence = _fused_evidence(evidence, fused, accepted)
+                if accepted:
                     version = f"{version}+fused"
             reply = Reply(
                 intent=intent,
@@ -184,6 +190,18 @@ class Assistant:
 
             self._multimodal = MultimodalReader(self.store, self._fused, self._device)
         return self._multimodal
+
+    def _stated_intents(self, history: list[dict[str, Any]], turn_id: int) -> set[str]:
+        """In-scope intents the text model names for the earlier customer turns."""
+        texts = [row["text"][:MODEL_CHARS] for row in history
+                 if row["id"] != turn_id and row["role"] == "customer" and row["text"]]
+        return {p.intent for p in self.model.predict(texts) if p.intent != OUT_OF_SCOPE}
+
+    @property
+    def screen_reader(self):
+        """The OCR reader with its cache; the window checks a dropped image with it before the
+        turn is sent, and `respond` then finds the reading there instead of reading again."""
+        return self.multimodal.screen_reader
 
     def _read_screenshots(self, turn: Turn, turn_id: int, text: str) -> str:
         """OCR a stored turn's images; a screenshot-only turn gets their text as its own."""
@@ -295,9 +313,10 @@ def _needs_fused(
 def _decision(
     prediction: IntentPrediction, fused: FusedPrediction | None, model: IntentModel
 ) -> tuple[str, float, str, list[tuple[str, float]]]:
-    """(intent, confidence, level, top-3): the fused answer when it is confident, else the
-    text model's calibrated one (out_of_scope included). Levels use the text model's cut-offs."""
-    if fused is None or fused.confidence < FUSED_MIN_CONFIDENCE:
+    """(intent, confidence, level, top-3): the fused answer when it was accepted (`fused` not
+    None), else the text model's calibrated one (out_of_scope included). Levels use the text
+    model's cut-offs."""
+    if fused is None:
         return prediction.intent, prediction.confidence, prediction.level, prediction.top[:3]
     cfg = model.config
     if fused.confidence >= cfg.high_prob and fused.margin >= cfg.high_margin:
@@ -309,12 +328,14 @@ def _decision(
     return fused.intent, fused.confidence, level, list(fused.top[:3])
 
 
-def _fused_evidence(evidence: dict[str, Any], fused: FusedPrediction) -> dict[str, Any]:
+def _fused_evidence(
+    evidence: dict[str, Any], fused: FusedPrediction, accepted: bool
+) -> dict[str, Any]:
     """The fused model's turns and OCR boxes beside the slot evidence; says who answered."""
     return {
         "turns": fused.turns + evidence["turns"],
         "boxes": fused.boxes,
-        "model": "fused" if fused.confidence >= FUSED_MIN_CONFIDENCE else "text",
+        "model": "fused" if accepted else "text",
         "fused": {"intent": fused.intent, "confidence": round(fused.confidence, 4)},
     }
 

@@ -93,26 +93,31 @@ def test_a_vague_follow_up_is_answered_from_the_earlier_turn(
     assert reply.evidence["boxes"] == []
 
 
-def test_an_unsure_fused_model_leaves_the_text_models_decision(
+def test_the_text_models_decision_stands_unless_the_fused_answer_is_carried(
     multimodal_assistant: Assistant,
 ) -> None:
-    """Below FUSED_MIN_CONFIDENCE the reply is the text model's calibrated one (out_of_scope
-    included); at or above it, the fused model's."""
+    """Without a screenshot the fused answer needs FUSED_MIN_CONFIDENCE and an earlier customer
+    turn the text model puts in that intent; otherwise the text model's calibrated reply."""
     assistant = multimodal_assistant
     seen = set()
-    for earlier in ["hello", "my refund for order 123 hasn't arrived", "I want to cancel"]:
-        for follow_up in ["so?", "still nothing?", "and?"]:
+    for earlier in ["random question", "my refund for order 123 hasn't arrived",
+                    "I want to cancel my order"]:
+        for follow_up in ["so?", "still nothing?", "what's a good recipe for banana bread?"]:
             session = assistant.new_session(channel="test")
             assistant.add_turn(session, Turn(text=earlier))
             reply = assistant.respond(session, Turn(text=follow_up))
             text = assistant.model.predict([follow_up])[0]
+            stated = assistant.model.predict([earlier])[0].intent
             fused = reply.evidence["fused"]
-            if fused["confidence"] < FUSED_MIN_CONFIDENCE:
-                assert (reply.intent, reply.confidence) == (text.intent, text.confidence)
-                assert reply.evidence["model"] == "text"
-            else:
+            if fused["confidence"] >= FUSED_MIN_CONFIDENCE and fused["intent"] == stated:
+                assert reply.evidence["model"] == "fused"
                 assert (reply.intent, round(reply.confidence, 4)) == (
                     fused["intent"], fused["confidence"])
+            else:
+                assert reply.evidence["model"] == "text"
+                assert (reply.intent, reply.confidence) == (text.intent, text.confidence)
+            if earlier == "random question":
+                assert reply.intent == "out_of_scope"  # nothing in scope to carry
             seen.add(reply.evidence["model"])
     assert seen == {"text", "fused"}  # both sides of the gate were exercised
 
