@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from engine.fusion import FusedModel
     from engine.multimodal import FusedPrediction, MultimodalReader
     from engine.speech import Transcriber
+    from engine.vision import ScreenReader
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ class Assistant:
         self._device = device
         self._fused = fused  # folder or model for the multimodal reader (None: the shipped one)
         self._multimodal: MultimodalReader | None = None  # loaded on first need
+        self._screen_reader: ScreenReader | None = None  # one handed in, else the reader's own
         self._entities: dict[tuple[int, str], list[Entity]] = {}  # (turn id, text) -> finds
 
     # -- the conversation ---------------------------------------------------------------------
@@ -188,7 +190,8 @@ class Assistant:
         if self._multimodal is None:
             from engine.multimodal import MultimodalReader
 
-            self._multimodal = MultimodalReader(self.store, self._fused, self._device)
+            self._multimodal = MultimodalReader(self.store, self._fused, self._device,
+                                                self._screen_reader)
         return self._multimodal
 
     def _stated_intents(self, history: list[dict[str, Any]], turn_id: int) -> set[str]:
@@ -198,10 +201,17 @@ class Assistant:
         return {p.intent for p in self.model.predict(texts) if p.intent != OUT_OF_SCOPE}
 
     @property
-    def screen_reader(self):
+    def screen_reader(self) -> ScreenReader:
         """The OCR reader with its cache; the window checks a dropped image with it before the
         turn is sent, and `respond` then finds the reading there instead of reading again."""
         return self.multimodal.screen_reader
+
+    @screen_reader.setter
+    def screen_reader(self, reader: ScreenReader) -> None:
+        """Use an OCR reader already loaded elsewhere (tests, a window sharing one)."""
+        self._screen_reader = reader
+        if self._multimodal is not None:
+            self._multimodal.use_reader(reader)
 
     def _read_screenshots(self, turn: Turn, turn_id: int, text: str) -> str:
         """OCR a stored turn's images; a screenshot-only turn gets their text as its own."""

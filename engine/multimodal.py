@@ -69,8 +69,12 @@ class MultimodalReader:
         self._folder = Path(model) if isinstance(model, (str, Path)) else DEFAULT_FOLDER
         self._text = None
         self._load_lock = threading.Lock()
-        self.screen_reader = screen_reader or ScreenReader()
-        self.screen_reader.ocr_for_sha256 = self._stored_reading
+        self.use_reader(screen_reader or ScreenReader())
+
+    def use_reader(self, reader: ScreenReader) -> None:
+        """Read screenshots with `reader`, which asks this store for earlier readings first."""
+        reader.ocr_for_sha256 = self._stored_reading
+        self.screen_reader = reader
 
     # -- loading ------------------------------------------------------------------------------
     @property
