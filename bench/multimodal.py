@@ -1,6 +1,7 @@
 """Latency of screenshot and conversation turns through `Assistant.respond` (the fused path).
 
-Screenshot turn: `respond(Turn("see attached", images=[png]))` - store the turn and the image,
+Screenshot turn (the real screenshots bench.vision uses, plus four rendered UI screens):
+`respond(Turn("see attached", images=[png]))` - store the turn and the image,
 OCR it (ScreenReader), store the reading, text model, fused model (MiniLM token states of turn
 and OCR blocks, graph, cross-attention, GATv2), draft, store the reply - against the raw
 RapidOCR call on the same PNG, interleaved in the same run with the same RapidOCR instance.
@@ -26,6 +27,7 @@ import torch
 from PIL import Image
 
 from bench.assistant import MESSAGES, percentile
+from bench.vision import IMAGES, SHARED
 from engine.assistant import Assistant
 from engine.synthetic import TEST_ONLY_FONTS, render_screen
 from engine.types import Turn
@@ -38,6 +40,12 @@ def screens(folder: Path) -> list[Image.Image]:
     """Rendered UI screenshots (dialog / page / mobile layouts) in a font training never saw."""
     rng = random.Random("bench.multimodal")
     return [render_screen(rng, intent, None, TEST_ONLY_FONTS).image for intent in INTENTS]
+
+
+def real_screens() -> list[Image.Image]:
+    """The real screenshots bench.vision times (../shared/data/screenshots), where present."""
+    paths = [SHARED / name for name in IMAGES if (SHARED / name).is_file()]
+    return [Image.open(path).convert("RGB") for path in paths]
 
 
 def fresh_copy(image: Image.Image, folder: Path, name: str, round_: int) -> Path:
@@ -63,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as folder, Assistant(Path(folder) / "home") as engine:
         folder = Path(folder)
-        images = screens(folder)
+        images = real_screens() + screens(folder)
+        kinds = ["real"] * (len(images) - len(INTENTS)) + ["rendered"] * len(INTENTS)
         reader = engine.multimodal.screen_reader
         ocr = reader.engine
         inside: list[float] = []  # the OCR call inside respond, to show what the rest costs
@@ -80,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         engine.respond(engine.new_session(), Turn(text="see attached", images=[warm]))
         raw: list[float] = []
         ours: list[float] = []
+        kind_of: list[str] = []
         for round_ in range(args.rounds):
             for index, image in enumerate(images):
                 path = fresh_copy(image, folder, f"screen{index}", round_)
@@ -98,9 +108,17 @@ def main(argv: list[str] | None = None) -> int:
                 first, second = (run_raw, run_ours) if round_ % 2 == 0 else (run_ours, run_raw)
                 first()
                 second()
+                kind_of.append(kinds[index])
         ratio = sum(ours) / sum(raw)
         print(f"torch threads {torch.get_num_threads()}")
         print(f"{len(raw)} screenshot turns ({len(images)} images x {args.rounds} rounds)")
+        for kind in ("real", "rendered"):
+            pick = [i for i, k in enumerate(kind_of) if k == kind]
+            if pick:
+                print(f"  {kind:9} screenshots: raw OCR p50 "
+                      f"{statistics.median(raw[i] for i in pick):6.0f} ms, respond p50 "
+                      f"{statistics.median(ours[i] for i in pick):6.0f} ms, ratio of sums "
+                      f"{sum(ours[i] for i in pick) / sum(raw[i] for i in pick):.3f}")
         print(f"raw RapidOCR call                    {ms(raw)}")
         print(f"Assistant.respond, screenshot turn   {ms(ours)}")
         rest = [total - read for total, read in zip(ours, inside[-len(ours):], strict=True)]
