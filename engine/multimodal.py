@@ -25,7 +25,13 @@ from engine import paths
 from engine.entities import extract
 from engine.errors import InputError
 from engine.fusion import FusedModel, blocks_for_turns, node_relevance
-from engine.graph import ConversationGraph, ConversationTurn, batch_graphs, build_graph
+from engine.graph import (
+    MAX_BLOCKS,
+    ConversationGraph,
+    ConversationTurn,
+    batch_graphs,
+    build_graph,
+)
 from engine.vision import ScreenReader, Screenshot
 
 DEFAULT_FOLDER = paths.ASSETS / "models" / "fused"
@@ -172,9 +178,10 @@ class MultimodalReader:
                for p, i in zip(best.values, best.indices, strict=True)]
         margin = top[0][1] - (top[1][1] if len(top) > 1 else 0.0)
         relevance = node_relevance(graph, out.graph_attention)
+        attention = block_shares(out.block_attention.float().cpu(), mask, turns)
         return FusedPrediction(top[0][0], top[0][1], margin, top,
                                turn_evidence(graph, relevance, turns),
-                               box_evidence(graph, relevance, turns, attachment_ids))
+                               box_evidence(graph, relevance, attention, turns, attachment_ids))
 
 
     def _embed(self, texts: list[str]) -> torch.Tensor:
@@ -208,15 +215,36 @@ def turn_evidence(
     return rows[:EVIDENCE_TURNS]
 
 
+def block_shares(
+    block_attention: torch.Tensor, token_mask: torch.Tensor, turns: list[ConversationTurn]
+) -> dict[tuple[int, int, int], float]:
+    """(turn, screenshot, block) -> the share of its turn's cross-attention the block got
+    (averaged over the message's tokens; a turn's blocks sum to 1). Columns follow
+    `blocks_for_turns`: each turn's screenshots in order, MAX_BLOCKS in all."""
+    shares = {}
+    for t, turn in enumerate(turns):
+        per_block = block_attention[t][token_mask[t]].mean(0)
+        column = 0
+        for s, shot in enumerate(turn.screenshots):
+            for b in range(len(shot.blocks[:MAX_BLOCKS])):
+                if column < min(MAX_BLOCKS, len(per_block)):
+                    shares[(t, s, b)] = float(per_block[column])
+                column += 1
+    return shares
+
+
 def box_evidence(
-    graph: ConversationGraph, relevance: torch.Tensor, turns: list[ConversationTurn],
+    graph: ConversationGraph, relevance: torch.Tensor,
+    attention: dict[tuple[int, int, int], float], turns: list[ConversationTurn],
     attachment_ids: list[list[int]],
 ) -> list[dict[str, Any]]:
-    """The OCR boxes that fed the current turn most: attachment, text, box (0-1), weight."""
+    """The OCR boxes the message attended to most: attachment, text, box (0-1), `weight` (the
+    cross-attention share) and `graph_weight` (attention rollout to the current turn)."""
     rows = []
     for index, info in enumerate(graph.nodes):
         if info.kind == "block" and info.screenshot is not None:
             text = info.label[:200]
+            share = attention.get((info.turn, info.screenshot, info.block or 0), 0.0)
             rows.append({
                 "kind": "block",
                 "attachment_id": attachment_ids[info.turn][info.screenshot],
@@ -226,7 +254,8 @@ def box_evidence(
                 "text": text,
                 "label": text,
                 "box": [round(v, 4) for v in info.box] if info.box else None,
-                "weight": round(float(relevance[index]), 4),
+                "weight": round(share, 4),
+                "graph_weight": round(float(relevance[index]), 4),
             })
-    rows.sort(key=lambda row: -row["weight"])
+    rows.sort(key=lambda row: (-row["weight"], -row["graph_weight"]))
     return rows[:EVIDENCE_BOXES]

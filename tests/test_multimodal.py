@@ -46,6 +46,8 @@ def test_screenshot_with_a_neutral_message_is_named_from_its_boxes(
     assert boxes and all(box["attachment_id"] == attachment["id"] for box in boxes)
     assert all(len(box["box"]) == 4 and 0 <= min(box["box"]) <= max(box["box"]) <= 1
                for box in boxes)
+    shares = [box["weight"] for box in boxes]  # cross-attention shares, strongest first
+    assert shares == sorted(shares, reverse=True) and shares[0] > 0 and sum(shares) <= 1.0001
     read = attachment["ocr_text"].lower()
     assert all(box["text"].lower() in read for box in boxes)
     assert "declined" in read and json.loads(attachment["ocr_json"])["blocks"]
