@@ -143,7 +143,7 @@ class Assistant:
             if fused is not None:
                 evidence = _fused_evidence(evidence, fused, accepted)
                 if accepted:
-                    version = f"{version}+fused"
+                    version = f"{version}+{self.multimodal.version}"
             reply = Reply(
                 intent=intent,
                 confidence=confidence,

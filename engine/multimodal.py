@@ -24,7 +24,7 @@ from torch.nn.utils.rnn import pad_sequence
 from engine import paths
 from engine.entities import extract
 from engine.errors import InputError
-from engine.fusion import FusedModel, blocks_for_turns, node_relevance
+from engine.fusion import WEIGHTS_FILE, FusedModel, blocks_for_turns, node_relevance
 from engine.graph import (
     MAX_BLOCKS,
     ConversationGraph,
@@ -72,8 +72,10 @@ class MultimodalReader:
         self.store = store
         self.device = device
         self._model = model if isinstance(model, FusedModel) else None
+        self._handed_in = self._model is not None
         self._folder = Path(model) if isinstance(model, (str, Path)) else DEFAULT_FOLDER
         self._text = None
+        self._version: str | None = None
         self._load_lock = threading.Lock()
         self.use_reader(screen_reader or ScreenReader())
 
@@ -104,6 +106,20 @@ class MultimodalReader:
     @property
     def labels(self) -> list[str]:
         return self.model.labels
+
+    @property
+    def version(self) -> str:
+        """fused-<sha256 prefix of the weights>: which fused model a reply came from."""
+        with self._load_lock:
+            if self._version is None:
+                import hashlib
+
+                if self._handed_in:  # a model object from the caller: no file to name it by
+                    self._version = "fused-in-memory"
+                else:
+                    weights = (self._folder / WEIGHTS_FILE).read_bytes()
+                    self._version = "fused-" + hashlib.sha256(weights).hexdigest()[:10]
+        return self._version
 
     # -- screenshots --------------------------------------------------------------------------
     def _stored_reading(self, sha256: str) -> Screenshot | None:
