@@ -167,3 +167,16 @@ def test_ask_with_an_image(home: Path, declined_screenshot: Path, tmp_path: Path
     assert main(["--home", str(home), "ask", "help", "--image", str(not_an_image)]) == 2
     err = capsys.readouterr().err.strip()
     assert "notes.png" in err and len(err.splitlines()) == 1
+
+
+def test_eval_scores_a_screenshot_case(home: Path, declined_screenshot: Path,
+                                       tmp_path: Path) -> None:
+    (tmp_path / "shots").mkdir()
+    (tmp_path / "shots" / "declined.png").write_bytes(declined_screenshot.read_bytes())
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(json.dumps({"id": "shot-1", "text": "what does this mean?",
+                                 "image": "shots/declined.png", "intent": "payment_issue"}) + "\n")
+    report = tmp_path / "report"
+    assert main(["--home", str(home), "eval", str(cases), "--report", str(report)]) == 0
+    [prediction] = map(json.loads, (report / "predictions.jsonl").read_text().splitlines())
+    assert prediction["predicted"] == "payment_issue"
