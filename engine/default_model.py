@@ -22,6 +22,11 @@ roughened copies of Bitext as well (see `roughen`) was tried and did worse on ou
 (in-scope 71.4% against 74.7%), so roughened text is used for calibration only. These choices,
 and adding the other two Bitext files (which lifted in-scope accuracy on our own messages), were
 made looking at our own eval set, which is therefore not a fully blind test any more.
+Adding copies of 35% of the in-scope training rows with a clause or two of shopping circumstance
+(`with_context`, clauses we wrote in assets/training/context_clauses.txt) was tried against the
+model shipped now (intent-cf06c483df): our own in-scope 0.8433 (was 0.8249; in-scope errors sent
+to out_of_scope 21, was 27), own OOS recall 0.9643 (0.9762), Bitext test 0.9976 (0.9963), but
+unseen Banking77 OOS recall fell to 0.7188 (0.7906), under our 0.75 bar, so it was not shipped.
 
     python -m engine.default_model --out assets/models/default
 """
@@ -54,6 +59,10 @@ OOS_TEST_B77 = ("exchange_charge", "declined_cash_withdrawal", "lost_or_stolen_p
 SHOP_WORDS = re.compile(r"refund|pay|invoice|bill|cancel|password|account|complain|address|"
                         r"deliver|order|ship|subscri|newsletter|fee|charge", re.IGNORECASE)
 WRITTEN_OOS = ASSETS / "training" / "oos_written.txt"
+CONTEXT_CLAUSES = ASSETS / "training" / "context_clauses.txt"
+# Share of in-scope training rows that get a copy with added circumstance: 0 in the shipped model
+# (0.35 was tried, see the module docstring); `--context-fraction` reruns the experiment.
+CONTEXT_FRACTION = 0.0
 OWN_EVAL_SET = ASSETS.parent / "tests" / "data" / "default_eval.jsonl"
 OPTIONS = TrainOptions(epochs=1, batch_size=32, lr=1.5e-4, head_lr=2e-3, seed=SEED,
                        trainable_layers=2, max_length=64)
@@ -142,6 +151,43 @@ def roughen(text: str, rng: random.Random) -> str:
     return " ".join(words) or text
 
 
+def read_clauses(path: Path = CONTEXT_CLAUSES) -> list[str]:
+    """The circumstance clauses we wrote: one per line, `#` lines are comments."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def with_context(text: str, clauses: list[str], rng: random.Random) -> str:
+    """`text` with one or two clauses of shopping circumstance before and/or after it.
+
+    Bitext's in-scope rows almost never name the product or the circumstances, while the
+    out-of-scope training text is full of concrete detail, so without this the model learns
+    "concrete detail = out of scope" and sends "refund please, the kettle is broken" there.
+    """
+    picked = rng.sample(clauses, rng.choice((1, 1, 2)))
+    body = text.strip()
+    for clause in picked:
+        if rng.random() < 0.5:
+            joiner = rng.choice((", ", ". ", " - ", " "))
+            body = f"{clause}{joiner}{body[:1].lower() + body[1:] if joiner == ', ' else body}"
+        else:
+            body = f"{body.rstrip('.')}{rng.choice((', ', '. ', ' - ', ' '))}{clause}"
+    if rng.random() < 0.5:
+        body = body[:1].upper() + body[1:]
+    return body
+
+
+def context_copies(cases: list[Case], fraction: float = CONTEXT_FRACTION) -> list[Case]:
+    """Copies of a `fraction` of in-scope training `cases` with circumstance added (seed 13)."""
+    if fraction <= 0:
+        return []
+    rng = random.Random(SEED)
+    clauses = read_clauses()
+    chosen = rng.sample(cases, round(len(cases) * fraction))
+    return [Case(text=with_context(c.text, clauses, rng), intent=c.intent, id=c.id + ":context")
+            for c in chosen]
+
+
 def calibration_cases(shared: Path) -> list[Case]:
     """Roughened Bitext validation + validation OOS: what the temperature and threshold fit."""
     rng = random.Random(SEED)
@@ -150,7 +196,8 @@ def calibration_cases(shared: Path) -> list[Case]:
     return rough + oos_cases(shared, "val")
 
 
-def train_default(shared: Path, out: Path, options: TrainOptions = OPTIONS):
+def train_default(shared: Path, out: Path, options: TrainOptions = OPTIONS,
+                  context_fraction: float = CONTEXT_FRACTION):
     """Train the default model from the public data in `shared` into `out`."""
     train, val, test = bitext_splits(shared)
     extra = extra_bitext(shared, val + test + train)
@@ -168,7 +215,13 @@ def train_default(shared: Path, out: Path, options: TrainOptions = OPTIONS):
     }
     notes["calibration"] = ("temperature and threshold fitted on the Bitext validation split "
                             "roughened by engine.default_model.roughen, plus validation OOS")
-    model = fine_tune(train + extra + oos_cases(shared, "train"), out, options,
+    context = context_copies(train + extra, context_fraction)
+    if context:
+        notes["in_scope"] += (f"; plus {len(context)} copies of in-scope training rows with one or "
+                              f"two clauses of shopping circumstance from "
+                              f"{CONTEXT_CLAUSES.name} (written by us) added before or after "
+                              "them (engine.default_model.with_context)")
+    model = fine_tune(train + extra + context + oos_cases(shared, "train"), out, options,
                       val_cases=val + oos_cases(shared, "val"), notes=notes)
     calibrate(model, calibration_cases(shared))
     model.save(out)
@@ -254,9 +307,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ASSETS / "models" / "default")
     parser.add_argument("--epochs", type=int, default=OPTIONS.epochs)
     parser.add_argument("--reports", type=Path, default=ASSETS.parent / "bench" / "reports")
+    parser.add_argument("--context-fraction", type=float, default=CONTEXT_FRACTION,
+                        help="share of in-scope training rows copied with added circumstance")
     args = parser.parse_args()
     options = TrainOptions(**{**OPTIONS.__dict__, "epochs": args.epochs})
-    model = train_default(args.shared, args.out, options)
+    model = train_default(args.shared, args.out, options, args.context_fraction)
     print(f"saved {model.version} to {args.out}")
     results = evaluate_default(model, args.shared, args.reports)
     write_card(model, results)
