@@ -17,7 +17,7 @@ from engine.store import Store
 
 pytestmark = pytest.mark.slow  # real models (loaded once per session)
 
-REFUND = "hi, I want my money back for order 48213, the shoes never arrived"
+REFUND = "hi, can I get my money back for order 48213? the shoes never arrived"
 
 
 def stored_turns(home: Path) -> list[dict]:
