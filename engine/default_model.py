@@ -242,6 +242,18 @@ def evaluate_default(model, shared: Path, reports: Path) -> dict[str, dict]:
             for name, cases in sets.items()}
 
 
+KNOWN_WEAKNESSES = """
+## Known weaknesses
+Requests that carry circumstance Bitext never shows ("I want a refund for order 48213, the shoes
+were too small", "refund please, the kettle is broken") often land in out_of_scope or in
+cancel_order: 27 of the 38 in-scope misses on our own messages go to out_of_scope. A trial that
+adds our own circumstance clauses to 35% of the training rows (`--context-fraction 0.35`) fixed
+those and raised own in-scope accuracy to 0.843, but lowered unseen Banking77 OOS recall to 0.719,
+so it was not shipped. Retraining on a team's corrected logs (`frontdesk retrain`) is the intended
+remedy for a team's own phrasing.
+"""
+
+
 def write_card(model, results: dict[str, dict]) -> None:
     """MODEL_CARD.md beside the weights: data, split, seed, calibration, metrics."""
     cfg, training = model.config, model.config.training
@@ -297,6 +309,7 @@ Caveat: the choice of negatives, of calibrating on roughened text and of adding 
 Bitext files was made after looking at our own messages' scores (see engine/default_model.py);
 no phrasing from that set was copied into training, but it is no longer a fully blind test.
 """
+    text += KNOWN_WEAKNESSES
     (model.folder / "MODEL_CARD.md").write_text(text)
 
 
