@@ -307,7 +307,11 @@ class FusedModel(nn.Module):
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / CONFIG_FILE).write_text(json.dumps(asdict(self.config), indent=2))
-        state = {name: t.detach().cpu().contiguous() for name, t in self.state_dict().items()}
+        # Floating weights in fp16 (half the size in git; load_state_dict casts back to fp32).
+        state = {
+            name: (t.half() if t.is_floating_point() else t).detach().cpu().contiguous()
+            for name, t in self.state_dict().items()
+        }
         save_file(state, str(folder / WEIGHTS_FILE))
 
     @classmethod

@@ -136,8 +136,11 @@ def test_save_and_load_round_trip(inputs, tmp_path: Path):
     loaded = FusedModel.load(tmp_path / "fused")
     batch = batch_graphs(graphs)
     with torch.no_grad():
-        assert torch.equal(model(tokens, mask, blocks, batch).logits,
-                           loaded(tokens, mask, blocks, batch).logits)
+        saved = model(tokens, mask, blocks, batch).logits
+        again = loaded(tokens, mask, blocks, batch).logits
+    # weights are stored in fp16: the same decisions, logits within fp16 rounding
+    assert torch.equal(saved.argmax(-1), again.argmax(-1))
+    assert torch.allclose(saved, again, atol=2e-2, rtol=1e-2)
     assert loaded.labels == LABELS
 
 
