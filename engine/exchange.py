@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from engine.errors import InputError, StoreError
+from engine.media import image_meta
 from engine.redact import redact as redact_text
-from engine.store import Store, image_meta, now_iso
+from engine.store import Store, now_iso
 
 Progress = Callable[[int, int], None]
 Clean = Callable[[str], str]
