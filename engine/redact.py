@@ -28,6 +28,10 @@ _PHONE_HINT = re.compile(r"\d(?:[^\d\n]{0,4}\d){6}")
 _CARD_HINT = re.compile(r"\d(?:[ -]?\d){12}")
 _DIGIT = re.compile(r"\d")
 _DIGIT_PAIR = re.compile(r"\d\d")
+_ASCII_CLASSES = bytes(
+    ord("0") if chr(b).isdigit() else ord("a") if chr(b).isalpha() else ord(" ")
+    for b in range(256)
+)
 
 Span = tuple[int, int]
 
@@ -48,10 +52,14 @@ def may_hold_pii(text: str) -> bool:
     """A cheap first look (most chat lines have no @ and few digits) before the validators."""
     if "@" in text:
         return True
-    if text.isascii():
-        digits = sum(map(text.count, "0123456789"))
-    else:  # other scripts' digits count too: libphonenumber reads them
-        digits = len(_DIGIT.findall(text))
+    if text.isascii():  # one C pass maps each character to its class: letter a, digit 0, other
+        classes = text.encode("ascii").translate(_ASCII_CLASSES)
+        digits = classes.count(b"0")
+        if digits >= 7:
+            return True
+        return digits >= 2 and (classes.startswith(b"aa00") or b" aa00" in classes)
+    # other scripts' digits count too: libphonenumber reads them
+    digits = len(_DIGIT.findall(text))
     if digits >= 7:
         return True
     return digits >= 2 and _has_iban_start(text)
