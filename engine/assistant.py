@@ -86,7 +86,7 @@ class Assistant:
         self._lock = threading.RLock()
         self._transcriber = transcriber  # loaded on the first voice turn
         self._device = device
-        self._fused = fused  # folder or model for the multimodal reader (None: the shipped one)
+        self._fused = fused  # folder or model for the multimodal reader (None: the version's)
         self._multimodal: MultimodalReader | None = None  # loaded on first need
         self._screen_reader: ScreenReader | None = None  # one handed in, else the reader's own
         self._entities: dict[tuple[int, str], list[Entity]] = {}  # (turn id, text) -> finds
@@ -188,9 +188,11 @@ class Assistant:
     def multimodal(self) -> MultimodalReader:
         """Screenshot reading and the fused model, loaded on the first turn that needs them."""
         if self._multimodal is None:
+            from engine.fused_retrain import current_folder
             from engine.multimodal import MultimodalReader
 
-            self._multimodal = MultimodalReader(self.store, self._fused, self._device,
+            fused = self._fused if self._fused is not None else current_folder(self.home)
+            self._multimodal = MultimodalReader(self.store, fused, self._device,
                                                 self._screen_reader)
         return self._multimodal
 

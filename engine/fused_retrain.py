@@ -1,0 +1,226 @@
+"""Retraining the fused model from the logs: the screenshot turns agents labelled.
+
+engine.retrain hands over its labelled cases, already split by session. Those whose
+conversation holds a screenshot become fused training cases: each exported message a
+`ConversationTurn` (the copilot's own drafts left out, as at answer time), each image its OCR
+reading. A reading comes from the desk's store (one per image, found by the sha256 an export
+names every image file by), else the image beside the export is read now; an image that is
+gone is left out. Fine-tuning starts from the current fused model, its head widened for
+intents agents introduced (rows of the known intents kept); cross-attention, graph and head
+train while the text encoder stays frozen, as in engine.fused_train. With too few screenshot
+cases the fused model is kept as it is, and the metrics say why.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from engine import versions
+from engine.entities import extract
+from engine.errors import InputError
+from engine.fusion import FusedModel
+from engine.graph import ConversationTurn, build_graph
+from engine.vision import ScreenReader, Screenshot
+
+FOLDER = "fused"  # a version's fused model, beside its intent model
+MIN_CASES = 12  # fewer labelled screenshot turns than this: nothing worth learning
+SPOKEN = ("customer", "agent")
+MAX_TURNS = 12  # as engine.multimodal reads a conversation
+
+
+def current_folder(home: Path) -> Path:
+    """The fused model of the version in use, or the shipped one."""
+    from engine.multimodal import DEFAULT_FOLDER
+
+    folder = versions.current(Path(home)) / FOLDER
+    return folder if (folder / "config.json").is_file() else DEFAULT_FOLDER
+
+
+class Readings:
+    """OCR readings of exported images: the store's first, else read from the file once."""
+
+    def __init__(self, store: Any | None = None, reader: ScreenReader | None = None) -> None:
+        self.store = store
+        self._reader = reader
+        self._memo: dict[str, Screenshot | None] = {}
+        self.read_now = 0  # images OCRed here (no reading in the store)
+        self.missing = 0  # images neither the store nor the disk has
+
+    def get(self, ref: str, folder: Path | None) -> Screenshot | None:
+        """The reading of the exported image `ref` (``images/<sha256>.<ext>``)."""
+        if ref not in self._memo:
+            self._memo[ref] = self._find(ref, folder)
+        return self._memo[ref]
+
+    def _find(self, ref: str, folder: Path | None) -> Screenshot | None:
+        import json
+
+        sha = Path(ref).stem
+        saved = self.store.ocr_for_sha256(sha) if self.store is not None else None
+        if saved and saved[1]:
+            return Screenshot.from_dict(json.loads(saved[1]))
+        path = Path(ref) if folder is None else Path(folder) / ref
+        if not path.is_file():
+            self.missing += 1
+            return None
+        if self._reader is None:
+            self._reader = ScreenReader()
+        try:
+            shot = self._reader.read(path)
+        except InputError:
+            self.missing += 1
+            return None
+        self.read_now += 1
+        return shot
+
+
+def conversation(case: Any, readings: Readings) -> list[ConversationTurn] | None:
+    """The turns of a logged case as the fused model reads them; None without a screenshot.
+
+    `case` is an engine.retrain.LoggedCase: `history` holds the exported messages before the
+    customer's `text`, whose images are `images`; `folder` is where the export lies."""
+    messages = [*case.history, {"speaker": "customer", "content": case.text,
+                                "images": case.images}]
+    turns, pictured = [], False
+    for message in messages:
+        speaker = message.get("speaker") or message.get("role") or "customer"
+        if speaker not in SPOKEN:
+            continue
+        shots = [shot for ref in message.get("images") or []
+                 if (shot := readings.get(ref, case.folder)) is not None]
+        text = str(message.get("content") or "")
+        if shots and text == "\n".join(s.text for s in shots if s.text).strip():
+            text = ""  # a screenshot-only turn: its stored text is the OCR text itself
+        pictured = pictured or bool(shots)
+        turns.append(ConversationTurn(text, speaker, shots, [], extract(text)))
+    return turns[-MAX_TURNS:] if pictured else None
+
+
+def prepare(all_turns: list[list[ConversationTurn]], label_ids: list[int], text) -> list:
+    """Tensors of each conversation (engine.fused_train.Prepared), the text encoder run once
+    per distinct text."""
+    from engine.fused_train import Prepared, _fill_text_vectors, _zeros
+
+    flat = [turn for turns in all_turns for turn in turns]
+    states = iter(text.states([t.text for t in flat]))
+    block_texts = [b.text for t in flat for s in t.screenshots for b in s.blocks]
+    block_vectors = iter(text.embed(block_texts))
+    graphs = [build_graph(turns, _zeros) for turns in all_turns]
+    _fill_text_vectors(graphs, text)
+    items = []
+    for turns, graph, label in zip(all_turns, graphs, label_ids, strict=True):
+        tokens, b_text, b_box, b_visual = [], [], [], []
+        for turn in turns:
+            tokens.append(next(states))
+            blocks = [b for s in turn.screenshots for b in s.blocks]
+            b_text.append(torch.stack([next(block_vectors) for _ in blocks])
+                          if blocks else torch.zeros(0, 384))
+            b_box.append(torch.tensor([b.box for b in blocks]) if blocks else torch.zeros(0, 4))
+            b_visual.append(torch.zeros(len(blocks), 1280))
+        items.append(Prepared(tokens, b_text, b_box, b_visual, graph, label, None))
+    return items
+
+
+def widen(model: FusedModel, labels: list[str]) -> list[str]:
+    """Add head rows for `labels` the model lacks (known rows kept); returns the new ones."""
+    new = [label for label in labels if label not in model.labels]
+    if new:
+        last = model.head.net[-1]
+        wider = torch.nn.Linear(last.in_features, last.out_features + len(new))
+        with torch.no_grad():
+            wider.weight[: last.out_features] = last.weight
+            wider.bias[: last.out_features] = last.bias
+        model.head.net[-1] = wider
+        model.config.labels = model.labels + new
+    return new
+
+
+def retrain_fused(
+    train_part: list, held_out: list, home: Path, out: Path, *, epochs: int = 12,
+    lr: float = 5e-4, seed: int = 13, cancel: threading.Event | None = None,
+    readings: Readings | None = None, log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Fine-tune the current fused model on the logged screenshot cases and save it to `out`
+    (only when there are enough); returns what happened, for the version's metrics."""
+    from engine.fused_train import FrozenText, collate
+    from engine.store import Store
+
+    started = time.perf_counter()
+    base = current_folder(home)
+    with Store.open(Path(home)) as store:
+        readings = readings or Readings(store)
+        train = [(turns, c.intent) for c in train_part
+                 if (turns := conversation(c, readings)) is not None]
+        test = [(turns, c.intent) for c in held_out
+                if (turns := conversation(c, readings)) is not None]
+    report: dict[str, Any] = {"base": str(base), "train_cases": len(train),
+                              "heldout_cases": len(test), "images_read_now": readings.read_now,
+                              "images_missing": readings.missing}
+    if len(train) < MIN_CASES:
+        return {**report, "kept": f"fewer than {MIN_CASES} labelled screenshot turns"}
+    model = FusedModel.load(base)
+    new = sorted({intent for _, intent in train + test} - set(model.labels))
+    index = {label: i for i, label in enumerate(model.labels + new)}
+    text = FrozenText()
+    train_items = prepare([t for t, _ in train], [index[i] for _, i in train], text)
+    test_items = prepare([t for t, _ in test], [index[i] for _, i in test], text)
+    before = _scores(model, test_items, new, index)  # a new intent cannot be named yet
+    widen(model, model.labels + new)
+
+    torch.manual_seed(seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    batch = 16
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, lr, total_steps=epochs * -(-len(train_items) // batch))
+    order = random.Random(seed)
+    for _ in range(epochs):
+        model.train()
+        order.shuffle(train_items)
+        for start in range(0, len(train_items), batch):
+            if cancel is not None and cancel.is_set():
+                from engine.train import TrainingCancelled
+
+                raise TrainingCancelled("Training was cancelled; no model was written.")
+            tokens, mask, blocks, graph, target = collate(train_items[start : start + batch],
+                                                          model.config)
+            loss = torch.nn.functional.cross_entropy(
+                model(tokens, mask, blocks, graph).logits, target, label_smoothing=0.05)
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+    model.eval()
+    after = _scores(model, test_items, new, index)
+    report.update(before=before, after=after, new_intents=new, epochs=epochs,
+                  seconds=round(time.perf_counter() - started, 1))
+    model.config.training = {"retrained_from": str(base), "train_cases": len(train),
+                             "epochs": epochs, "lr": lr}
+    model.config.metrics = {"heldout_before": before, "heldout_after": after}
+    model.save(out)
+    if log:
+        log(f"fused model: {len(train)} screenshot cases, held-out accuracy "
+            f"{before['accuracy']} -> {after['accuracy']}")
+    return report
+
+
+def _scores(model: FusedModel, items: list, new: list[str], index: dict[str, int]) -> dict:
+    """Accuracy on `items` and recall of each new intent (None where it has no case)."""
+    from engine.fused_train import predict
+
+    if not items:
+        return {"accuracy": None, "new_intent_recall": {}}
+    predicted, _ = predict(model, items)
+    right = [p == item.label for p, item in zip(predicted, items, strict=True)]
+    recall = {}
+    for label in new:
+        hits = [r for r, item in zip(right, items, strict=True) if item.label == index[label]]
+        recall[label] = round(sum(hits) / len(hits), 4) if hits else None
+    return {"accuracy": round(sum(right) / len(right), 4), "new_intent_recall": recall}
