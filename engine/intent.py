@@ -53,6 +53,7 @@ class IntentConfig:
     version: str = ""
     format_version: int = FORMAT_VERSION
     training: dict = field(default_factory=dict)  # data, split, seed, epochs (for the card)
+    adapters: dict = field(default_factory=dict)  # LoRA adapters over a base (engine.adapters)
     metrics: dict = field(default_factory=dict)
 
 
@@ -83,6 +84,7 @@ class IntentModel(torch.nn.Module):
         self.dropout = torch.nn.Dropout(0.1)
         self.head = torch.nn.Linear(text_encoder.HIDDEN_SIZE, len(config.labels))
         self.folder: Path | None = None
+        self.adapter_state: dict[str, torch.Tensor] | None = None  # merged LoRA, for a re-save
         self.to(device)
         self.eval()
 
@@ -167,6 +169,13 @@ class IntentModel(torch.nn.Module):
             out[idx] = self._calibrated(logits).float().cpu()
         return out
 
+    @torch.inference_mode()
+    def pooled_probabilities(self, pooled: torch.Tensor) -> torch.Tensor:
+        """Calibrated probabilities from mean-pooled final states [B, 384]
+        (`engine.train.encode_once`): the head alone, for a caller that encoded already."""
+        self.eval()
+        return self._calibrated(self.head(pooled.to(self.device))).float().cpu()
+
     def predict(self, texts: list[str]) -> list[IntentPrediction]:
         """Intent, calibrated confidence, level and top-3 in-scope intents for each text."""
         return [self.decide(row) for row in self.probabilities(texts)]
@@ -199,7 +208,11 @@ class IntentModel(torch.nn.Module):
 
     # -- files --------------------------------------------------------------------------------
     def trained_state(self) -> dict[str, torch.Tensor]:
-        """The tensors training changes: the top layers and the head."""
+        """The tensors training changes: the top layers and the head (adapters: LoRA + head)."""
+        if self.config.adapters:
+            from engine import adapters
+
+            return adapters.trained_state(self)
         state = {}
         for i in range(self.frozen_layers, len(self.bert.encoder.layer)):
             for name, tensor in self.bert.encoder.layer[i].state_dict().items():
@@ -211,6 +224,11 @@ class IntentModel(torch.nn.Module):
     def save(self, folder: Path) -> None:
         """Write config.json + model.safetensors (top layers in fp16, head in fp32)."""
         folder = Path(folder)
+        if self.config.adapters:  # the head here, the LoRA matrices beside it
+            from engine import adapters
+
+            adapters.save(self, folder)
+            return
         folder.mkdir(parents=True, exist_ok=True)
         tensors = {name: (t.half() if name.startswith("encoder.") else t.float())
                    .detach().cpu().contiguous() for name, t in self.trained_state().items()}
@@ -226,6 +244,10 @@ class IntentModel(torch.nn.Module):
         """Load a model folder (None = the shipped default); ModelError says why one cannot."""
         folder = Path(folder) if folder is not None else DEFAULT_FOLDER
         config = read_config(folder)
+        if config.adapters:  # the base it names, with the adapters merged in
+            from engine import adapters
+
+            return adapters.load(folder, config).to(device).eval()
         model = cls(config, device="cpu")
         try:
             tensors = load_file(str(folder / WEIGHTS_FILE))

@@ -67,6 +67,8 @@ class LoggedCase:
     answer: str | None = None  # the answer the agent sent: the answer-selection target
     id: str = ""
     history: list[dict[str, Any]] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)  # the message's screenshots, as exported
+    folder: Path | None = None  # where the export lies (its images/ are beside it)
 
     def as_case(self) -> Case:
         return Case(text=self.text, intent=self.intent, id=self.id, history=self.history)
@@ -78,15 +80,18 @@ class RetrainOptions:
 
     epochs: int | None = None  # None: 4, or 20 heads only (an epoch of the head alone is cheap)
     heads_only: bool = False  # True: encoder frozen, head trained (fast); False: top layers too
+    adapters: bool = False  # True: LoRA adapters on the top layers' attention + the head, saved
+    # alone (engine.adapters: a version of a few hundred KB instead of the top layers' 7 MB)
     eval_fraction: float = 0.2  # of the sessions, held out for before/after
     seed: int = 13
     replay_per_intent: int = 30  # replayed examples per old intent (out_of_scope gets 4x)
     batch_size: int = 32
-    lr: float = 1e-4
+    lr: float | None = None  # None: 1e-4 for the top layers, 1e-3 for adapters
     head_lr: float | None = None  # None: 2e-3, or 1e-2 heads only (a new intent's row starts
     # from nothing, and the frozen encoder cannot help it along)
     time_limit_s: float | None = None
     replay: list[str] | None = None  # extra replay files (CSV/JSONL) instead of the default
+    fused: bool = True  # also retrain the fused model on the screenshot turns (when enough)
 
 
 @dataclass
@@ -133,6 +138,7 @@ def read_exports(files: list[Path]) -> tuple[list[LoggedCase], LabelStats]:
             seen.add(record["id"])
             case = label(record, stats, f"{file.name} line {number}")
             if case is not None:
+                case.folder = file.parent
                 cases.append(case)
     return cases, stats
 
@@ -180,7 +186,8 @@ def label(record: dict[str, Any], stats: LabelStats, where: str) -> LoggedCase |
     session = record.get("session_key") or f"{desk}:{record.get('session')}"
     return LoggedCase(text=text.strip(), intent=intent.strip(), session=str(session),
                       action=action, predicted=str(predicted), answer=answer, id=record["id"],
-                      history=[m for m in messages if m is not customer[-1]])
+                      history=[m for m in messages if m is not customer[-1]],
+                      images=[str(i) for i in customer[-1].get("images") or []])
 
 
 def _records(file: Path):
@@ -311,13 +318,19 @@ def retrain(cases: list[LoggedCase], stats: LabelStats, home: Path,
             options: RetrainOptions | None = None, progress: Progress | None = None,
             cancel: Cancel | None = None, origin: str = "") -> RetrainResult:
     """Fine-tune the current model on `cases` and write the next version (not switched to)."""
+    from engine import fused_retrain
     from engine.intent import IntentModel
-    from engine.train import TrainOptions, fine_tune, stratified_split
+    from engine.train import TrainOptions, encode_once, fine_tune, stratified_split
 
     opts = options or RetrainOptions()
+    if opts.adapters and opts.heads_only:
+        raise InputError("Choose adapters or the head alone, not both.")
     started = time.perf_counter()
     check_learnable(cases, stats)
     train_part, held_out = split_by_session(cases, opts.eval_fraction, opts.seed)
+    screenshots = train_part, held_out  # the fused model learns from the screenshot turns;
+    train_part = [c for c in train_part if not c.images]  # what is typed beside a screenshot
+    held_out = [c for c in held_out if not c.images] or held_out  # ("see this") is not the text
     base_name, base_folder = versions.current_name(home), versions.current(home)
     current = IntentModel.load(base_folder)
     replay, replay_val, replay_source = replay_cases(base_folder, opts.replay_per_intent,
@@ -325,7 +338,11 @@ def retrain(cases: list[LoggedCase], stats: LabelStats, home: Path,
     if len(replay) > len(train_part):  # a small team's corrections must not drown in replay
         share = opts.replay_per_intent * len(train_part) // len(replay)
         replay = sample_per_intent(replay, max(3, share), opts.seed)
-    before, recall_before = _score(current, held_out)
+    features = None  # heads only: the encoder stays as it is, so every distinct text is encoded
+    if opts.heads_only:  # once and serves training, validation and before/after alike
+        texts = [c.text for c in cases] + [c.text for c in replay + replay_val]
+        features = encode_once(current, texts, _cancel_event(cancel))
+    before, recall_before = _score(current, held_out, features)
 
     root = versions.models_root(home)
     root.mkdir(parents=True, exist_ok=True)
@@ -334,9 +351,11 @@ def retrain(cases: list[LoggedCase], stats: LabelStats, home: Path,
     staging = root / f"{name}.partial"
     epochs = opts.epochs or (20 if opts.heads_only else 4)
     head_lr = opts.head_lr or (1e-2 if opts.heads_only else 2e-3)
-    train_opts = TrainOptions(epochs=epochs, batch_size=opts.batch_size, lr=opts.lr,
-                              head_lr=head_lr, seed=opts.seed,
-                              time_limit_s=opts.time_limit_s, heads_only=opts.heads_only)
+    lr = opts.lr or (1e-3 if opts.adapters else 1e-4)
+    train_opts = TrainOptions(epochs=epochs, batch_size=opts.batch_size, lr=lr,
+                              head_lr=head_lr, seed=opts.seed, time_limit_s=opts.time_limit_s,
+                              heads_only=opts.heads_only, adapters=opts.adapters,
+                              adapter_base=base_name)
     notes = {"retrained_from": base_name, "logs": origin}
     try:
         team, team_val = [c.as_case() for c in train_part], None
@@ -345,8 +364,11 @@ def retrain(cases: list[LoggedCase], stats: LabelStats, home: Path,
             team_val += replay_val
         model = fine_tune(team + replay, staging, train_opts, val_cases=team_val,
                           start_from=base_folder, progress=_progress(progress),
-                          cancel=_cancel_event(cancel), notes=notes)
-        after, recall_after = _score(model, held_out)
+                          cancel=_cancel_event(cancel), notes=notes, features=features)
+        after, recall_after = _score(model, held_out, features)
+        fused = None if not opts.fused else fused_retrain.retrain_fused(
+            *screenshots, home, staging / fused_retrain.FOLDER, seed=opts.seed,
+            cancel=_cancel_event(cancel), log=log.info)
         recall = {"before": recall_before, "after": recall_after}
         new = sorted({c.intent for c in cases} - set(current.labels))
         summary = _summary(cases, stats, train_part, held_out, replay, replay_source, new, opts,
@@ -355,8 +377,9 @@ def retrain(cases: list[LoggedCase], stats: LabelStats, home: Path,
                    "heldout": before["cases"], "before": before, "after": after,
                    "recall": recall,
                    "new_intents": new, "needs_article": summary["needs_article"],
-                   "mode": "heads only" if opts.heads_only else "top layers + head",
-                   "seconds": round(time.perf_counter() - started, 1)}
+                   "mode": "heads only" if opts.heads_only else
+                   "adapters + head" if opts.adapters else "top layers + head",
+                   "fused": fused, "seconds": round(time.perf_counter() - started, 1)}
         _write_json(staging / versions.METRICS_FILE, metrics)
         _write_json(staging / versions.SUMMARY_FILE, summary)
         _write_replay(staging / REPLAY_FILE, train_part, replay, opts)
@@ -370,11 +393,18 @@ def retrain(cases: list[LoggedCase], stats: LabelStats, home: Path,
                          summary, metrics["seconds"])
 
 
-def _score(model, cases: list[LoggedCase]) -> tuple[dict, dict]:
-    """(accuracy and friends, recall per intent) on `cases`, predicted in batches."""
+def _score(model, cases: list[LoggedCase], features: dict | None = None) -> tuple[dict, dict]:
+    """(accuracy and friends, recall per intent) on `cases`, predicted in batches (from the
+    pooled `features` of `encode_once` when given: the model's encoder is not run again)."""
     from engine.evaluate import score
 
-    predicted = [p.intent for p in model.predict([c.text for c in cases])]
+    if features is None:
+        predicted = [p.intent for p in model.predict([c.text for c in cases])]
+    else:
+        import torch
+
+        probs = model.pooled_probabilities(torch.stack([features[c.text] for c in cases]))
+        predicted = [model.decide(row).intent for row in probs]
     gold = [c.intent for c in cases]
     metrics = {k: v for k, v in score(gold, predicted).items() if v is not None}
     hits = Counter(g for g, p in zip(gold, predicted, strict=True) if g == p)

@@ -2,7 +2,9 @@
 
 1. Carve a stratified validation split out of the training data (fixed seed), unless given one.
 2. Run the frozen lower layers once over every example and keep their states: each epoch then
-   only runs the trained top layers, which is what makes training fit on a 2-core CPU.
+   only runs the trained top layers, which is what makes training fit on a 2-core CPU. Heads
+   only, the whole encoder is frozen: every distinct text is encoded once (`encode_once`, length
+   sorted batches) and the head trains on the pooled features, one tensor, no per-step padding.
 3. AdamW with linear warm-up/decay (as in BERT, Devlin et al. 2019); the epoch with the best
    validation accuracy is kept.
 4. Calibrate on validation: temperature scaling (Guo et al. 2017), then the out-of-scope
@@ -20,13 +22,15 @@ import random
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
+from engine import adapters
 from engine import encoder as text_encoder
 from engine.datasets import Case, check_trainable
 from engine.errors import FrontdeskError, InputError
@@ -58,6 +62,8 @@ class TrainOptions:
     max_length: int = 64
     time_limit_s: float | None = None  # stop after the epoch running when this much has passed
     heads_only: bool = False  # keep every encoder layer as it is and train the head alone
+    adapters: bool = False  # LoRA on the top layers' attention + the head (engine.adapters)
+    adapter_base: str = "default"  # what the adapters' config names as their base version
 
 
 def stratified_split(cases: list[Case], fraction: float, seed: int) -> tuple[list, list]:
@@ -86,8 +92,12 @@ def fine_tune(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     notes: dict | None = None,
+    features: dict[str, torch.Tensor] | None = None,
 ) -> IntentModel:
-    """Train on `cases` and save the best epoch, calibrated, to `out`; return the model."""
+    """Train on `cases` and save the best epoch, calibrated, to `out`; return the model.
+
+    `features` (heads only): pooled features by text from `encode_once` with the same encoder,
+    so a caller that also scores the model (engine.retrain) encodes each text once per run."""
     opts = options or TrainOptions()
     torch.manual_seed(opts.seed)
     check_trainable(cases)
@@ -95,21 +105,34 @@ def fine_tune(
         cases, val_cases = stratified_split(cases, opts.val_fraction, opts.seed)
     model = _start_model(sorted({c.intent for c in cases} | {c.intent for c in val_cases}),
                          opts, start_from)
+    if model.config.adapters and not (opts.heads_only or opts.adapters):
+        raise InputError("This model was trained with adapters; retrain it with adapters or the "
+                         "head alone, or start from a version without adapters.")
     index = {label: i for i, label in enumerate(model.labels)}
     started = time.perf_counter()
     whole = opts.heads_only  # heads only: cache the whole encoder's output, train the head
-    train_states = _frozen_states(model, [c.text for c in cases], cancel, whole=whole)
-    val_states = _frozen_states(model, [c.text for c in val_cases], cancel, whole=whole)
+    if whole:
+        if features is None:
+            features = encode_once(model, [c.text for c in cases + val_cases], cancel)
+        train_states = torch.stack([features[c.text] for c in cases])
+        val_states = torch.stack([features[c.text] for c in val_cases])
+    else:
+        train_states = _frozen_states(model, [c.text for c in cases], cancel)
+        val_states = _frozen_states(model, [c.text for c in val_cases], cancel)
     train_y = torch.tensor([index[c.intent] for c in cases])
     val_y = torch.tensor([index[c.intent] for c in val_cases])
 
     model.requires_grad_(False)
     layers = [] if whole else list(model.bert.encoder.layer[model.frozen_layers :].parameters())
+    if opts.adapters:  # the LoRA matrices beside the top layers' attention, the rest frozen
+        adapters.attach(model, adapters.spec(model, opts.adapter_base))
+        layers = list(adapters.lora_parameters(model).values())
     for param in [*layers, *model.head.parameters()]:
         param.requires_grad_(True)
     groups = [{"params": list(model.head.parameters()), "lr": opts.head_lr}]
     if layers:
         groups.insert(0, {"params": layers, "lr": opts.lr})
+    trained = [*layers, *model.head.parameters()]
     optimizer = torch.optim.AdamW(groups, weight_decay=opts.weight_decay)
     steps_per_epoch = (len(cases) + opts.batch_size - 1) // opts.batch_size
     total = steps_per_epoch * opts.epochs
@@ -120,42 +143,50 @@ def fine_tune(
     generator = torch.Generator().manual_seed(opts.seed)
     best = {"accuracy": -1.0, "loss": float("inf"), "epoch": 0, "state": None}
     history, step = [], 0
+    report_every = max(1, total // 200)  # progress and the bar: ~200 updates, not every step
 
-    for epoch in range(1, opts.epochs + 1):
-        model.train()
-        order = torch.randperm(len(cases), generator=generator).tolist()
-        for start in range(0, len(order), opts.batch_size):
-            if cancel is not None and cancel.is_set():
-                bar.close()
-                _cancelled()
-            idx = order[start : start + opts.batch_size]
-            hidden, mask = _pad([train_states[i] for i in idx])
-            logits = model.classify(hidden if whole else model.upper(hidden, mask), mask)
-            loss = torch.nn.functional.cross_entropy(logits, train_y[idx])
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
-            step += 1
-            bar.update(1)
-            bar.set_postfix(epoch=epoch, loss=f"{loss.item():.3f}")
-            if progress is not None:
-                progress(step, total, {"epoch": epoch, "loss": loss.item()})
+    # heads only, a 384 x n_labels layer: one thread is fastest; on a busy 2-core CPU two
+    # threads waiting on each other made each tiny step ~20x slower
+    with _torch_threads(1 if whole else None):
+        for epoch in range(1, opts.epochs + 1):
+            model.train()
+            order = torch.randperm(len(cases), generator=generator)
+            for start in range(0, len(order), opts.batch_size):
+                if cancel is not None and cancel.is_set():
+                    bar.close()
+                    _cancelled()
+                idx = order[start : start + opts.batch_size]
+                if whole:  # the mean of a one-token state is that state: the head reads it as is
+                    logits = model.head(model.dropout(train_states[idx]))
+                else:
+                    hidden, mask = _pad([train_states[i] for i in idx.tolist()])
+                    logits = model.classify(model.upper(hidden, mask), mask)
+                loss = torch.nn.functional.cross_entropy(logits, train_y[idx])
+                optimizer.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(trained, 1.0)
+                optimizer.step()
+                scheduler.step()
+                step += 1
+                if step % report_every == 0 or step == total:
+                    bar.update(step - bar.n)
+                    bar.set_postfix(epoch=epoch, loss=f"{loss.item():.3f}")
+                    if progress is not None:
+                        progress(step, total, {"epoch": epoch, "loss": loss.item()})
+                if opts.time_limit_s and time.perf_counter() - started > opts.time_limit_s:
+                    break  # out of time: score this (partial) epoch, keep the best, stop
+            val_logits = _logits(model, val_states, whole=whole)
+            val_loss = torch.nn.functional.cross_entropy(val_logits, val_y).item()
+            val_acc = (val_logits.argmax(-1) == val_y).float().mean().item()
+            history.append({"epoch": epoch, "val_accuracy": round(val_acc, 4),
+                            "val_loss": round(val_loss, 4)})
+            bar.write(f"epoch {epoch}: validation accuracy {val_acc:.4f}, loss {val_loss:.4f}")
+            if (val_acc, -val_loss) > (best["accuracy"], -best["loss"]):
+                state = {k: v.detach().clone() for k, v in model.trained_state().items()}
+                best.update(accuracy=val_acc, loss=val_loss, epoch=epoch, state=state)
             if opts.time_limit_s and time.perf_counter() - started > opts.time_limit_s:
-                break  # out of time: score this (partial) epoch, keep the best, stop
-        val_logits = _logits(model, val_states, whole=whole)
-        val_loss = torch.nn.functional.cross_entropy(val_logits, val_y).item()
-        val_acc = (val_logits.argmax(-1) == val_y).float().mean().item()
-        history.append({"epoch": epoch, "val_accuracy": round(val_acc, 4),
-                        "val_loss": round(val_loss, 4)})
-        bar.write(f"epoch {epoch}: validation accuracy {val_acc:.4f}, loss {val_loss:.4f}")
-        if (val_acc, -val_loss) > (best["accuracy"], -best["loss"]):
-            state = {k: v.detach().clone() for k, v in model.trained_state().items()}
-            best.update(accuracy=val_acc, loss=val_loss, epoch=epoch, state=state)
-        if opts.time_limit_s and time.perf_counter() - started > opts.time_limit_s:
-            bar.write(f"time limit of {opts.time_limit_s:.0f} s reached after epoch {epoch}")
-            break
+                bar.write(f"time limit of {opts.time_limit_s:.0f} s reached after epoch {epoch}")
+                break
     bar.close()
 
     _restore(model, best["state"])
@@ -238,6 +269,27 @@ def _start_model(labels: list[str], opts: TrainOptions, start_from: Path | None)
     return model
 
 
+def encode_once(model: IntentModel, texts: list[str], cancel: threading.Event | None = None,
+                batch_size: int = 128) -> dict[str, torch.Tensor]:
+    """{text: mean-pooled final states [384]} of the whole encoder, each distinct text encoded
+    once, in batches of texts of the same token length (little padding)."""
+    distinct = list(dict.fromkeys(texts))
+    model.eval()
+    ids = model.tokenizer(distinct, truncation=True, max_length=model.config.max_length)
+    order = sorted(range(len(distinct)), key=lambda i: len(ids["input_ids"][i]))
+    pooled = torch.empty(len(distinct), text_encoder.HIDDEN_SIZE)
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            if cancel is not None and cancel.is_set():
+                _cancelled()
+            idx = order[start : start + batch_size]
+            batch = model.tokenize([distinct[i] for i in idx])
+            mask = batch["attention_mask"]
+            hidden = model.upper(model.lower(batch["input_ids"], mask), mask)
+            pooled[idx] = text_encoder.mean_pool(hidden, mask).float().cpu()
+    return dict(zip(distinct, pooled.clone(), strict=True))  # clone: usable outside inference
+
+
 @torch.no_grad()
 def _frozen_states(model: IntentModel, texts: list[str], cancel: threading.Event | None = None,
                    batch_size: int = 128, whole: bool = False) -> list:
@@ -265,6 +317,18 @@ def _frozen_states(model: IntentModel, texts: list[str], cancel: threading.Event
     return states
 
 
+@contextmanager
+def _torch_threads(count: int | None) -> Iterator[None]:
+    """Run the block with `count` torch threads (None: as they are), then restore them."""
+    before = torch.get_num_threads()
+    if count:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def _cancelled() -> None:
     raise TrainingCancelled("Training was cancelled; no model was written.")
 
@@ -277,9 +341,11 @@ def _pad(states: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 @torch.no_grad()  # not inference_mode: calibration later fits a temperature on these logits
-def _logits(model: IntentModel, states: list[torch.Tensor], batch_size: int = 256,
+def _logits(model: IntentModel, states: list[torch.Tensor] | torch.Tensor, batch_size: int = 256,
             whole: bool = False):
     model.eval()
+    if isinstance(states, torch.Tensor):  # pooled features (heads only)
+        return model.head(states)
     out = []
     for start in range(0, len(states), batch_size):
         hidden, mask = _pad(states[start : start + batch_size])

@@ -131,6 +131,13 @@ def _read(folder: Path) -> Version | None:
     except FrontdeskError as err:
         log.warning("skipping model folder %s: %s", folder, err)
         return None
+    if config.adapters:  # adapters are usable only beside the version they were trained on
+        from engine.adapters import base_folder
+
+        if not (base_folder(folder, config.adapters) / intent.CONFIG_FILE).is_file():
+            log.warning("skipping model folder %s: the version its adapters were trained on "
+                        "(%s) is gone", folder, config.adapters.get("base"))
+            return None
     metrics = _json(folder / METRICS_FILE)
     return Version(folder.name, folder, config.version, len(config.labels),
                    created=str(metrics.get("created", "")), metrics=metrics)

@@ -166,8 +166,19 @@ def test_retraining_learns_the_new_intent_and_writes_a_version(team_home: Path):
 
 
 @pytest.mark.slow
-def test_heads_only_learns_the_new_intent_too(team_home: Path):
+def test_heads_only_learns_the_new_intent_too(team_home: Path, monkeypatch):
+    from engine.intent import IntentModel
+
+    encoded: list[int] = []  # rows through the encoder: each distinct text once, nothing more
+    lower = IntentModel.lower
+    monkeypatch.setattr(IntentModel, "lower",
+                        lambda self, ids, mask: encoded.append(len(ids)) or lower(self, ids, mask))
     result = retrain.retrain_from_store(team_home, retrain.RetrainOptions(heads_only=True))
+    summary = json.loads((result.folder / "data_summary.json").read_text())
+    replay = retrain.read_cases(team_home / "models" / "v001" / retrain.REPLAY_FILE)
+    cases, _ = retrain.from_store(team_home)
+    assert sum(encoded) == len({c.text for c in cases} | {c.text for c in replay})
+    assert summary["replay_cases"] > 0
     trained = json.loads((result.folder / "config.json").read_text())
     assert trained["training"]["options"]["heads_only"] is True
     assert result.recall["after"][NEW_INTENT] >= 0.6

@@ -35,8 +35,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="JSONL exports (`frontdesk export`) of one or several desks")
     retrain.add_argument("--epochs", type=int,
                          help="passes over the data (default 4, or 20 with --heads-only)")
-    retrain.add_argument("--heads-only", action="store_true",
-                         help="train the head alone (fastest); default: the top layers too")
+    mode = retrain.add_mutually_exclusive_group()
+    mode.add_argument("--heads-only", action="store_true",
+                      help="train the head alone (fastest); default: the top layers too")
+    mode.add_argument("--adapters", action="store_true",
+                      help="train LoRA adapters on the top layers' attention and the head; the "
+                      "version stores only those (small)")
     retrain.add_argument("--eval-fraction", type=float, default=0.2,
                          help="share of sessions held out for before/after (default 0.2)")
     retrain.add_argument("--seed", type=int, default=13)
@@ -77,6 +81,7 @@ def run_retrain(args: argparse.Namespace) -> int:
         raise InputError("--epochs must be at least 1 and --eval-fraction between 0 and 1.")
     home = paths.home(args.home)
     options = retrain.RetrainOptions(epochs=args.epochs, heads_only=args.heads_only,
+                                     adapters=args.adapters,
                                      eval_fraction=args.eval_fraction, seed=args.seed,
                                      replay=args.replay)
     if args.from_export:
