@@ -242,6 +242,16 @@ class Assistant:
         turn.text = text
         return text
 
+    def use_version(self, name: str) -> None:
+        """Switch the data folder to model version `name` (engine.versions) and answer with it
+        from the next turn: its intent model now, its fused model on the next screenshot."""
+        with self._lock:
+            versions.use(self.home, name)
+            self.model = IntentModel.load(versions.current(self.home), self._device)
+            if self._multimodal is not None and self._fused is None:
+                self._screen_reader = self._multimodal.screen_reader  # OCR stays loaded
+                self._multimodal = None
+
     def close(self) -> None:
         with self._lock:
             self.store.close()

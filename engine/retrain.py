@@ -87,8 +87,8 @@ class RetrainOptions:
     replay_per_intent: int = 30  # replayed examples per old intent (out_of_scope gets 4x)
     batch_size: int = 32
     lr: float | None = None  # None: 1e-4 for the top layers, 1e-3 for adapters
-    head_lr: float | None = None  # None: 2e-3, or 1e-2 heads only (a new intent's row starts
-    # from nothing, and the frozen encoder cannot help it along)
+    head_lr: float | None = None  # None: 2e-3, or 1e-2 heads only and with adapters (a new
+    # intent's row starts from nothing, and a frozen or barely moved encoder cannot help it along)
     time_limit_s: float | None = None
     replay: list[str] | None = None  # extra replay files (CSV/JSONL) instead of the default
     fused: bool = True  # also retrain the fused model on the screenshot turns (when enough)
@@ -119,6 +119,7 @@ class RetrainResult:
     needs_article: list[str]
     summary: dict
     seconds: float
+    fused: dict | None = None  # engine.fused_retrain's report (None: not asked for)
 
 
 # ---- labels from the logs -----------------------------------------------------------------
@@ -350,7 +351,7 @@ def retrain(cases: list[LoggedCase], stats: LabelStats, home: Path,
     name = versions.next_name(home)
     staging = root / f"{name}.partial"
     epochs = opts.epochs or (20 if opts.heads_only else 4)
-    head_lr = opts.head_lr or (1e-2 if opts.heads_only else 2e-3)
+    head_lr = opts.head_lr or (1e-2 if opts.heads_only or opts.adapters else 2e-3)
     lr = opts.lr or (1e-3 if opts.adapters else 1e-4)
     train_opts = TrainOptions(epochs=epochs, batch_size=opts.batch_size, lr=lr,
                               head_lr=head_lr, seed=opts.seed, time_limit_s=opts.time_limit_s,
@@ -390,7 +391,7 @@ def retrain(cases: list[LoggedCase], stats: LabelStats, home: Path,
         shutil.rmtree(staging.with_name(staging.name + ".partial"), ignore_errors=True)
         raise
     return RetrainResult(name, final, before, after, recall, new, summary["needs_article"],
-                         summary, metrics["seconds"])
+                         summary, metrics["seconds"], fused)
 
 
 def _score(model, cases: list[LoggedCase], features: dict | None = None) -> tuple[dict, dict]:

@@ -12,6 +12,7 @@ import pytest
 
 from engine import fused_retrain, retrain, versions
 from engine.assistant import Assistant
+from engine.cli.models_cmds import fused_line
 from engine.fusion import FusedModel
 from engine.multimodal import DEFAULT_FOLDER
 from engine.synthetic import TEST_ONLY_FONTS, render_screen
@@ -62,17 +63,20 @@ def test_screenshot_corrections_retrain_the_fused_model(
     assert fused["before"]["new_intent_recall"][NEW_INTENT] == 0.0
     assert fused["after"]["new_intent_recall"][NEW_INTENT] >= 0.5
     assert fused["new_intents"] == [NEW_INTENT]
+    assert fused_line(fused).startswith(f"fused model retrained on {fused['train_cases']} turns")
     model = FusedModel.load(result.folder / fused_retrain.FOLDER)
     assert model.labels[-1] == NEW_INTENT and model.labels[:-1] == FusedModel.load(
         DEFAULT_FOLDER).labels  # the known intents keep their rows, in order
 
     assert fused_retrain.current_folder(home) == DEFAULT_FOLDER  # not switched to by itself
-    versions.use(home, result.version)
-    assert fused_retrain.current_folder(home) == result.folder / fused_retrain.FOLDER
     with Assistant(home, knowledge=shipped_knowledge) as engine:
         engine.screen_reader = screen_reader
+        assert engine.multimodal.version == shipped_version
+        engine.use_version(result.version)  # as the Train dialog's "Use" does
+        assert fused_retrain.current_folder(home) == result.folder / fused_retrain.FOLDER
         assert engine.multimodal.version != shipped_version
         assert NEW_INTENT in engine.multimodal.labels
+        assert engine.multimodal.screen_reader is screen_reader  # OCR not loaded again
 
 
 def test_too_few_screenshot_turns_keep_the_fused_model(tmp_path: Path) -> None:
@@ -82,6 +86,7 @@ def test_too_few_screenshot_turns_keep_the_fused_model(tmp_path: Path) -> None:
     out = tmp_path / "fused"
     report = fused_retrain.retrain_fused(cases, [], tmp_path / "home", out)
     assert report["train_cases"] == 0 and "fewer than" in report["kept"]
+    assert fused_line(report).startswith("fused model kept (fewer than")
     assert not out.exists()
 
 

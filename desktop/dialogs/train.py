@@ -124,6 +124,10 @@ class TrainDialog(QDialog):
         if result.needs_article:
             extra = (" New intents without a knowledge-base article yet: "
                      + ", ".join(result.needs_article) + ".")
+        if result.fused and "kept" not in result.fused:
+            fused = result.fused
+            extra += (f" Screenshot turns (fused model): {_figure(fused['before']['accuracy'])}"
+                      f" -> {_figure(fused['after']['accuracy'])}.")
         self.message.setText(
             f"Trained {result.version} in {result.seconds:.0f} s.{extra}"
         )
@@ -141,15 +145,10 @@ class TrainDialog(QDialog):
         """Make the new version current and load it into the running Assistant."""
         if self.result is None:
             return
-        home, name = self._home, self.result.version
+        name = self.result.version
 
         def op(assistant, _job: Job) -> str:
-            from engine import versions
-            from engine.intent import IntentModel
-
-            versions.use(home, name)
-            device = str(getattr(assistant.model, "device", "cpu"))
-            assistant.model = IntentModel.load(versions.current(home), device)
+            assistant.use_version(name)
             return name
 
         self.use_button.setEnabled(False)

@@ -95,7 +95,8 @@ def run_retrain(args: argparse.Namespace) -> int:
                           "before": result.before, "after": result.after,
                           "recall": result.recall,
                           "new_intents": result.new_intents,
-                          "needs_article": result.needs_article, "seconds": result.seconds}))
+                          "needs_article": result.needs_article, "fused": result.fused,
+                          "seconds": result.seconds}))
         return 0
     summary = result.summary
     print(f"wrote {result.version} in {result.seconds:.0f} s from {summary['cases']} labelled "
@@ -108,9 +109,20 @@ def run_retrain(args: argparse.Namespace) -> int:
         recall = result.recall["after"].get(intent)
         print(f"new intent {intent}: held-out recall {_cell(recall)}"
               + ("; needs a knowledge-base article" if intent in result.needs_article else ""))
+    if result.fused:
+        print(f"screenshots: {fused_line(result.fused)}")
     print(f"now using {result.version}" if args.use
           else f"to use it: frontdesk models use {result.version}")
     return 0
+
+
+def fused_line(report: dict) -> str:
+    """What became of the fused model, in one line (engine.fused_retrain's report)."""
+    if "kept" in report:
+        return f"fused model kept ({report['kept']})"
+    before, after = report["before"]["accuracy"], report["after"]["accuracy"]
+    return (f"fused model retrained on {report['train_cases']} turns; held-out accuracy "
+            f"{_cell(before)} -> {_cell(after)} on {report['heldout_cases']} turns")
 
 
 def _cell(value: object) -> str:
