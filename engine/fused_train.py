@@ -244,11 +244,18 @@ def collate(items: list[Prepared], config: FusionConfig):
 
 def train(
     config: FusionConfig, items: list[Prepared], epochs: int = 25, lr: float = 2e-3,
-    batch_size: int = 16, seed: int = 0, log=print,
+    batch_size: int = 16, seed: int = 0, log=print, initial: dict | None = None,
 ) -> FusedModel:
-    """AdamW with a cosine schedule; the whole loop a person can read in one sitting."""
+    """AdamW with a cosine schedule; the whole loop a person can read in one sitting.
+
+    `initial`: cross.* / gnn.* weights to start from (engine.pretrain); the head starts fresh.
+    """
     torch.manual_seed(seed)
     model = FusedModel(config)
+    if initial is not None:
+        from engine.pretrain import apply_pretrained
+
+        apply_pretrained(model, initial)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     steps = epochs * -(-len(items) // batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=steps)
@@ -322,6 +329,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--visual", action="store_true",
                         help="add EfficientNet box features (off: on the synthetic sets they "
                         "let the model memorise training images; see bench.fusion)")
+    parser.add_argument("--pretrain", action="store_true",
+                        help="self-supervised pretraining on unlabelled training-side cases "
+                        "first (engine.pretrain; measured by bench.pretrain)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # small matrices: one thread is faster, and fair to a shared CPU
@@ -337,12 +347,19 @@ def main(argv: list[str] | None = None) -> int:
     train_items = prepare(train_cases, label_names, text, "full", encoder, seed=args.seed)
     test_items = prepare(test_cases, label_names, text, "full", encoder, seed=args.seed + 1)
     config = mode_config("full", label_names)
-    model = train(config, train_items, epochs=args.epochs, seed=args.seed)
+    initial = None
+    if args.pretrain:
+        from engine.pretrain import PretrainConfig, pretrain, unlabelled
+
+        shots, convs = unlabelled(args.data, text, PretrainConfig.shots, PretrainConfig.convs,
+                                  args.seed)
+        initial, _ = pretrain(config, shots, convs, text, PretrainConfig(seed=args.seed))
+    model = train(config, train_items, epochs=args.epochs, seed=args.seed, initial=initial)
     score = accuracy(model, test_items)
     model.config.training = {"data": "engine.synthetic (Bitext 8k, sha1 split)",
                              "train_cases": len(train_cases), "epochs": args.epochs,
                              "seed": args.seed, "text": text.name,
-                             "visual": encoder is not None}
+                             "visual": encoder is not None, "pretrained": args.pretrain}
     model.config.metrics = {"synthetic_test_accuracy": round(score, 4)}
     model.save(args.out)
     print(json.dumps(model.config.metrics), f"({time.perf_counter() - start:.0f} s)")
