@@ -331,7 +331,7 @@ def retrain(cases: list[LoggedCase], stats: LabelStats, home: Path,
     train_part, held_out = split_by_session(cases, opts.eval_fraction, opts.seed)
     screenshots = train_part, held_out  # the fused model learns from the screenshot turns;
     train_part = [c for c in train_part if not c.images]  # what is typed beside a screenshot
-    held_out = [c for c in held_out if not c.images] or held_out  # ("see this") is not the text
+    held_out = [c for c in held_out if not c.images]  # ("see this") is not the text
     base_name, base_folder = versions.current_name(home), versions.current(home)
     current = IntentModel.load(base_folder)
     replay, replay_val, replay_source = replay_cases(base_folder, opts.replay_per_intent,
@@ -358,20 +358,20 @@ def retrain(cases: list[LoggedCase], stats: LabelStats, home: Path,
                               heads_only=opts.heads_only, adapters=opts.adapters,
                               adapter_base=base_name)
     notes = {"retrained_from": base_name, "logs": origin}
+    new = sorted({c.intent for c in cases} - set(current.labels))
     try:
         team, team_val = [c.as_case() for c in train_part], None
         if replay_val:  # validation: a tenth of the team's part and the old validation data
             team, team_val = stratified_split(team, 0.1, opts.seed)
             team_val += replay_val
         model = fine_tune(team + replay, staging, train_opts, val_cases=team_val,
-                          start_from=base_folder, progress=_progress(progress),
+                          start_from=current, progress=_progress(progress),
                           cancel=_cancel_event(cancel), notes=notes, features=features)
         after, recall_after = _score(model, held_out, features)
         fused = None if not opts.fused else fused_retrain.retrain_fused(
             *screenshots, home, staging / fused_retrain.FOLDER, seed=opts.seed,
             cancel=_cancel_event(cancel), log=log.info)
         recall = {"before": recall_before, "after": recall_after}
-        new = sorted({c.intent for c in cases} - set(current.labels))
         summary = _summary(cases, stats, train_part, held_out, replay, replay_source, new, opts,
                            base_name, origin)
         metrics = {"created": now_iso(), "base": base_name, "model_version": model.version,
@@ -399,6 +399,8 @@ def _score(model, cases: list[LoggedCase], features: dict | None = None) -> tupl
     pooled `features` of `encode_once` when given: the model's encoder is not run again)."""
     from engine.evaluate import score
 
+    if not cases:  # every held-out turn had a screenshot: the fused report scores those
+        return {"cases": 0}, {}
     if features is None:
         predicted = [p.intent for p in model.predict([c.text for c in cases])]
     else:
