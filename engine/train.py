@@ -87,7 +87,7 @@ def fine_tune(
     cases: list[Case],
     out: Path,
     options: TrainOptions | None = None,
-    start_from: Path | None = None,
+    start_from: Path | IntentModel | None = None,
     val_cases: list[Case] | None = None,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
@@ -97,7 +97,8 @@ def fine_tune(
     """Train on `cases` and save the best epoch, calibrated, to `out`; return the model.
 
     `features` (heads only): pooled features by text from `encode_once` with the same encoder,
-    so a caller that also scores the model (engine.retrain) encodes each text once per run."""
+    so a caller that also scores the model (engine.retrain) encodes each text once per run.
+    `start_from` may be a loaded model (it is then trained in place, not loaded again)."""
     opts = options or TrainOptions()
     torch.manual_seed(opts.seed)
     check_trainable(cases)
@@ -196,7 +197,7 @@ def fine_tune(
         **(notes or {}), "options": asdict(opts), "train_examples": len(cases),
         "val_examples": len(val_cases), "best_epoch": best["epoch"], "history": history,
         "seconds": round(time.perf_counter() - started, 1),
-        "started_from": str(start_from) if start_from else None,
+        "started_from": str(getattr(start_from, "folder", start_from)) if start_from else None,
     }
     _save_atomically(model, Path(out))
     return model
@@ -252,12 +253,14 @@ def best_threshold(probs: torch.Tensor, gold: torch.Tensor, labels: list[str]) -
     return round(best_t, 4)
 
 
-def _start_model(labels: list[str], opts: TrainOptions, start_from: Path | None) -> IntentModel:
-    """A fresh model, or one loaded from a folder with its head widened for any new intents."""
+def _start_model(labels: list[str], opts: TrainOptions,
+                 start_from: Path | IntentModel | None) -> IntentModel:
+    """A fresh model, or one loaded from a folder (or given) with its head widened for any new
+    intents."""
     if start_from is None:
         return IntentModel(IntentConfig(labels=labels, trainable_layers=opts.trainable_layers,
                                         max_length=opts.max_length))
-    model = IntentModel.load(start_from)
+    model = start_from if isinstance(start_from, IntentModel) else IntentModel.load(start_from)
     new = [label for label in labels if label not in model.labels]
     if new:
         old_head = model.head
