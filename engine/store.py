@@ -9,86 +9,44 @@ OCR text of attached screenshots. Table access goes through sqlite-utils; the fe
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
-import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlite_utils import Database
 
-from engine import paths
+from engine import paths, store_file
 from engine.errors import InputError, StoreError
 from engine.media import read_media
-from engine.store_schema import LATEST_VERSION, apply_migrations, current_version
-from engine.types import ROLES, SOURCES, Reply, Turn
+from engine.store_errors import guarded, store_error
+from engine.store_rows import (
+    ATTACHMENT_META,
+    REPLY_INSERT,
+    REPLY_INSERT_WITH_ID,
+    TABLES,
+    check_turn,
+    decode_reply,
+    fts_query,
+    now_iso,
+    reply_values,
+)
+from engine.store_schema import current_version
+from engine.types import Reply, Turn
+
+__all__ = ["Store", "StoreError", "decode_reply", "fts_query", "now_iso", "store_error"]
 
 log = logging.getLogger(__name__)
 
 FEEDBACK_ACTIONS: tuple[str, ...] = ("accepted", "edited", "rejected", "corrected")
 ATTACHMENT_KINDS: tuple[str, ...] = ("image", "audio")
 DEFAULT_TIMEOUT_S = 5.0
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def now_iso() -> str:
-    """UTC time as sortable ISO-8601 text (all timestamps in the file share this shape)."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
-def store_error(err: BaseException, path: Path) -> StoreError:
-    """Turn a sqlite3/OS failure into one sentence a user can act on."""
-    text = str(err).lower()
-    if "locked" in text or "busy" in text:
-        message = (
-            f"The database {path} is in use by another program; close it and try again."
-        )
-    elif "full" in text or getattr(err, "errno", None) == 28:
-        message = f"The disk holding {path} is full; free some space and try again."
-    elif "not a database" in text or "malformed" in text or "corrupt" in text:
-        message = (
-            f"The file {path} is damaged or is not a Frontdesk database; "
-            "move it aside and Frontdesk will start a new one."
-        )
-    elif (
-        "readonly" in text
-        or "read-only" in text
-        or "unable to open" in text
-        or "permission" in text
-        or isinstance(err, OSError)
-    ):
-        message = (
-            f"Frontdesk cannot write its database at {path}; "
-            "check that the folder exists and that you may write to it."
-        )
-    else:
-        message = f"The database {path} could not be used ({str(err).rstrip('.')})."
-    return StoreError(message)
-
-
-def _guarded(method: F) -> F:
-    """Serialize access across threads and report SQLite failures as one StoreError sentence."""
-
-    @functools.wraps(method)
-    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
-        with self._lock:
-            try:
-                return method(self, *args, **kwargs)
-            except sqlite3.Error as err:
-                log.debug("store failure", exc_info=True)
-                raise store_error(err, self.path) from err
-
-    return wrapper  # type: ignore[return-value]
 
 
 class Store:
@@ -99,19 +57,19 @@ class Store:
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         try:
-            self._create_private_file()
+            store_file.create_private_file(self.path)
             self._conn = sqlite3.connect(str(self.path), timeout=timeout, check_same_thread=False)
             self.db = Database(self._conn)
-            self._check_is_ours()
+            store_file.check_is_ours(self._conn, self.path)
             self.db.enable_wal()
             self.db.execute("PRAGMA foreign_keys=ON")
             # WAL + NORMAL: a commit survives the app being killed (it is in the WAL before
             # commit returns); only a power cut can lose the last moments. FULL costs ~4 ms an
             # fsync per commit, two per typed turn, which the 20 ms turn budget cannot carry.
             self.db.execute("PRAGMA synchronous=NORMAL")
-            self._migrate()
+            store_file.migrate(self._conn, self.path)
             self.desk_id = self._desk_id()
-            self._restrict_side_files()
+            store_file.restrict_side_files(self.path)
         except (sqlite3.Error, OSError) as err:
             self.close()
             log.debug("cannot open store", exc_info=True)
@@ -139,55 +97,6 @@ class Store:
 
     # ---- opening -------------------------------------------------------------------------
 
-    def _create_private_file(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if not self.path.exists():
-            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-        elif self.path.stat().st_mode & 0o077:
-            os.chmod(self.path, 0o600)
-
-    def _restrict_side_files(self) -> None:
-        for suffix in ("-wal", "-shm"):
-            side = self.path.with_name(self.path.name + suffix)
-            if side.exists() and side.stat().st_mode & 0o077:
-                try:
-                    os.chmod(side, 0o600)
-                except OSError:  # another user's -shm: SQLite still works, so do not fail
-                    log.warning("cannot restrict permissions of %s", side)
-
-    def _check_is_ours(self) -> None:
-        """Refuse SQLite files of other programs rather than adding tables to them."""
-        names = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master")}
-        if names and "schema_migrations" not in names:
-            raise StoreError(
-                f"The file {self.path} is a database of another program, not Frontdesk's; "
-                "choose another data folder."
-            )
-
-    def _migrate(self) -> None:
-        version = current_version(self._conn)
-        if version > LATEST_VERSION:
-            raise StoreError(
-                f"The database {self.path} was written by a newer Frontdesk "
-                f"(schema {version}, this one knows {LATEST_VERSION}); update Frontdesk to open it."
-            )
-        if version < LATEST_VERSION:
-            log.info("migrating %s from schema %d to %d", self.path, version, LATEST_VERSION)
-            if version > 0:
-                self._backup(self.path.with_name(f"{self.path.name}.schema{version}.bak"))
-            apply_migrations(self._conn)
-
-    def _backup(self, target: Path) -> None:
-        """A private copy of the file as it was before an upgrade (SQLite's online backup)."""
-        if target.exists():
-            return
-        os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o600))
-        copy = sqlite3.connect(target)
-        try:
-            self._conn.backup(copy)
-        finally:
-            copy.close()
-
     def _desk_id(self) -> str:
         """This file's uuid, made once (several processes may open a new file at once)."""
         row = self.db.execute("SELECT value FROM meta WHERE key = 'desk_id'").fetchone()
@@ -209,7 +118,7 @@ class Store:
 
     # ---- sessions ------------------------------------------------------------------------
 
-    @_guarded
+    @guarded
     def new_session(
         self, *, agent: str | None = None, channel: str = "chat", title: str | None = None
     ) -> int:
@@ -218,14 +127,14 @@ class Store:
         with self._writing():
             return int(self.db["sessions"].insert(row).last_pk)
 
-    @_guarded
+    @guarded
     def rename_session(self, session_id: int, title: str) -> None:
         """Give a conversation the title shown in the session list."""
         self._require("sessions", session_id)
         with self._writing():
             self.db["sessions"].update(session_id, {"title": title})
 
-    @_guarded
+    @guarded
     def end_session(self, session_id: int) -> None:
         """Mark a conversation closed (its `ended` time is set once)."""
         self._require("sessions", session_id)
@@ -235,13 +144,13 @@ class Store:
                 [now_iso(), session_id],
             )
 
-    @_guarded
+    @guarded
     def session(self, session_id: int) -> dict[str, Any]:
         """One session's row."""
         self._require("sessions", session_id)
         return dict(self.db["sessions"].get(session_id))
 
-    @_guarded
+    @guarded
     def sessions(self, query: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
         """Sessions newest first, with turn count and first customer line; `query` searches
         turn text and OCR text."""
@@ -265,10 +174,10 @@ class Store:
 
     # ---- turns and attachments -----------------------------------------------------------
 
-    @_guarded
+    @guarded
     def add_turn(self, session_id: int, turn: Turn) -> int:
         """Write one turn with copies of its image/audio files, committed before returning."""
-        _check_turn(turn)
+        check_turn(turn)
         self._require("sessions", session_id)
         files = [("image", Path(p)) for p in turn.images]
         if turn.audio is not None:
@@ -281,7 +190,7 @@ class Store:
         turn.id = turn_id
         return turn_id
 
-    @_guarded
+    @guarded
     def set_turn_text(self, turn_id: int, text: str) -> None:
         """Fill in a turn's text after the fact (a recording kept first, its transcript later)."""
         if not isinstance(text, str):
@@ -290,7 +199,7 @@ class Store:
         with self._writing():
             self._conn.execute("UPDATE turns SET text = ? WHERE id = ?", (text, turn_id))
 
-    @_guarded
+    @guarded
     def add_turns_bulk(self, items: Iterable[tuple[int, Turn, Reply | None]]) -> int:
         """Write many (session id, turn, reply or None) in one transaction; sets their ids.
 
@@ -300,7 +209,7 @@ class Store:
         items = list(items)
         media: list[tuple[Turn, list[tuple[str, tuple[bytes, dict[str, Any]]]]]] = []
         for _, turn, _ in items:
-            _check_turn(turn)
+            check_turn(turn)
             if turn.images or turn.audio is not None:  # read (and refuse) before writing
                 files = [("image", Path(p)) for p in turn.images]
                 files += [("audio", Path(turn.audio))] if turn.audio is not None else []
@@ -320,7 +229,7 @@ class Store:
                 turn.id = next_turn
                 if reply is not None:
                     reply.id, reply.turn_id = next_reply, next_turn
-                    reply_rows.append((next_reply, *_reply_values(reply, next_turn), stamp))
+                    reply_rows.append((next_reply, *reply_values(reply, next_turn), stamp))
                     next_reply += 1
                 next_turn += 1
             self._conn.executemany(
@@ -334,7 +243,7 @@ class Store:
                     self.insert_attachment_row(turn.id, kind, data, **meta)
         return len(turn_rows)
 
-    @_guarded
+    @guarded
     def add_attachment(
         self,
         turn_id: int,
@@ -358,7 +267,7 @@ class Store:
                 duration=duration, ocr_text=ocr_text, ocr_json=ocr_json,
             )
 
-    @_guarded
+    @guarded
     def set_ocr(self, attachment_id: int, ocr_text: str, ocr_json: str) -> None:
         """Keep the text read from a screenshot; it becomes searchable at once."""
         self._require("attachments", attachment_id)
@@ -367,7 +276,7 @@ class Store:
                 attachment_id, {"ocr_text": ocr_text, "ocr_json": ocr_json}
             )
 
-    @_guarded
+    @guarded
     def ocr_for_sha256(self, sha256: str) -> tuple[str, str] | None:
         """(ocr_text, ocr_json) of an identical image read before, so no image is read twice."""
         row = self.db.execute(
@@ -377,13 +286,13 @@ class Store:
         ).fetchone()
         return (row[0], row[1] or "") if row else None
 
-    @_guarded
+    @guarded
     def attachments(self, turn_id: int) -> list[dict[str, Any]]:
         """Metadata of a turn's attachments (no bytes)."""
         return list(self.db.query(f"SELECT {ATTACHMENT_META} FROM attachments "
                                   "WHERE turn = ? ORDER BY id", [turn_id]))
 
-    @_guarded
+    @guarded
     def attachment_bytes(self, attachment_id: int) -> bytes:
         """The stored bytes of one attachment."""
         row = self.db.execute(
@@ -395,7 +304,7 @@ class Store:
             return bytes(row[0])
         return Path(row[1]).read_bytes()
 
-    @_guarded
+    @guarded
     def turns(self, session_id: int) -> list[dict[str, Any]]:
         """A conversation in order; each turn has its `attachments` and latest `reply`
         (with that reply's latest `feedback`, or None)."""
@@ -426,18 +335,18 @@ class Store:
 
     # ---- replies and feedback ------------------------------------------------------------
 
-    @_guarded
+    @guarded
     def add_reply(self, turn_id: int, reply: Reply) -> int:
         """Keep what the assistant proposed for a turn; sets `reply.id`."""
         self._require("turns", turn_id)
         with self._writing():
             cursor = self._conn.execute(
-                REPLY_INSERT, (*_reply_values(reply, turn_id), now_iso())
+                REPLY_INSERT, (*reply_values(reply, turn_id), now_iso())
             )
         reply.id, reply.turn_id = int(cursor.lastrowid), turn_id
         return reply.id
 
-    @_guarded
+    @guarded
     def add_feedback(
         self,
         reply_id: int,
@@ -463,7 +372,7 @@ class Store:
 
     # ---- search --------------------------------------------------------------------------
 
-    @_guarded
+    @guarded
     def search(self, query: str, limit: int = 50) -> list[dict[str, Any]]:
         """Turns whose text or screenshot text matches `query` (any string is safe), best first."""
         match = fts_query(query)
@@ -513,7 +422,7 @@ class Store:
                 self._conn.execute("ROLLBACK")
             raise
 
-    @_guarded
+    @guarded
     def count(self, table: str) -> int:
         """Rows in one of the store's tables."""
         if table not in TABLES:
@@ -567,60 +476,3 @@ class Store:
             "data": data, "size": len(data), "created": now_iso(), **meta,
         }
         return int(self.db["attachments"].insert(row).last_pk)
-
-
-TABLES = {
-    "sessions": "Session", "turns": "Turn", "attachments": "Attachment", "replies": "Reply",
-    "feedback": "Feedback",
-}
-ATTACHMENT_META = (
-    "id, turn, kind, sha256, path, mime, size, width, height, duration, ocr_text, ocr_json, "
-    "created"
-)
-REPLY_COLUMNS = (
-    "turn, intent, confidence, level, top, entities, draft, source, evidence, model_version, "
-    "latency_ms, created"
-)
-REPLY_INSERT = f"INSERT INTO replies ({REPLY_COLUMNS}) VALUES ({', '.join('?' * 12)})"
-REPLY_INSERT_WITH_ID = f"INSERT INTO replies (id, {REPLY_COLUMNS}) VALUES ({', '.join('?' * 13)})"
-
-
-def _reply_values(reply: Reply, turn_id: int) -> tuple[Any, ...]:
-    return (
-        turn_id, reply.intent, float(reply.confidence), reply.level,
-        json.dumps([[name, float(score)] for name, score in reply.top]),
-        json.dumps([asdict(e) for e in reply.entities]) if reply.entities else "[]",
-        reply.draft, reply.source,
-        json.dumps(reply.evidence, default=str) if reply.evidence else "{}",
-        reply.model_version, float(reply.latency_ms),
-    )
-
-
-def decode_reply(row: dict[str, Any]) -> dict[str, Any]:
-    """A replies row with its JSON columns parsed; `feedback` filled in by the caller."""
-    row = dict(row)
-    row["top"] = [tuple(pair) for pair in json.loads(row["top"] or "[]")]
-    row["entities"] = json.loads(row["entities"] or "[]")
-    row["evidence"] = json.loads(row["evidence"] or "{}")
-    row["feedback"] = None
-    return row
-
-
-def _check_turn(turn: Turn) -> None:
-    if turn.role not in ROLES:
-        raise InputError(f"A turn's role is one of {', '.join(ROLES)}, not {turn.role!r}.")
-    if turn.source not in SOURCES:
-        raise InputError(f"A turn's source is one of {', '.join(SOURCES)}, not {turn.source!r}.")
-    if not isinstance(turn.text, str):
-        raise InputError("A turn's text must be a string.")
-
-
-def fts_query(query: str) -> str:
-    """A safe FTS5 MATCH expression: every word quoted (so any input is valid), all required,
-    the last one also matching as a prefix (search as you type)."""
-    words = [w for w in "".join(c if c.isalnum() else " " for c in query).split() if w]
-    if not words:
-        return ""
-    quoted = ['"' + w.replace('"', '""') + '"' for w in words]
-    quoted[-1] += "*"
-    return " ".join(quoted)
