@@ -51,7 +51,7 @@ def _child(kind: str, t0: float, home: str, model: str | None) -> None:
         factory = None
         if model:
             def factory():
-                from desktop.main_window import reserve_ui_core
+                from desktop.loaders import reserve_ui_core
                 from engine.assistant import Assistant
 
                 reserve_ui_core()
@@ -151,7 +151,7 @@ def stalls(model: str | None, turns: int, export_rows: int) -> dict:
     factory = None
     if model:
         def factory():
-            from desktop.main_window import reserve_ui_core
+            from desktop.loaders import reserve_ui_core
             from engine.assistant import Assistant
 
             reserve_ui_core()

@@ -11,35 +11,31 @@ that could not be stored goes back into the composer.
 from __future__ import annotations
 
 import logging
-import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QImage, QKeySequence, QPixmap
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
-    QDialog,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QMainWindow,
     QPlainTextEdit,
     QProgressBar,
-    QScrollArea,
     QSplitter,
     QTabWidget,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from desktop import ops
+from desktop import loaders, ops
+from desktop.dialogs.image import ImageDialog
 from desktop.engine_worker import EngineWorker, Job
 from desktop.recorder_bridge import RecorderBridge
 from desktop.settings import DesktopSettings
 from desktop.stall_probe import StallProbe
+from desktop.widgets.banner import Banner
 from desktop.widgets.chat_view import ChatView
 from desktop.widgets.composer import Composer
 from desktop.widgets.graph_view import GraphView
@@ -48,101 +44,6 @@ from desktop.widgets.suggestion_panel import SuggestionPanel
 from engine.types import Reply, Turn
 
 log = logging.getLogger("frontdesk.desktop")
-
-
-def engine_threads() -> int:
-    """Threads for torch / CTranslate2: all cores but one, which stays with the UI thread.
-
-    On a 2-core laptop the default (every core, spinning OpenMP workers) made a typed turn
-    take 3x longer through the window and froze the UI for hundreds of ms (bench/gui.py).
-    """
-    return max(1, (os.cpu_count() or 2) - 1)
-
-
-def reserve_ui_core() -> None:
-    """Cap the math libraries' thread pools before they start (the user's setting wins)."""
-    threads = str(engine_threads())
-    os.environ.setdefault("OMP_NUM_THREADS", threads)
-    if "torch" in sys.modules:
-        import torch
-
-        torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
-
-
-def _open_store(home: Path):
-    from engine.store import Store
-
-    return Store.open(home)
-
-
-def _load_assistant(home: Path, settings: DesktopSettings):
-    """Runs on the engine thread: the only place torch & co. get imported."""
-    reserve_ui_core()
-    device = settings.device
-    if device == "auto":
-        import torch
-
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    from engine.assistant import Assistant
-
-    knowledge = Path(settings.knowledge_dir) if settings.knowledge_dir else None
-    return Assistant(home, knowledge=knowledge, device=device)
-
-
-def _load_transcriber(home: Path, settings: DesktopSettings):
-    reserve_ui_core()
-    from engine.speech import load_transcriber
-
-    transcriber = load_transcriber(model=settings.whisper_model or None, device=settings.device,
-                                   home=home)
-    warm_up_transcriber(transcriber)
-    return transcriber
-
-
-def warm_up_transcriber(transcriber) -> None:
-    """One second of silence through the whole pipeline while still loading: the first real
-    call would otherwise build the VAD's ONNX session and hold the GIL for ~0.4 s mid-use."""
-    import numpy as np
-
-    transcriber.transcribe(np.zeros(16_000, dtype=np.float32))
-
-
-class Banner(QWidget):
-    """One sentence across the top of the conversation, until dismissed or replaced."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.label = QLabel()
-        self.label.setObjectName("error-banner")
-        self.label.setWordWrap(True)
-        close = QToolButton()
-        close.setText("✕")
-        close.clicked.connect(self.hide)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(6, 4, 6, 4)
-        row.addWidget(self.label, 1)
-        row.addWidget(close)
-        self.setStyleSheet("background:#fdecea; color:#7a1c12;")
-        self.hide()
-
-    def say(self, message: str) -> None:
-        self.label.setText(message)
-        self.show()
-
-
-class ImageDialog(QDialog):
-    """A screenshot at full size."""
-
-    def __init__(self, image: QImage, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Screenshot")
-        label = QLabel()
-        label.setPixmap(QPixmap.fromImage(image))
-        scroll = QScrollArea()
-        scroll.setWidget(label)
-        layout = QVBoxLayout(self)
-        layout.addWidget(scroll)
-        self.resize(min(image.width() + 40, 1400), min(image.height() + 40, 900))
 
 
 class MainWindow(QMainWindow):
@@ -173,14 +74,15 @@ class MainWindow(QMainWindow):
         self._transcribe_job: Job | None = None
 
         self.store = EngineWorker(
-            "session store", store_factory or (lambda: _open_store(self.home))
+            "session store", store_factory or (lambda: loaders.open_store(self.home))
         )
         self.engine = EngineWorker(
-            "assistant", assistant_factory or (lambda: _load_assistant(self.home, self.settings))
+            "assistant",
+            assistant_factory or (lambda: loaders.load_assistant(self.home, self.settings)),
         )
         self.speech = EngineWorker(
             "speech model",
-            transcriber_factory or (lambda: _load_transcriber(self.home, self.settings)),
+            transcriber_factory or (lambda: loaders.load_transcriber(self.home, self.settings)),
         )
         for worker in (self.store, self.engine, self.speech):
             worker.status.connect(self.show_status)
@@ -475,7 +377,8 @@ class MainWindow(QMainWindow):
     def paste(self) -> None:
         """Ctrl+V: into the field being edited, else a screenshot/text into the composer."""
         focus = QGuiApplication.focusObject()
-        if isinstance(focus, (QLineEdit, QPlainTextEdit)) and focus is not self.composer.edit:
+        mine = isinstance(focus, (QLineEdit, QPlainTextEdit)) and self.isAncestorOf(focus)
+        if mine and focus is not self.composer.edit:
             focus.paste()
         else:
             self.composer.paste_from_clipboard()

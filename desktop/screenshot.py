@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
 
-    from desktop.main_window import MainWindow, reserve_ui_core
+    from desktop.loaders import reserve_ui_core
+    from desktop.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
     home = Path(tempfile.mkdtemp(prefix="frontdesk-shot-"))

@@ -43,7 +43,8 @@ def make_window(
 ) -> Iterator[Callable[..., Any]]:
     """Build the real MainWindow over `home`: the Assistant is created in the engine thread
     from the session's loaded model; `gate` (a threading.Event) holds the load back."""
-    from desktop.main_window import MainWindow, reserve_ui_core
+    from desktop.loaders import reserve_ui_core
+    from desktop.main_window import MainWindow
     from engine.assistant import Assistant
 
     windows = []

@@ -1,0 +1,70 @@
+"""What the window's workers load off the UI thread: the store, the Assistant, speech.
+
+These run on the engine threads (desktop.engine_worker); they are the only place torch & co.
+get imported, so the window itself starts without them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from desktop.settings import DesktopSettings
+
+
+def engine_threads() -> int:
+    """Threads for torch / CTranslate2: all cores but one, which stays with the UI thread.
+
+    On a 2-core laptop the default (every core, spinning OpenMP workers) made a typed turn
+    take 3x longer through the window and froze the UI for hundreds of ms (bench/gui.py).
+    """
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+def reserve_ui_core() -> None:
+    """Cap the math libraries' thread pools before they start (the user's setting wins)."""
+    threads = str(engine_threads())
+    os.environ.setdefault("OMP_NUM_THREADS", threads)
+    if "torch" in sys.modules:
+        import torch
+
+        torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
+
+def open_store(home: Path):
+    from engine.store import Store
+
+    return Store.open(home)
+
+
+def load_assistant(home: Path, settings: DesktopSettings):
+    """Runs on the engine thread: the only place torch & co. get imported."""
+    reserve_ui_core()
+    device = settings.device
+    if device == "auto":
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    from engine.assistant import Assistant
+
+    knowledge = Path(settings.knowledge_dir) if settings.knowledge_dir else None
+    return Assistant(home, knowledge=knowledge, device=device)
+
+
+def load_transcriber(home: Path, settings: DesktopSettings):
+    reserve_ui_core()
+    from engine.speech import load_transcriber
+
+    transcriber = load_transcriber(model=settings.whisper_model or None, device=settings.device,
+                                   home=home)
+    warm_up_transcriber(transcriber)
+    return transcriber
+
+
+def warm_up_transcriber(transcriber) -> None:
+    """One second of silence through the whole pipeline while still loading: the first real
+    call would otherwise build the VAD's ONNX session and hold the GIL for ~0.4 s mid-use."""
+    import numpy as np
+
+    transcriber.transcribe(np.zeros(16_000, dtype=np.float32))
