@@ -13,7 +13,6 @@ cases the fused model is kept as it is, and the metrics say why.
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -149,7 +148,7 @@ def retrain_fused(
 ) -> dict[str, Any]:
     """Fine-tune the current fused model on the logged screenshot cases and save it to `out`
     (only when there are enough); returns what happened, for the version's metrics."""
-    from engine.fused_train import FrozenText, collate
+    from engine.fused_train import FrozenText, fit
     from engine.store import Store
 
     started = time.perf_counter()
@@ -175,29 +174,7 @@ def retrain_fused(
     widen(model, model.labels + new)
 
     torch.manual_seed(seed)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    batch = 16
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, lr, total_steps=epochs * -(-len(train_items) // batch))
-    order = random.Random(seed)
-    for _ in range(epochs):
-        model.train()
-        order.shuffle(train_items)
-        for start in range(0, len(train_items), batch):
-            if cancel is not None and cancel.is_set():
-                from engine.train import TrainingCancelled
-
-                raise TrainingCancelled("Training was cancelled; no model was written.")
-            tokens, mask, blocks, graph, target = collate(train_items[start : start + batch],
-                                                          model.config)
-            loss = torch.nn.functional.cross_entropy(
-                model(tokens, mask, blocks, graph).logits, target, label_smoothing=0.05)
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            schedule.step()
-    model.eval()
+    fit(model, train_items, epochs, lr, seed=seed, cancel=cancel)
     after = _scores(model, test_items, new, index)
     report.update(before=before, after=after, new_intents=new, epochs=epochs,
                   seconds=round(time.perf_counter() - started, 1))

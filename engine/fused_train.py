@@ -256,6 +256,15 @@ def train(
         from engine.pretrain import apply_pretrained
 
         apply_pretrained(model, initial)
+    return fit(model, items, epochs, lr, batch_size, seed, log)
+
+
+def fit(
+    model: FusedModel, items: list[Prepared], epochs: int, lr: float, batch_size: int = 16,
+    seed: int = 0, log=None, cancel=None,
+) -> FusedModel:
+    """Train `model` in place on `items` (engine.fused_retrain starts from the model in use);
+    `cancel` (a threading.Event) stops it between batches with TrainingCancelled."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     steps = epochs * -(-len(items) // batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=steps)
@@ -266,8 +275,12 @@ def train(
         order.shuffle(shuffled)
         total = 0.0
         for start in range(0, len(shuffled), batch_size):
+            if cancel is not None and cancel.is_set():
+                from engine.train import TrainingCancelled
+
+                raise TrainingCancelled("Training was cancelled; no model was written.")
             tokens, mask, blocks, graph, target = collate(shuffled[start : start + batch_size],
-                                                          config)
+                                                          model.config)
             loss = torch.nn.functional.cross_entropy(
                 model(tokens, mask, blocks, graph).logits, target, label_smoothing=0.05)
             optimizer.zero_grad()
