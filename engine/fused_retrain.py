@@ -145,6 +145,7 @@ def retrain_fused(
     train_part: list, held_out: list, home: Path, out: Path, *, epochs: int = 12,
     lr: float = 5e-4, seed: int = 13, cancel: threading.Event | None = None,
     readings: Readings | None = None, log: Callable[[str], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Fine-tune the current fused model on the logged screenshot cases and save it to `out`
     (only when there are enough); returns what happened, for the version's metrics."""
@@ -174,7 +175,7 @@ def retrain_fused(
     widen(model, model.labels + new)
 
     torch.manual_seed(seed)
-    fit(model, train_items, epochs, lr, seed=seed, cancel=cancel)
+    fit(model, train_items, epochs, lr, seed=seed, cancel=cancel, progress=progress)
     after = _scores(model, test_items, new, index)
     report.update(before=before, after=after, new_intents=new, epochs=epochs,
                   seconds=round(time.perf_counter() - started, 1))

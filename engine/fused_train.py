@@ -261,10 +261,11 @@ def train(
 
 def fit(
     model: FusedModel, items: list[Prepared], epochs: int, lr: float, batch_size: int = 16,
-    seed: int = 0, log=None, cancel=None,
+    seed: int = 0, log=None, cancel=None, progress=None,
 ) -> FusedModel:
     """Train `model` in place on `items` (engine.fused_retrain starts from the model in use);
-    `cancel` (a threading.Event) stops it between batches with TrainingCancelled."""
+    `cancel` (a threading.Event) stops it between batches with TrainingCancelled;
+    `progress(step, total)` hears of every batch."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     steps = epochs * -(-len(items) // batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=steps)
@@ -289,6 +290,8 @@ def fit(
             optimizer.step()
             schedule.step()
             total += loss.item() * len(target)
+            if progress is not None:
+                progress(schedule.last_epoch, steps)
         if log and (epoch % 10 == 9 or epoch == epochs - 1):
             log(f"  epoch {epoch + 1}/{epochs} loss {total / len(items):.3f}")
     return model.eval()

@@ -370,7 +370,7 @@ def retrain(cases: list[LoggedCase], stats: LabelStats, home: Path,
         after, recall_after = _score(model, held_out, features)
         fused = None if not opts.fused else fused_retrain.retrain_fused(
             *screenshots, home, staging / fused_retrain.FOLDER, seed=opts.seed,
-            cancel=_cancel_event(cancel), log=log.info)
+            cancel=_cancel_event(cancel), log=log.info, progress=progress)
         recall = {"before": recall_before, "after": recall_after}
         summary = _summary(cases, stats, train_part, held_out, replay, replay_source, new, opts,
                            base_name, origin)

@@ -54,8 +54,12 @@ def test_screenshot_corrections_retrain_the_fused_model(
             engine.feedback(reply.id, action, corrected_intent=intent)
         shipped_version = engine.multimodal.version
 
-    result = retrain.retrain_from_store(home, retrain.RetrainOptions(heads_only=True,
-                                                                     eval_fraction=0.3))
+    calls: list[tuple[int, int]] = []
+    result = retrain.retrain_from_store(
+        home, retrain.RetrainOptions(heads_only=True, eval_fraction=0.3),
+        progress=lambda done, total: calls.append((done, total)))
+    fused_steps = calls[-1][1]  # the fused model trains last, and its bar runs to the end
+    assert calls[-1] == (fused_steps, fused_steps) and (1, fused_steps) in calls
     fused = json.loads((result.folder / versions.METRICS_FILE).read_text())["fused"]
     # every screenshot was read from the store's own readings: nothing OCRed twice, none lost
     assert fused["images_read_now"] == 0 and fused["images_missing"] == 0
