@@ -17,7 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from engine.exchange import export_records, import_records
+from engine.exchange import export_records
+from engine.merge import import_records
 from engine.store import Store, now_iso
 from engine.store_schema import apply_migrations
 from engine.types import Reply, Turn

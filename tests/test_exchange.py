@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from engine.errors import InputError, StoreError
-from engine.exchange import CSV_COLUMNS, export_records, import_records
+from engine.exchange import CSV_COLUMNS, export_records
+from engine.merge import import_records
 from engine.store import Store
 from engine.types import Turn
 from tests.fixtures_store import fill_conversation, reply_for

@@ -17,7 +17,8 @@ import pytest
 
 from engine import retrain, versions
 from engine.errors import InputError
-from engine.exchange import export_records, import_records
+from engine.exchange import export_records
+from engine.merge import import_records
 from engine.store import Store
 from engine.types import Reply, Turn
 from tests.fixtures_retrain import NEW_INTENT, warranty_messages

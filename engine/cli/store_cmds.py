@@ -97,7 +97,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from engine.exchange import import_records
+    from engine.merge import import_records
 
     update, close = _progress_bar("import")
     try:
