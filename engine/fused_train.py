@@ -346,8 +346,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="add EfficientNet box features (off: on the synthetic sets they "
                         "let the model memorise training images; see bench.fusion)")
     parser.add_argument("--pretrain", action="store_true",
-                        help="self-supervised pretraining on unlabelled training-side cases "
-                        "first (engine.pretrain; measured by bench.pretrain)")
+                        help="screenshot-text contrastive pretraining on unlabelled "
+                        "training-side cases first (engine.pretrain; see bench.pretrain)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # small matrices: one thread is faster, and fair to a shared CPU
@@ -369,7 +369,9 @@ def main(argv: list[str] | None = None) -> int:
 
         shots, convs = unlabelled(args.data, text, PretrainConfig.shots, PretrainConfig.convs,
                                   args.seed)
-        initial, _ = pretrain(config, shots, convs, text, PretrainConfig(seed=args.seed))
+        # (a) alone: (b) did not help conversations (bench/reports/pretrain)
+        initial, _ = pretrain(config, shots, convs, text,
+                              PretrainConfig(seed=args.seed, use_masked=False))
     model = train(config, train_items, epochs=args.epochs, seed=args.seed, initial=initial)
     score = accuracy(model, test_items)
     model.config.training = {"data": "engine.synthetic (Bitext 8k, sha1 split)",
