@@ -254,6 +254,8 @@ class Assistant:
 
     def close(self) -> None:
         with self._lock:
+            if self._multimodal is not None:
+                self._multimodal.release_reader()
             self.store.close()
 
     def __enter__(self) -> Assistant:

@@ -84,6 +84,11 @@ class MultimodalReader:
         reader.ocr_for_sha256 = self._stored_reading
         self.screen_reader = reader
 
+    def release_reader(self) -> None:
+        """The store is closing: the reader (perhaps shared) stops asking it."""
+        if self.screen_reader.ocr_for_sha256 == self._stored_reading:
+            self.screen_reader.ocr_for_sha256 = None
+
     # -- loading ------------------------------------------------------------------------------
     @property
     def model(self) -> FusedModel:

@@ -81,6 +81,7 @@ def test_screenshot_corrections_retrain_the_fused_model(
         assert engine.multimodal.version != shipped_version
         assert NEW_INTENT in engine.multimodal.labels
         assert engine.multimodal.screen_reader is screen_reader  # OCR not loaded again
+    assert screen_reader.ocr_for_sha256 is None  # a closed Assistant's store is asked no more
 
 
 def test_too_few_screenshot_turns_keep_the_fused_model(tmp_path: Path) -> None:
