@@ -40,7 +40,7 @@ SPOKEN_ROLES = ("customer", "agent")  # our own drafts ("assistant") are not con
 EVIDENCE_TURNS = 3
 EVIDENCE_BOXES = 3
 MEMO_LIMIT = 20_000  # distinct texts whose token states stay cached between turns
-BUCKET = 4  # texts per MiniLM call: a screenshot's one long text must not pad its short lines
+PAD_WASTE = 1.3  # a MiniLM batch may hold this much padding over its real size
 
 
 @dataclass
@@ -206,15 +206,31 @@ class MultimodalReader:
 
 
     def _embed(self, texts: list[str]) -> torch.Tensor:
-        """FrozenText.embed, with new texts encoded in buckets of similar length first.
+        """FrozenText.embed, with new texts encoded first in batches of similar length.
 
-        One padded batch of a screenshot's lines plus its whole OCR text costs several times
-        the tokens it holds; same vectors either way (padding is masked out)."""
+        A screenshot's short lines and its one long OCR text in one padded batch cost several
+        times the tokens they hold; one call per line costs the model's overhead each time.
+        Sorted by length, a batch grows while padding adds at most PAD_WASTE of its real size
+        (same vectors either way: padding is masked out)."""
         text = self.text
         missing = sorted({t for t in texts if (t, 64, False) not in text._memo}, key=len)
-        for start in range(0, len(missing), BUCKET):
-            text.states(missing[start : start + BUCKET])
+        for batch in length_batches(missing):
+            text.states(batch)
         return text.embed(texts)
+
+
+def length_batches(texts: list[str], waste: float = PAD_WASTE) -> list[list[str]]:
+    """`texts` (sorted by length) cut into runs whose padded size stays within `waste` times
+    their real size, counted in characters (+8 for the tokens every text gets)."""
+    batches: list[list[str]] = []
+    for item in texts:
+        size = len(item) + 8
+        if batches and size * (len(batches[-1]) + 1) <= waste * (
+                sum(len(t) + 8 for t in batches[-1]) + size):
+            batches[-1].append(item)
+        else:
+            batches.append([item])
+    return batches
 
 
 def screenshot_text(shots: list[Screenshot]) -> str:

@@ -180,3 +180,17 @@ def test_eval_scores_a_screenshot_case(home: Path, declined_screenshot: Path,
     assert main(["--home", str(home), "eval", str(cases), "--report", str(report)]) == 0
     [prediction] = map(json.loads, (report / "predictions.jsonl").read_text().splitlines())
     assert prediction["predicted"] == "payment_issue"
+
+
+def test_length_batches_keep_every_text_once_with_little_padding() -> None:
+    from engine.multimodal import PAD_WASTE, length_batches
+
+    texts = sorted(["OK", "Cart (2)", "Order #48213", "Refund requested", "Sign out",
+                    "Your refund has not been processed yet; it can take 5-7 business days",
+                    "x" * 300], key=len)
+    batches = length_batches(texts)
+    assert [t for batch in batches for t in batch] == texts  # all, once, in order
+    assert len(batches) < len(texts)  # short lines share a call
+    for batch in batches:
+        real = sum(len(t) + 8 for t in batch)
+        assert len(batch) == 1 or (len(batch[-1]) + 8) * len(batch) <= PAD_WASTE * real
