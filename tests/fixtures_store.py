@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,11 @@ class Conversation:
     session_id: int
     turns: list[Turn] = field(default_factory=list)
     replies: list[Reply] = field(default_factory=list)
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file's bytes: "left untouched" checks compare it before and after."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def reply_for(intent: str, confidence: float = 0.8, draft: str = "") -> Reply:
