@@ -21,9 +21,9 @@ from engine.speech import (
     Cancelled,
     Transcriber,
     load_transcriber,
-    resolve_model,
     split_blocks,
 )
+from engine.speech_models import resolve_model
 from engine.whisper_convert import convert, read_ct2_model
 from tests.fixtures_speech import JFK_TEXT, write_wav
 
