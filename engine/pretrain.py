@@ -34,7 +34,8 @@ from torch.nn import functional as F
 from engine.errors import ModelError
 from engine.fused_train import FrozenText, Prepared, collate, prepare
 from engine.fusion import FusedModel, FusionConfig, mean_pool
-from engine.synthetic import CHROME, conversation_cases, labels, screenshot_cases
+from engine.screen_text import CHROME
+from engine.synthetic import conversation_cases, labels, screenshot_cases
 
 PRETRAINED_PARTS = ("cross.", "gnn.")
 WEIGHTS_FILE = "pretrained.safetensors"

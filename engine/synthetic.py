@@ -42,6 +42,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+from engine.screen_text import CHROME, UI_TEXT
 from engine.vision import OcrBlock
 
 BITEXT_FILE = Path("bitext") / "bitext_8k_customer_service_sample.csv"
@@ -85,69 +86,6 @@ ENTITY_TURNS = [
     "the amount was {amount}", "{order}", "it was on {date}",
 ]
 CLOSERS = ["ok thanks, that's sorted", "great, thank you", "perfect, that worked"]
-
-# UI text we wrote, per intent: a title and body lines ({order}, {amount}, ... are filled in).
-UI_TEXT: dict[str, list[tuple[str, list[str]]]] = {
-    "cancel_order": [("Cancel order", ["Order #{order} cannot be cancelled online",
-                                        "Cancellation request failed ({code})"]),
-                     ("My orders", ["Order #{order} - Processing", "[ Cancel this order ]"])],
-    "change_order": [("Edit order #{order}", ["Add item   Remove item", "Quantity: 2  ->  3",
-                                              "Changes could not be saved ({code})"])],
-    "place_order": [("Checkout", ["Your cart: 3 items  Total {amount}",
-                                  "Place order button is greyed out", "Error {code}"])],
-    "track_order": [("Order status", ["Order #{order}", "Shipped on {date}",
-                                      "Tracking number {tracking}", "Status: In transit"])],
-    "check_cancellation_fee": [("Cancellation fee", ["Early termination fee: {amount}",
-                                                     "Applies to plan cancelled before {date}"])],
-    "get_refund": [("Return request", ["Order #{order}", "Refund amount {amount}",
-                                       "Request refund  [ Submit ]"])],
-    "track_refund": [("Refund status", ["Refund for order #{order}", "Amount {amount}",
-                                        "Status: Pending since {date}"])],
-    "check_refund_policy": [("Returns & refunds policy", ["Items can be returned within 30 days",
-                                                          "Refunds go to the original payment"])],
-    "payment_issue": [("Payment declined", ["Your card ending 4242 was declined",
-                                            "Error code {code}", "Amount {amount}"]),
-                      ("Transaction failed", ["We could not process your payment",
-                                              "Reference {code}  Try another card"])],
-    "check_payment_methods": [("Payment options", ["Visa  Mastercard  PayPal",
-                                                   "Apple Pay  Bank transfer",
-                                                   "Which methods are accepted?"])],
-    "check_invoice": [("Invoice INV-{invoice}", ["Date {date}", "Total due {amount}",
-                                                 "Line 2: charge I don't recognise"])],
-    "get_invoice": [("Billing history", ["Order #{order}  {amount}",
-                                         "Invoice not available - Download failed ({code})"])],
-    "create_account": [("Create your account", ["Email {email}", "Password ********",
-                                                "[ Sign up ]"])],
-    "delete_account": [("Account settings", ["Close account permanently",
-                                             "Delete my data  [ Delete account ]"])],
-    "edit_account": [("Edit profile", ["Name  Phone  Address",
-                                       "Could not update profile ({code})"])],
-    "recover_password": [("Sign in", ["Incorrect password for {email}",
-                                      "Forgot password?  Reset link expired"])],
-    "registration_problems": [("Sign up failed", ["{email} is already registered",
-                                                  "Registration error {code}"])],
-    "switch_account": [("Accounts", ["Signed in as {email}", "Switch to another account",
-                                     "Use business account"])],
-    "delivery_options": [("Shipping method", ["Standard 5-7 business days",
-                                              "Express 1-2 days  {amount}", "Store pickup"])],
-    "delivery_period": [("Estimated delivery", ["Order #{order}", "Arrives between {date}",
-                                                "and 2 weeks later"])],
-    "change_shipping_address": [("Shipping address", ["Ship to: 12 Old Road, Springfield",
-                                                      "Order #{order}  [ Change address ]"])],
-    "set_up_shipping_address": [("Add a shipping address", ["No address on file",
-                                                            "Street  City  Postcode  [ Save ]"])],
-    "contact_customer_service": [("Help centre", ["Contact us", "Phone  Chat  Email",
-                                                  "Opening hours 9-17"])],
-    "contact_human_agent": [("Virtual assistant", ["I didn't understand that.",
-                                                   "Talk to a person?  [ Agent ]"])],
-    "complaint": [("Order #{order}", ["Item arrived damaged", "Second time this happens",
-                                      "Rate your experience: 1/5"])],
-    "review": [("Write a review", ["How was your order #{order}?", "* * * * *",
-                                   "[ Submit review ]"])],
-    "newsletter_subscription": [("Email preferences", ["Newsletter  [x] subscribed",
-                                                       "Unsubscribe from all emails"])],
-}
-CHROME = ["Home", "Orders", "Account", "Help", "Sign out", "Search", "Cart (2)"]
 
 
 @dataclass
