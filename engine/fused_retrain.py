@@ -13,6 +13,7 @@ cases the fused model is kept as it is, and the metrics say why.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from engine import versions
 from engine.entities import extract
 from engine.errors import InputError
 from engine.fusion import FusedModel
-from engine.graph import ConversationTurn, build_graph
+from engine.graph import ConversationTurn
 from engine.vision import ScreenReader, Screenshot
 
 FOLDER = "fused"  # a version's fused model, beside its intent model
@@ -59,8 +60,6 @@ class Readings:
         return self._memo[ref]
 
     def _find(self, ref: str, folder: Path | None) -> Screenshot | None:
-        import json
-
         sha = Path(ref).stem
         saved = self.store.ocr_for_sha256(sha) if self.store is not None else None
         if saved and saved[1]:
@@ -102,31 +101,6 @@ def conversation(case: Any, readings: Readings) -> list[ConversationTurn] | None
     return turns[-MAX_TURNS:] if pictured else None
 
 
-def prepare(all_turns: list[list[ConversationTurn]], label_ids: list[int], text) -> list:
-    """Tensors of each conversation (engine.fused_train.Prepared), the text encoder run once
-    per distinct text."""
-    from engine.fused_train import Prepared, _fill_text_vectors, _zeros
-
-    flat = [turn for turns in all_turns for turn in turns]
-    states = iter(text.states([t.text for t in flat]))
-    block_texts = [b.text for t in flat for s in t.screenshots for b in s.blocks]
-    block_vectors = iter(text.embed(block_texts))
-    graphs = [build_graph(turns, _zeros) for turns in all_turns]
-    _fill_text_vectors(graphs, text)
-    items = []
-    for turns, graph, label in zip(all_turns, graphs, label_ids, strict=True):
-        tokens, b_text, b_box, b_visual = [], [], [], []
-        for turn in turns:
-            tokens.append(next(states))
-            blocks = [b for s in turn.screenshots for b in s.blocks]
-            b_text.append(torch.stack([next(block_vectors) for _ in blocks])
-                          if blocks else torch.zeros(0, 384))
-            b_box.append(torch.tensor([b.box for b in blocks]) if blocks else torch.zeros(0, 4))
-            b_visual.append(torch.zeros(len(blocks), 1280))
-        items.append(Prepared(tokens, b_text, b_box, b_visual, graph, label, None))
-    return items
-
-
 def widen(model: FusedModel, labels: list[str]) -> list[str]:
     """Add head rows for `labels` the model lacks (known rows kept); returns the new ones."""
     new = [label for label in labels if label not in model.labels]
@@ -149,7 +123,7 @@ def retrain_fused(
 ) -> dict[str, Any]:
     """Fine-tune the current fused model on the logged screenshot cases and save it to `out`
     (only when there are enough); returns what happened, for the version's metrics."""
-    from engine.fused_train import FrozenText, fit
+    from engine.fused_train import FrozenText, fit, prepare_turns
     from engine.store import Store
 
     started = time.perf_counter()
@@ -169,8 +143,8 @@ def retrain_fused(
     new = sorted({intent for _, intent in train + test} - set(model.labels))
     index = {label: i for i, label in enumerate(model.labels + new)}
     text = FrozenText()
-    train_items = prepare([t for t, _ in train], [index[i] for _, i in train], text)
-    test_items = prepare([t for t, _ in test], [index[i] for _, i in test], text)
+    train_items = prepare_turns([t for t, _ in train], [index[i] for _, i in train], text)
+    test_items = prepare_turns([t for t, _ in test], [index[i] for _, i in test], text)
     before = _scores(model, test_items, new, index)  # a new intent cannot be named yet
     widen(model, model.labels + new)
 

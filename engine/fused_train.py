@@ -149,22 +149,32 @@ def prepare(
     """Every case as tensors, with one batched encoder call per kind of text."""
     rng = random.Random(f"prepare:{seed}")
     all_turns = [case_turns(case, mode, rng, noise, ocr) for case in cases]
-    flat = [turn for turns in all_turns for turn in turns]
-    max_length = CONCAT_TOKENS if mode == "concat" else 64
-    states = text.states([t.text for t in flat], max_length, mode == "concat")
     if image_encoder is not None:
         _add_visuals(cases, all_turns, image_encoder)
+    return prepare_turns(all_turns, [label_names.index(c.intent) for c in cases], text, mode,
+                         cases)
+
+
+def prepare_turns(
+    all_turns: list[list[ConversationTurn]], label_ids: list[int], text: FrozenText,
+    mode: str = "full", cases: list[SyntheticCase] | None = None,
+) -> list[Prepared]:
+    """Conversations (turns as the graph sees them) as tensors: each distinct text encoded
+    once, block visuals from `turn.visuals` where computed (zeros otherwise). engine.fused_retrain
+    feeds the logs' conversations through here too."""
+    flat = [turn for turns in all_turns for turn in turns]
+    max_length = CONCAT_TOKENS if mode == "concat" else 64
+    states = iter(text.states([t.text for t in flat], max_length, mode == "concat"))
     block_texts = [b.text for t in flat for s in t.screenshots for b in s.blocks]
     block_vectors = iter(text.embed(block_texts))
     graphs = [build_graph(turns, _zeros) if mode in ("full", "no_image") else None
               for turns in all_turns]
     _fill_text_vectors([g for g in graphs if g is not None], text)
-    prepared, row = [], 0
-    for case, turns, graph in zip(cases, all_turns, graphs, strict=True):
+    prepared = []
+    for index, (turns, graph) in enumerate(zip(all_turns, graphs, strict=True)):
         tokens, b_text, b_box, b_visual = [], [], [], []
         for turn in turns:
-            tokens.append(states[row])
-            row += 1
+            tokens.append(next(states))
             blocks = [b for s in turn.screenshots for b in s.blocks]
             b_text.append(torch.stack([next(block_vectors) for _ in blocks])
                           if blocks else torch.zeros(0, 384))
@@ -173,8 +183,8 @@ def prepare(
             b_visual.append(torch.cat(visuals) if visuals else torch.zeros(len(blocks), 1280))
         if graph is None:  # last / concat: a one-node graph the model ignores (use_graph off)
             graph = build_graph([ConversationTurn(turns[-1].text)], _zeros)
-        prepared.append(Prepared(tokens, b_text, b_box, b_visual, graph,
-                                 label_names.index(case.intent), case))
+        prepared.append(Prepared(tokens, b_text, b_box, b_visual, graph, label_ids[index],
+                                 cases[index] if cases is not None else None))
     return prepared
 
 
