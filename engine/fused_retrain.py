@@ -82,8 +82,10 @@ class Readings:
 def conversation(case: Any, readings: Readings) -> list[ConversationTurn] | None:
     """The turns of a logged case as the fused model reads them; None without a screenshot.
 
-    `case` is an engine.retrain.LoggedCase: `history` holds the exported messages before the
+    `case` is an engine.logged_cases.LoggedCase: `history` holds the exported messages before the
     customer's `text`, whose images are `images`; `folder` is where the export lies."""
+    from engine.multimodal import screenshot_text
+
     messages = [*case.history, {"speaker": "customer", "content": case.text,
                                 "images": case.images}]
     turns, pictured = [], False
@@ -94,7 +96,7 @@ def conversation(case: Any, readings: Readings) -> list[ConversationTurn] | None
         shots = [shot for ref in message.get("images") or []
                  if (shot := readings.get(ref, case.folder)) is not None]
         text = str(message.get("content") or "")
-        if shots and text == "\n".join(s.text for s in shots if s.text).strip():
+        if shots and text == screenshot_text(shots):
             text = ""  # a screenshot-only turn: its stored text is the OCR text itself
         pictured = pictured or bool(shots)
         turns.append(ConversationTurn(text, speaker, shots, [], extract(text)))
