@@ -64,11 +64,13 @@ class FrozenText:
             model = IntentModel.load(intent_folder, device=device)
             self.tokenizer = model.tokenizer
             self.forward = lambda ids, mask: model.upper(model.lower(ids, mask), mask)
+            self.bert = None  # its frozen and tuned layers run apart: padded batches
             self.name = f"IntentModel {model.version}"
         else:
             bert = encoder.load_encoder().to(self.device)
             self.tokenizer = encoder.load_tokenizer()
             self.forward = lambda ids, mask: bert(input_ids=ids, attention_mask=mask)[0]
+            self.bert = bert  # plain MiniLM: texts are packed into rows (encoder.packed_states)
             self.name = encoder.BASE_NAME
         self._memo: dict[tuple[str, int, bool], torch.Tensor] = {}
 
@@ -89,6 +91,16 @@ class FrozenText:
         """Unpadded token states [T_i, 384] per text; each distinct text is encoded once."""
         missing = sorted({t for t in texts if (t, max_length, from_left) not in self._memo},
                          key=len)
+        if self.bert is not None:
+            from engine.encoder import packed_states
+
+            for start in range(0, len(missing), 512):
+                chunk = missing[start : start + 512]
+                with torch.inference_mode():
+                    found = packed_states(self.bert, self.tokenizer, chunk, max_length, from_left)
+                for text, state in zip(chunk, found, strict=True):
+                    self._memo[(text, max_length, from_left)] = state
+            return [self._memo[(t, max_length, from_left)] for t in texts]
         for start in range(0, len(missing), 128):
             chunk = missing[start : start + 128]
             hidden, mask = self.token_states(chunk, max_length, from_left)

@@ -40,7 +40,6 @@ SPOKEN_ROLES = ("customer", "agent")  # our own drafts ("assistant") are not con
 EVIDENCE_TURNS = 3
 EVIDENCE_BOXES = 3
 MEMO_LIMIT = 20_000  # distinct texts whose token states stay cached between turns
-PAD_WASTE = 1.3  # a MiniLM batch may hold this much padding over its real size
 
 
 @dataclass
@@ -184,7 +183,7 @@ class MultimodalReader:
         model, text = self.model, self.text
         if len(text._memo) > MEMO_LIMIT:  # a long-running app: keep the cache bounded
             text._memo.clear()
-        graph = build_graph(turns, self._embed)  # every node text, in length buckets
+        graph = build_graph(turns, text.embed)  # every node text, packed (FrozenText.states)
         states = text.states([turn.text for turn in turns])
         tokens = pad_sequence(states, batch_first=True)
         lengths = torch.tensor([len(s) for s in states])
@@ -203,34 +202,6 @@ class MultimodalReader:
         return FusedPrediction(top[0][0], top[0][1], margin, top,
                                turn_evidence(graph, relevance, turns),
                                box_evidence(graph, relevance, attention, turns, attachment_ids))
-
-
-    def _embed(self, texts: list[str]) -> torch.Tensor:
-        """FrozenText.embed, with new texts encoded first in batches of similar length.
-
-        A screenshot's short lines and its one long OCR text in one padded batch cost several
-        times the tokens they hold; one call per line costs the model's overhead each time.
-        Sorted by length, a batch grows while padding adds at most PAD_WASTE of its real size
-        (same vectors either way: padding is masked out)."""
-        text = self.text
-        missing = sorted({t for t in texts if (t, 64, False) not in text._memo}, key=len)
-        for batch in length_batches(missing):
-            text.states(batch)
-        return text.embed(texts)
-
-
-def length_batches(texts: list[str], waste: float = PAD_WASTE) -> list[list[str]]:
-    """`texts` (sorted by length) cut into runs whose padded size stays within `waste` times
-    their real size, counted in characters (+8 for the tokens every text gets)."""
-    batches: list[list[str]] = []
-    for item in texts:
-        size = len(item) + 8
-        if batches and size * (len(batches[-1]) + 1) <= waste * (
-                sum(len(t) + 8 for t in batches[-1]) + size):
-            batches[-1].append(item)
-        else:
-            batches.append([item])
-    return batches
 
 
 def screenshot_text(shots: list[Screenshot]) -> str:

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from engine.assistant import FUSED_MIN_CONFIDENCE, Assistant
 from engine.cli import main
@@ -182,15 +183,26 @@ def test_eval_scores_a_screenshot_case(home: Path, declined_screenshot: Path,
     assert prediction["predicted"] == "payment_issue"
 
 
-def test_length_batches_keep_every_text_once_with_little_padding() -> None:
-    from engine.multimodal import PAD_WASTE, length_batches
+def test_packed_states_match_each_text_encoded_alone() -> None:
+    """Texts packed end to end (block-diagonal mask, positions restarting) get the states
+    each would get alone: short OCR lines, a text cut at max_length (from either side), an
+    empty one, and rows small enough that the texts spread over several forwards."""
+    from engine import encoder
 
-    texts = sorted(["OK", "Cart (2)", "Order #48213", "Refund requested", "Sign out",
-                    "Your refund has not been processed yet; it can take 5-7 business days",
-                    "x" * 300], key=len)
-    batches = length_batches(texts)
-    assert [t for batch in batches for t in batch] == texts  # all, once, in order
-    assert len(batches) < len(texts)  # short lines share a call
-    for batch in batches:
-        real = sum(len(t) + 8 for t in batch)
-        assert len(batch) == 1 or (len(batch[-1]) + 8) * len(batch) <= PAD_WASTE * real
+    tokenizer, bert = encoder.load_tokenizer(), encoder.load_encoder()
+    long = " ".join(f"word{i}" for i in range(80))
+    texts = ["OK", "Cart (2)", "Order #48213", "", "Refund requested", "Sign out",
+             "Your refund has not been processed yet; it can take 5-7 business days", long]
+    for from_left in (False, True):
+        for row_tokens in (24, 256):
+            packed = encoder.packed_states(bert, tokenizer, texts, 16, from_left, row_tokens)
+            tokenizer.truncation_side = "left" if from_left else "right"
+            for text, state in zip(texts, packed, strict=True):
+                batch = tokenizer([text or " "], truncation=True, max_length=16,
+                                  return_tensors="pt")
+                with torch.inference_mode():
+                    alone = bert(**batch).last_hidden_state[0]
+                assert state.shape == alone.shape
+                assert torch.allclose(state, alone, atol=1e-4), (text, from_left, row_tokens)
+            tokenizer.truncation_side = "right"
+

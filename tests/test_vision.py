@@ -72,6 +72,21 @@ def test_real_customer_service_ui(screen_reader, shared_data: Path):
     assert len(shot.blocks) > 10
 
 
+def test_ocr_threads_sleep_when_idle(screen_reader):
+    """Every ONNX session RapidOCR runs was rebuilt with idle spinning off (see
+    engine.vision.without_spinning), and the reader still reads."""
+    engine = screen_reader.engine
+    sessions = [part.session.session for part in (engine.text_det, engine.text_cls,
+                                                   engine.text_rec)]
+    for session in sessions:
+        options = session.get_session_options()
+        assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    image = Image.new("RGB", (420, 90), "white")
+    ImageDraw.Draw(image).text((10, 30), "Payment declined", fill="black",
+                               font=ImageFont.load_default(size=28))
+    assert "declined" in screen_reader.read(png_bytes(image)).text.lower()
+
+
 def test_the_same_image_is_never_ocred_twice(screen_reader, tmp_path: Path):
     image, _ = render_lines(["Refund pending"])
     path = tmp_path / "shot.png"
