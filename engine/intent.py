@@ -75,14 +75,14 @@ class IntentModel(torch.nn.Module):
         if len(config.labels) < 2:
             raise InputError("An intent model needs at least two intents to tell apart.")
         self.config = config
-        self.bert = text_encoder.load_encoder()
-        self.tokenizer = text_encoder.load_tokenizer()
+        self.bert = text_encoder.load_encoder(config.base)
+        self.tokenizer = text_encoder.load_tokenizer(config.base)
         n_layers = len(self.bert.encoder.layer)
         if not 0 <= config.trainable_layers <= n_layers:
             raise ModelError(f"This model asks for {config.trainable_layers} trained layers; "
                              f"the encoder has {n_layers}.")
         self.dropout = torch.nn.Dropout(0.1)
-        self.head = torch.nn.Linear(text_encoder.HIDDEN_SIZE, len(config.labels))
+        self.head = torch.nn.Linear(self.hidden_size, len(config.labels))
         self.folder: Path | None = None
         self.adapter_state: dict[str, torch.Tensor] | None = None  # merged LoRA, for a re-save
         self.to(device)
@@ -102,6 +102,11 @@ class IntentModel(torch.nn.Module):
         return self.head.weight.device
 
     @property
+    def hidden_size(self) -> int:
+        """Width of the encoder's states (384 for MiniLM, 768 for mpnet)."""
+        return int(self.bert.config.hidden_size)
+
+    @property
     def frozen_layers(self) -> int:
         return len(self.bert.encoder.layer) - self.config.trainable_layers
 
@@ -115,18 +120,22 @@ class IntentModel(torch.nn.Module):
                 "attention_mask": batch["attention_mask"].to(self.device)}
 
     def lower(self, input_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Embeddings and the frozen layers: [B, T] ids -> [B, T, 384] states."""
+        """Embeddings and the frozen layers: [B, T] ids -> [B, T, hidden] states."""
         hidden = self.bert.embeddings(input_ids=input_ids)
-        additive = _additive_mask(mask, hidden.dtype)
-        for layer in self.bert.encoder.layer[: self.frozen_layers]:
-            hidden = layer(hidden, attention_mask=additive)
-        return hidden
+        return self._layers(self.bert.encoder.layer[: self.frozen_layers], hidden, mask)
 
     def upper(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The trained layers: states after `lower` -> final token states."""
+        return self._layers(self.bert.encoder.layer[self.frozen_layers :], hidden, mask)
+
+    def _layers(self, layers, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         additive = _additive_mask(mask, hidden.dtype)
-        for layer in self.bert.encoder.layer[self.frozen_layers :]:
-            hidden = layer(hidden, attention_mask=additive)
+        extra = {}
+        if hasattr(self.bert.encoder, "compute_position_bias"):  # mpnet: relative positions
+            extra["position_bias"] = self.bert.encoder.compute_position_bias(hidden)
+        for layer in layers:
+            out = layer(hidden, attention_mask=additive, **extra)
+            hidden = out[0] if isinstance(out, tuple) else out  # mpnet's layers return tuples
         return hidden
 
     def classify(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -34,3 +34,12 @@ def cache_dir(home_dir: Path) -> Path:
     path = home_dir / "cache"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def shared_cache() -> Path:
+    """Files derived from installed packages, the same for every data folder (the unpacked
+    mpnet base): $FRONTDESK_CACHE, else the platform's user cache dir."""
+    chosen = os.environ.get("FRONTDESK_CACHE")
+    path = Path(chosen).expanduser() if chosen else Path(platformdirs.user_cache_dir(APP_NAME))
+    path.mkdir(parents=True, exist_ok=True)
+    return path

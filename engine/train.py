@@ -64,6 +64,8 @@ class TrainOptions:
     heads_only: bool = False  # keep every encoder layer as it is and train the head alone
     adapters: bool = False  # LoRA on the top layers' attention + the head (engine.adapters)
     adapter_base: str = "default"  # what the adapters' config names as their base version
+    base: str = text_encoder.BASE_NAME  # the pretrained encoder a new model starts from
+    bf16: bool = False  # train in bfloat16 autocast (about 1.8x faster on a CPU with AVX-512)
 
 
 def stratified_split(cases: list[Case], fraction: float, seed: int) -> tuple[list, list]:
@@ -106,6 +108,9 @@ def fine_tune(
         cases, val_cases = stratified_split(cases, opts.val_fraction, opts.seed)
     model = _start_model(sorted({c.intent for c in cases} | {c.intent for c in val_cases}),
                          opts, start_from)
+    if opts.adapters and model.config.base != text_encoder.BASE_NAME:
+        raise InputError("Adapters are built for MiniLM models; this one is on "
+                         f"{model.config.base}, so retrain its top layers or its head.")
     if model.config.adapters and not (opts.heads_only or opts.adapters):
         raise InputError("This model was trained with adapters; retrain it with adapters or the "
                          "head alone, or start from a version without adapters.")
@@ -157,12 +162,13 @@ def fine_tune(
                     bar.close()
                     _cancelled()
                 idx = order[start : start + opts.batch_size]
-                if whole:  # the mean of a one-token state is that state: the head reads it as is
-                    logits = model.head(model.dropout(train_states[idx]))
-                else:
-                    hidden, mask = _pad([train_states[i] for i in idx.tolist()])
-                    logits = model.classify(model.upper(hidden, mask), mask)
-                loss = torch.nn.functional.cross_entropy(logits, train_y[idx])
+                with _autocast(model, opts.bf16):
+                    if whole:  # the mean of a one-token state is that state: the head reads it
+                        logits = model.head(model.dropout(train_states[idx]))
+                    else:
+                        hidden, mask = _pad([train_states[i] for i in idx.tolist()])
+                        logits = model.classify(model.upper(hidden, mask), mask)
+                loss = torch.nn.functional.cross_entropy(logits.float(), train_y[idx])
                 optimizer.zero_grad()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(trained, 1.0)
@@ -176,7 +182,8 @@ def fine_tune(
                         progress(step, total, {"epoch": epoch, "loss": loss.item()})
                 if opts.time_limit_s and time.perf_counter() - started > opts.time_limit_s:
                     break  # out of time: score this (partial) epoch, keep the best, stop
-            val_logits = _logits(model, val_states, whole=whole)
+            with _autocast(model, opts.bf16):
+                val_logits = _logits(model, val_states, whole=whole).float()
             val_loss = torch.nn.functional.cross_entropy(val_logits, val_y).item()
             val_acc = (val_logits.argmax(-1) == val_y).float().mean().item()
             history.append({"epoch": epoch, "val_accuracy": round(val_acc, 4),
@@ -259,7 +266,7 @@ def _start_model(labels: list[str], opts: TrainOptions,
     intents."""
     if start_from is None:
         return IntentModel(IntentConfig(labels=labels, trainable_layers=opts.trainable_layers,
-                                        max_length=opts.max_length))
+                                        max_length=opts.max_length, base=opts.base))
     model = start_from if isinstance(start_from, IntentModel) else IntentModel.load(start_from)
     new = [label for label in labels if label not in model.labels]
     if new:
@@ -280,7 +287,7 @@ def encode_once(model: IntentModel, texts: list[str], cancel: threading.Event | 
     model.eval()
     ids = model.tokenizer(distinct, truncation=True, max_length=model.config.max_length)
     order = sorted(range(len(distinct)), key=lambda i: len(ids["input_ids"][i]))
-    pooled = torch.empty(len(distinct), text_encoder.HIDDEN_SIZE)
+    pooled = torch.empty(len(distinct), model.hidden_size)
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             if cancel is not None and cancel.is_set():
@@ -318,6 +325,11 @@ def _frozen_states(model: IntentModel, texts: list[str], cancel: threading.Event
             length = int(batch["attention_mask"][row].sum())
             states[i] = hidden[row, :length].clone()
     return states
+
+
+def _autocast(model: IntentModel, enabled: bool):
+    """bfloat16 autocast on the model's device when asked (weights and optimizer stay fp32)."""
+    return torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=enabled)
 
 
 @contextmanager

@@ -20,9 +20,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--from", dest="start_from", type=Path,
                        help="start from this model folder (its layers, head and intents)")
     train.add_argument("--layers", type=int, default=2,
-                       help="how many top encoder layers to train (1-6; more = slower, larger)")
+                       help="how many top encoder layers to train (MiniLM has 6, mpnet 12; "
+                       "more = slower, larger)")
+    train.add_argument("--base", choices=["minilm", "mpnet"], default="minilm",
+                       help="the pretrained encoder to start from: MiniLM (the app's, fast) or "
+                       "all-mpnet-base-v2 (5x slower, more accurate)")
     train.add_argument("--batch-size", type=int, default=32)
-    train.add_argument("--lr", type=float, default=1e-4)
+    train.add_argument("--lr", type=float, default=1e-4, help="learning rate of the layers")
+    train.add_argument("--head-lr", type=float, default=2e-3)
+    train.add_argument("--bf16", action="store_true",
+                       help="train in bfloat16 autocast (faster on CPUs with AVX-512 and GPUs)")
     train.add_argument("--val-fraction", type=float, default=0.1)
     train.add_argument("--seed", type=int, default=13)
     train.add_argument("--time-limit", type=float, metavar="SECONDS",
@@ -42,14 +49,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     from engine.datasets import read_many
+    from engine.encoder import base_name
     from engine.errors import InputError
     from engine.train import TrainOptions, fine_tune
 
-    if not 1 <= args.layers <= 6 or args.epochs < 1 or not 0 < args.val_fraction < 0.5:
-        raise InputError("--layers must be 1-6, --epochs at least 1, --val-fraction in (0, 0.5).")
+    if args.layers < 1 or args.epochs < 1 or not 0 < args.val_fraction < 0.5:
+        raise InputError("--layers must be at least 1, --epochs at least 1, --val-fraction in "
+                         "(0, 0.5).")
+    if args.start_from and args.base != "minilm":
+        raise InputError("--from continues a model on its own base; leave out --base.")
     options = TrainOptions(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                           val_fraction=args.val_fraction, seed=args.seed,
-                           trainable_layers=args.layers, time_limit_s=args.time_limit)
+                           head_lr=args.head_lr, val_fraction=args.val_fraction,
+                           seed=args.seed, trainable_layers=args.layers,
+                           time_limit_s=args.time_limit, base=base_name(args.base),
+                           bf16=args.bf16)
     cases = read_many(args.data)
     notes = {"data": [str(path) for path in args.data]}
     model = fine_tune(cases, args.out, options, start_from=args.start_from, notes=notes)
