@@ -264,16 +264,28 @@ def collate(items: list[Prepared], config: FusionConfig):
     return padded, mask, blocks, graph, labels_
 
 
+def on_device(device: torch.device, batch: tuple) -> tuple:
+    """A `collate` batch moved to `device` (the model's: CPU, or CUDA when present)."""
+    tokens, mask, blocks, graph, labels_ = batch
+    return (tokens.to(device), mask.to(device), blocks.to(device), graph.to(device),
+            labels_.to(device))
+
+
+def _device(model: torch.nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
 def train(
     config: FusionConfig, items: list[Prepared], epochs: int = 25, lr: float = 2e-3,
     batch_size: int = 16, seed: int = 0, log=print, initial: dict | None = None,
+    device: str = "cpu",
 ) -> FusedModel:
     """AdamW with a cosine schedule; the whole loop a person can read in one sitting.
 
     `initial`: cross.* / gnn.* weights to start from (engine.pretrain); the head starts fresh.
     """
     torch.manual_seed(seed)
-    model = FusedModel(config)
+    model = FusedModel(config).to(device)
     if initial is not None:
         from engine.pretrain import apply_pretrained
 
@@ -302,8 +314,8 @@ def fit(
                 from engine.train import TrainingCancelled
 
                 raise TrainingCancelled("Training was cancelled; no model was written.")
-            tokens, mask, blocks, graph, target = collate(shuffled[start : start + batch_size],
-                                                          model.config)
+            tokens, mask, blocks, graph, target = on_device(
+                _device(model), collate(shuffled[start : start + batch_size], model.config))
             loss = torch.nn.functional.cross_entropy(
                 model(tokens, mask, blocks, graph).logits, target, label_smoothing=0.05)
             optimizer.zero_grad()
@@ -326,7 +338,7 @@ def predict(model: FusedModel, items: list[Prepared], batch_size: int = 64):
     predictions, attentions = [], []
     for start in range(0, len(items), batch_size):
         chunk = items[start : start + batch_size]
-        tokens, mask, blocks, graph, _ = collate(chunk, model.config)
+        tokens, mask, blocks, graph, _ = on_device(_device(model), collate(chunk, model.config))
         out = model(tokens, mask, blocks, graph)
         predictions += out.logits.argmax(-1).tolist()
         attentions.append((graph, out.graph_attention))
@@ -371,11 +383,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="screenshot-text contrastive pretraining on unlabelled "
                         "training-side cases first (engine.pretrain; see bench.pretrain)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto", help="cpu, cuda or auto (CUDA when present)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # small matrices: one thread is faster, and fair to a shared CPU
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" \
+        else args.device
     start = time.perf_counter()
     label_names = labels(args.data)
-    text = FrozenText(args.intent_model)
+    text = FrozenText(args.intent_model, device=device)
     encoder = None
     if args.visual:
         from engine.image_features import ImageEncoder
@@ -394,7 +409,8 @@ def main(argv: list[str] | None = None) -> int:
         # (a) alone: (b) did not help conversations (bench/reports/pretrain)
         initial, _ = pretrain(config, shots, convs, text,
                               PretrainConfig(seed=args.seed, use_masked=False))
-    model = train(config, train_items, epochs=args.epochs, seed=args.seed, initial=initial)
+    model = train(config, train_items, epochs=args.epochs, seed=args.seed, initial=initial,
+                  device=device)
     score = accuracy(model, test_items)
     model.config.training = {"data": "engine.synthetic (Bitext 8k, sha1 split)",
                              "train_cases": len(train_cases), "epochs": args.epochs,
