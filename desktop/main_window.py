@@ -41,12 +41,13 @@ from desktop.widgets.composer import Composer
 from desktop.widgets.graph_view import GraphView
 from desktop.widgets.session_list import SessionList
 from desktop.widgets.suggestion_panel import SuggestionPanel
+from desktop.window_actions import DialogActions, VoiceActions
 from engine.types import Reply, Turn
 
 log = logging.getLogger("frontdesk.desktop")
 
 
-class MainWindow(QMainWindow):
+class MainWindow(VoiceActions, DialogActions, QMainWindow):
     """Emits `reply_shown(Reply)` and `session_shown(int)` (tests and benchmarks wait on them)."""
 
     reply_shown = Signal(object)
@@ -387,91 +388,6 @@ class MainWindow(QMainWindow):
         self.store.run(lambda store, _job: ops.full_image(store, attachment_id),
                        label="opening the screenshot",
                        on_done=lambda image: ImageDialog(image, self).show())
-
-    def play_audio(self, attachment_id: int) -> None:
-        cache = self.home / "cache"
-        sd_module = self._sd_module
-        self.store.run(
-            lambda store, _job: ops.play_audio(store, attachment_id, cache, sd_module),
-            label="playing the recording",
-            on_done=lambda seconds: self.show_status(f"Playing {seconds:.1f} s of audio."),
-        )
-
-    def toggle_mic(self) -> None:
-        self.composer.toggle_mic()
-
-    def _mic_on(self) -> None:
-        if not self.recorder.start():
-            self.composer.stop_recording_ui()
-
-    def _voice_done(self, text: str, wav: Path | None) -> None:
-        self.composer.show_transcript(text)
-        self._voice_audio = wav
-        self.show_status("Transcript ready: check it and press Enter to send.")
-
-    def transcribe_file(self, path: Path) -> Job:
-        self.show_status(f"Transcribing {path.name}… (Esc cancels)")
-        self.composer.mark_voice_start()
-
-        def done(text: str) -> None:
-            self._transcribe_job = None
-            self.composer.show_transcript(text)
-            self._voice_audio = path
-            self.show_status(f"Transcribed {path.name}: check it and press Enter to send.")
-
-        def failed(message: str) -> None:
-            self._transcribe_job = None
-            self.show_error(message or f"Transcribing {path.name} was cancelled.")
-
-        self._transcribe_job = self.recorder.transcribe_file(path, done, failed)
-        return self._transcribe_job
-
-    def cancel_transcription(self) -> None:
-        if self._transcribe_job is not None:
-            self._transcribe_job.cancel()
-
-    # --- dialogs -----------------------------------------------------------------------------
-    def open_export(self):
-        from desktop.dialogs.export import ExportDialog
-
-        dialog = ExportDialog(self.store, Path.home(), self.session_id, self)
-        dialog.show()
-        return dialog
-
-    def open_train(self):
-        from desktop.dialogs.train import TrainDialog
-
-        dialog = TrainDialog(self.engine, self.home, self)
-        dialog.show()
-        return dialog
-
-    def open_settings(self):
-        from desktop.dialogs.settings import SettingsDialog
-
-        dialog = SettingsDialog(self.settings, self.home, self.device_in_use, self,
-                                sd_module=self._sd_module)
-        dialog.accepted.connect(lambda: self._settings_saved(dialog.settings))
-        dialog.show()
-        return dialog
-
-    def _settings_saved(self, settings: DesktopSettings) -> None:
-        self.settings = settings
-        self.recorder.set_device(settings.microphone or None)
-        self.show_status("Settings saved; model and device changes apply at the next start.")
-
-    def open_about(self):
-        from desktop.dialogs.about import AboutDialog
-
-        dialog = AboutDialog(self.device_in_use, self.home, self, self.probe.longest_ms)
-        dialog.show()
-        return dialog
-
-    def open_logs(self):
-        from desktop.dialogs.about import LogDialog
-
-        dialog = LogDialog(self.home / "logs" / "frontdesk.log", self)
-        dialog.show()
-        return dialog
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
         """Gone from the screen at once; the threads finish what they hold (a model still

@@ -1,0 +1,128 @@
+"""The main window's voice and dialog actions, kept beside it so each file stays small.
+
+`VoiceActions` (microphone, audio files, playback) and `DialogActions` (Export, Train,
+Settings, About, logs) are mixins of `desktop.main_window.MainWindow`: they use its workers
+(`store`, `engine`, `recorder`), its widgets and its `show_status` / `show_error`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from desktop import ops
+from desktop.engine_worker import Job
+from desktop.settings import DesktopSettings
+
+
+class VoiceActions:
+    """The microphone, dropped audio files and playing a recording back."""
+
+    home: Path
+    composer: Any
+    recorder: Any
+    store: Any
+    _sd_module: Any
+    _voice_audio: Path | None
+    _transcribe_job: Job | None
+    show_status: Any  # MainWindow's
+    show_error: Any
+
+    def play_audio(self, attachment_id: int) -> None:
+        cache = self.home / "cache"
+        sd_module = self._sd_module
+        self.store.run(
+            lambda store, _job: ops.play_audio(store, attachment_id, cache, sd_module),
+            label="playing the recording",
+            on_done=lambda seconds: self.show_status(f"Playing {seconds:.1f} s of audio."),
+        )
+
+    def toggle_mic(self) -> None:
+        self.composer.toggle_mic()
+
+    def _mic_on(self) -> None:
+        if not self.recorder.start():
+            self.composer.stop_recording_ui()
+
+    def _voice_done(self, text: str, wav: Path | None) -> None:
+        self.composer.show_transcript(text)
+        self._voice_audio = wav
+        self.show_status("Transcript ready: check it and press Enter to send.")
+
+    def transcribe_file(self, path: Path) -> Job:
+        self.show_status(f"Transcribing {path.name}… (Esc cancels)")
+        self.composer.mark_voice_start()
+
+        def done(text: str) -> None:
+            self._transcribe_job = None
+            self.composer.show_transcript(text)
+            self._voice_audio = path
+            self.show_status(f"Transcribed {path.name}: check it and press Enter to send.")
+
+        def failed(message: str) -> None:
+            self._transcribe_job = None
+            self.show_error(message or f"Transcribing {path.name} was cancelled.")
+
+        self._transcribe_job = self.recorder.transcribe_file(path, done, failed)
+        return self._transcribe_job
+
+    def cancel_transcription(self) -> None:
+        if self._transcribe_job is not None:
+            self._transcribe_job.cancel()
+
+
+class DialogActions:
+    """The dialogs the menus open; each opener returns the dialog (tests drive it)."""
+
+    home: Path
+    store: Any
+    engine: Any
+    recorder: Any
+    settings: DesktopSettings
+    session_id: int | None
+    device_in_use: str
+    probe: Any
+    _sd_module: Any
+    show_status: Any  # MainWindow's
+
+    def open_export(self):
+        from desktop.dialogs.export import ExportDialog
+
+        dialog = ExportDialog(self.store, Path.home(), self.session_id, self)
+        dialog.show()
+        return dialog
+
+    def open_train(self):
+        from desktop.dialogs.train import TrainDialog
+
+        dialog = TrainDialog(self.engine, self.home, self)
+        dialog.show()
+        return dialog
+
+    def open_settings(self):
+        from desktop.dialogs.settings import SettingsDialog
+
+        dialog = SettingsDialog(self.settings, self.home, self.device_in_use, self,
+                                sd_module=self._sd_module)
+        dialog.accepted.connect(lambda: self._settings_saved(dialog.settings))
+        dialog.show()
+        return dialog
+
+    def _settings_saved(self, settings: DesktopSettings) -> None:
+        self.settings = settings
+        self.recorder.set_device(settings.microphone or None)
+        self.show_status("Settings saved; model and device changes apply at the next start.")
+
+    def open_about(self):
+        from desktop.dialogs.about import AboutDialog
+
+        dialog = AboutDialog(self.device_in_use, self.home, self, self.probe.longest_ms)
+        dialog.show()
+        return dialog
+
+    def open_logs(self):
+        from desktop.dialogs.about import LogDialog
+
+        dialog = LogDialog(self.home / "logs" / "frontdesk.log", self)
+        dialog.show()
+        return dialog
