@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine import paths, versions
 from engine.datasets import Case
+from engine.encoder import BASE_NAME
 from engine.entities import extract, latest_values
 from engine.errors import InputError
 from engine.intent import IntentModel, IntentPrediction
@@ -78,7 +79,10 @@ class Assistant:
         if model is None:  # the version picked with `frontdesk models use` (else the default)
             model = versions.current(self.home)
         self.model = model if isinstance(model, IntentModel) else IntentModel.load(model, device)
-        self.knowledge.index(SentenceEncoder(device, tokenizer=self.model.tokenizer))
+        # retrieval runs plain MiniLM: it shares the intent model's tokenizer when that is
+        # MiniLM's too (a model on the mpnet base has its own vocabulary)
+        minilm = self.model.config.base == BASE_NAME
+        self.knowledge.index(SentenceEncoder(device, self.model.tokenizer if minilm else None))
         uncovered = sorted(set(self.model.labels) - self.knowledge.intents)
         if uncovered:  # they get the out-of-scope (handoff) article, if the base has one
             log.warning("no knowledge-base article answers: %s", ", ".join(uncovered))

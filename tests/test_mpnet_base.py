@@ -10,12 +10,15 @@ import pytest
 import torch
 
 from engine import encoder
+from engine.assistant import Assistant
 from engine.cli import main
 from engine.datasets import Case, read_cases
 from engine.errors import InputError, ModelError
 from engine.evaluate import evaluate, model_predictor
 from engine.intent import IntentModel
+from engine.sentence_encoder import SentenceEncoder
 from engine.train import TrainOptions, fine_tune
+from engine.types import Turn
 
 INTENTS = ("card_arrival", "exchange_rate", "lost_or_stolen_card", "top_up_failed")
 
@@ -81,6 +84,13 @@ def test_train_save_load_predict_on_mpnet(banking_small, tmp_path):
     assert evaluate(model_predictor(loaded), test)["accuracy"] >= 0.8
     with pytest.raises(InputError, match="Adapters are built for MiniLM"):
         fine_tune(train, tmp_path / "a", TrainOptions(adapters=True), start_from=loaded)
+    # an Assistant on it: the intent from mpnet, article retrieval still on plain MiniLM
+    with Assistant(tmp_path / "home", model=loaded) as assistant:
+        reply = assistant.respond(assistant.new_session(), Turn(text=test[0].text))
+        assert reply.intent in loaded.labels or reply.intent == "out_of_scope"
+        probe = ["where is my parcel", "I want my money back"]
+        assert torch.allclose(assistant.knowledge._embed(probe), SentenceEncoder()(probe),
+                              atol=1e-5)
 
 
 def test_train_cli_refuses_a_base_with_from(tmp_path, capsys):
