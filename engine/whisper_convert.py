@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from engine.errors import ModelError
-from engine.paths import cache_dir
+from engine.paths import cache_dir, file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +236,7 @@ def convert(ct2_dir: str | os.PathLike[str], home: Path | None = None) -> Path:
         "dims": dims,
         "alignment_heads": config.get("alignment_heads", []),
         "source": str(source.resolve()),
-        "source_sha256": _sha256(source / "model.bin"),
+        "source_sha256": file_sha256(source / "model.bin"),
         "format_version": FORMAT_VERSION,
     }
     model = build_model(
@@ -350,11 +350,3 @@ def _read_json(path: Path) -> dict[str, Any]:
         return {}
     except (OSError, json.JSONDecodeError) as err:
         raise ModelError(f"{path} is not readable JSON.") from err
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
