@@ -48,7 +48,8 @@ def text_model(device: str) -> None:
 
 
 def fused_model(device: str, cases: int) -> None:
-    from engine.fused_train import FrozenText, build_sets, collate, on_device, predict, prepare
+    from engine.frozen_text import FrozenText
+    from engine.fused_train import build_sets, collate, on_device, predict, prepare
     from engine.fusion import FusedModel
     from engine.multimodal import DEFAULT_FOLDER
 

@@ -89,7 +89,8 @@ def answer_all(engine: Assistant, turns: list[tuple[Path, str, str]], feedback: 
 
 def synthetic_test_accuracy(folder: Path) -> float:
     """The fused model's score on engine.synthetic's held-out set (as bench.fusion builds it)."""
-    from engine.fused_train import FrozenText, accuracy, build_sets, prepare
+    from engine.frozen_text import FrozenText
+    from engine.fused_train import accuracy, build_sets, prepare
     from engine.fusion import FusedModel
 
     model = FusedModel.load(folder)

@@ -27,7 +27,8 @@ from pathlib import Path
 import torch
 
 from bench.fusion import evidence_hits, real_ocr_check, scores
-from engine.fused_train import FrozenText, build_sets, mode_config, prepare, train
+from engine.frozen_text import FrozenText
+from engine.fused_train import build_sets, mode_config, prepare, train
 from engine.fusion import FusedModel
 from engine.pretrain import (
     PretrainConfig,

@@ -125,7 +125,8 @@ def retrain_fused(
 ) -> dict[str, Any]:
     """Fine-tune the current fused model on the logged screenshot cases and save it to `out`
     (only when there are enough); returns what happened, for the version's metrics."""
-    from engine.fused_train import FrozenText, fit, prepare_turns
+    from engine.frozen_text import FrozenText
+    from engine.fused_train import fit, prepare_turns
     from engine.store import Store
 
     started = time.perf_counter()

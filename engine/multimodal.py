@@ -99,10 +99,10 @@ class MultimodalReader:
 
     @property
     def text(self):
-        """The frozen MiniLM the fused model was trained over (engine.fused_train.FrozenText)."""
+        """The frozen MiniLM the fused model was trained over (engine.frozen_text.FrozenText)."""
         with self._load_lock:
             if self._text is None:
-                from engine.fused_train import FrozenText
+                from engine.frozen_text import FrozenText
 
                 self._text = FrozenText(device=self.device)
         return self._text

@@ -32,7 +32,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from engine.errors import ModelError
-from engine.fused_train import FrozenText, Prepared, collate, prepare
+from engine.frozen_text import FrozenText
+from engine.fused_train import Prepared, collate, prepare
 from engine.fusion import FusedModel, FusionConfig, mean_pool
 from engine.screen_text import CHROME
 from engine.synthetic import conversation_cases, labels, screenshot_cases

@@ -158,7 +158,8 @@ def test_bad_model_folders_are_refused(inputs, tmp_path: Path):
 def test_training_learns_from_the_image_and_from_earlier_turns(shared_data: Path):
     """A short run on the 4 order intents (the typed hint "about my order" cannot tell them
     apart): the screenshot and the earlier turn must both be used."""
-    from engine.fused_train import FrozenText, accuracy, mode_config, prepare, train
+    from engine.frozen_text import FrozenText
+    from engine.fused_train import accuracy, mode_config, prepare, train
     from engine.synthetic import conversation_cases, labels, screenshot_cases
 
     chosen = ["cancel_order", "change_order", "place_order", "track_order"]

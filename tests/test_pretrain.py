@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from engine.errors import ModelError
-from engine.fused_train import FrozenText, mode_config, train
+from engine.frozen_text import FrozenText
+from engine.fused_train import mode_config, train
 from engine.fusion import FusedModel
 from engine.pretrain import (
     PretrainConfig,
