@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import loaders, ops
-from desktop.dialogs.image import ImageDialog
 from desktop.engine_worker import EngineWorker, Job
 from desktop.recorder_bridge import RecorderBridge
 from desktop.settings import DesktopSettings
@@ -383,11 +382,6 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
             focus.paste()
         else:
             self.composer.paste_from_clipboard()
-
-    def open_image(self, attachment_id: int) -> None:
-        self.store.run(lambda store, _job: ops.full_image(store, attachment_id),
-                       label="opening the screenshot",
-                       on_done=lambda image: ImageDialog(image, self).show())
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
         """Gone from the screen at once; the threads finish what they hold (a model still

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop import ops
+from desktop.dialogs.image import ImageDialog
 from desktop.engine_worker import Job
 from desktop.settings import DesktopSettings
 
@@ -126,3 +127,8 @@ class DialogActions:
         dialog = LogDialog(self.home / "logs" / "frontdesk.log", self)
         dialog.show()
         return dialog
+
+    def open_image(self, attachment_id: int) -> None:
+        self.store.run(lambda store, _job: ops.full_image(store, attachment_id),
+                       label="opening the screenshot",
+                       on_done=lambda image: ImageDialog(image, self).show())
