@@ -55,20 +55,24 @@ class Store(StoreReads):
         self.path = Path(path)
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
+        # a file the user made read-only (0444) is opened read-only, never chmod-ed back
+        self.read_only = store_file.is_read_only(self.path)
         try:
             store_file.create_private_file(self.path)
-            self._conn = sqlite3.connect(str(self.path), timeout=timeout, check_same_thread=False)
+            if not self.read_only:  # before SQLite opens them
+                store_file.restrict_side_files(self.path)
+            self._conn = store_file.connect(self.path, read_only=self.read_only, timeout=timeout)
             self.db = Database(self._conn)
             store_file.check_is_ours(self._conn, self.path)
-            self.db.enable_wal()
+            if not self.read_only:
+                self.db.enable_wal()
             self.db.execute("PRAGMA foreign_keys=ON")
             # WAL + NORMAL: a commit survives the app being killed (it is in the WAL before
             # commit returns); only a power cut can lose the last moments. FULL costs ~4 ms an
             # fsync per commit, two per typed turn, which the 20 ms turn budget cannot carry.
             self.db.execute("PRAGMA synchronous=NORMAL")
-            store_file.migrate(self._conn, self.path)
+            store_file.migrate(self._conn, self.path, read_only=self.read_only)
             self.desk_id = self._desk_id()
-            store_file.restrict_side_files(self.path)
         except (sqlite3.Error, OSError) as err:
             self.close()
             log.debug("cannot open store", exc_info=True)
@@ -99,8 +103,8 @@ class Store(StoreReads):
     def _desk_id(self) -> str:
         """This file's uuid, made once (several processes may open a new file at once)."""
         row = self.db.execute("SELECT value FROM meta WHERE key = 'desk_id'").fetchone()
-        if row:
-            return str(row[0])
+        if row or self.read_only:
+            return str(row[0]) if row else ""
         with self._writing():
             self.db.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('desk_id', ?)", [uuid.uuid4().hex]
@@ -302,6 +306,8 @@ class Store(StoreReads):
         """A write transaction that takes the write lock up front (BEGIN IMMEDIATE): a deferred
         one that read first could fail at once, without waiting, when another process wrote
         in between. Nested inside a transaction it is a savepoint."""
+        if self.read_only:
+            raise store_file.read_only_error(self.path)
         if self._conn.in_transaction:
             with self.db.atomic():
                 yield

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import stat
 from pathlib import Path
 
 from engine.errors import StoreError
@@ -14,13 +15,42 @@ from engine.store_schema import LATEST_VERSION, apply_migrations, current_versio
 log = logging.getLogger("engine.store")
 
 
+def is_read_only(path: Path) -> bool:
+    """An existing file its owner made read-only (chmod 0444), or one this user may not write:
+    the store then opens it read-only instead of changing its permissions. The mode bit is
+    read as well as access(2) because root may write any file."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:  # missing (a new store) or unreachable (reported when SQLite opens it)
+        return False
+    return not mode & stat.S_IWUSR or not os.access(path, os.W_OK)
+
+
 def create_private_file(path: Path) -> None:
-    """The database file, readable by its owner only (0600), made before SQLite opens it."""
+    """The database file, readable by its owner only (0600), made before SQLite opens it.
+    A file the user made read-only keeps its permissions (see `is_read_only`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-    elif path.stat().st_mode & 0o077:
+    elif path.stat().st_mode & 0o077 and not is_read_only(path):
         os.chmod(path, 0o600)
+
+
+def connect(path: Path, *, read_only: bool, timeout: float) -> sqlite3.Connection:
+    """A connection to the file; `mode=ro` for a read-only file, so SQLite itself refuses
+    every write (reads, search and export still work)."""
+    if read_only:
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        return sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
+    return sqlite3.connect(str(path), timeout=timeout, check_same_thread=False)
+
+
+def read_only_error(path: Path) -> StoreError:
+    """The one sentence for a write to a store opened read-only."""
+    return StoreError(
+        f"The database {path} is read-only (its file permissions), so nothing was saved; "
+        f"make it writable (chmod u+w) to add to it."
+    )
 
 
 def restrict_side_files(path: Path) -> None:
@@ -44,13 +74,19 @@ def check_is_ours(conn: sqlite3.Connection, path: Path) -> None:
         )
 
 
-def migrate(conn: sqlite3.Connection, path: Path) -> None:
-    """Bring the file to the latest schema (backing up the old one); refuse a newer file."""
+def migrate(conn: sqlite3.Connection, path: Path, *, read_only: bool = False) -> None:
+    """Bring the file to the latest schema (backing up the old one); refuse a newer file,
+    and an older one that is read-only (it cannot be upgraded in place)."""
     version = current_version(conn)
     if version > LATEST_VERSION:
         raise StoreError(
             f"The database {path} was written by a newer Frontdesk "
             f"(schema {version}, this one knows {LATEST_VERSION}); update Frontdesk to open it."
+        )
+    if version < LATEST_VERSION and read_only:
+        raise StoreError(
+            f"The database {path} is read-only and needs an upgrade to schema {LATEST_VERSION}; "
+            "make it writable (chmod u+w) once so Frontdesk can upgrade it."
         )
     if version < LATEST_VERSION:
         log.info("migrating %s from schema %d to %d", path, version, LATEST_VERSION)
