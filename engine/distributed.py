@@ -33,6 +33,7 @@ from torch.utils.data import DistributedSampler
 
 from engine.datasets import Case, check_trainable, read_many
 from engine.intent import IntentModel
+from engine.model_folder import check_output
 from engine.train import (
     TrainOptions,
     _frozen_states,
@@ -82,6 +83,7 @@ def train(cases: list[Case], out: Path, options: TrainOptions | None = None,
     if opts.batch_size % size:
         raise ValueError(f"batch size {opts.batch_size} does not split over {size} processes")
     torch.manual_seed(opts.seed)
+    check_output(out)  # refused before any work, never replaced
     check_trainable(cases)
     if val_cases is None:
         cases, val_cases = stratified_split(cases, opts.val_fraction, opts.seed)

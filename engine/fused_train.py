@@ -39,6 +39,7 @@ from engine.entities import extract
 from engine.frozen_text import FrozenText
 from engine.fusion import Blocks, FusedModel, FusionConfig
 from engine.graph import ConversationGraph, ConversationTurn, batch_graphs, build_graph
+from engine.model_folder import check_output, write_model_folder
 from engine.synthetic import (
     SyntheticCase,
     conversation_cases,
@@ -324,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)  # small matrices: one thread is faster, and fair to a shared CPU
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" \
         else args.device
+    check_output(args.out)  # refused before any work, never replaced
     start = time.perf_counter()
     label_names = labels(args.data)
     text = FrozenText(args.intent_model, device=device)
@@ -353,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
                              "seed": args.seed, "text": text.name,
                              "visual": encoder is not None, "pretrained": args.pretrain}
     model.config.metrics = {"synthetic_test_accuracy": round(score, 4)}
-    model.save(args.out)
+    write_model_folder(args.out, model.save)
     print(json.dumps(model.config.metrics), f"({time.perf_counter() - start:.0f} s)")
     return 0
 

@@ -9,8 +9,9 @@
    validation accuracy is kept.
 4. Calibrate on validation: temperature scaling (Guo et al. 2017), then the out-of-scope
    threshold that maximises validation accuracy.
-5. Write the folder atomically (a `.partial` folder renamed at the end), so a cancelled or killed
-   run never leaves a half-written model where the app would pick it up.
+5. Write the folder atomically (engine.model_folder: a temporary folder beside it, renamed at the
+   end), so a cancelled or killed run never leaves a half-written model where the app would pick
+   it up, and a folder holding anything but a model of ours is refused, never replaced.
 
 `engine.cli.intent_cmds` (train), the GUI's Train dialog and retraining from logs all call
 `fine_tune`.
@@ -19,7 +20,6 @@
 from __future__ import annotations
 
 import random
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -35,6 +35,7 @@ from engine import encoder as text_encoder
 from engine.datasets import Case, check_trainable
 from engine.errors import FrontdeskError, InputError
 from engine.intent import IntentConfig, IntentModel
+from engine.model_folder import check_output, write_model_folder
 from engine.types import OUT_OF_SCOPE
 
 Progress = Callable[[int, int, dict], None]  # (step, total_steps, {"epoch", "loss", ...})
@@ -102,6 +103,7 @@ def fine_tune(
     so a caller that also scores the model (engine.retrain) encodes each text once per run.
     `start_from` may be a loaded model (it is then trained in place, not loaded again)."""
     opts = options or TrainOptions()
+    check_output(out)  # before the work: a folder of someone's files is refused, not replaced
     torch.manual_seed(opts.seed)
     check_trainable(cases)
     if val_cases is None:
@@ -375,10 +377,5 @@ def _restore(model: IntentModel, state: dict[str, torch.Tensor]) -> None:
 
 
 def _save_atomically(model: IntentModel, out: Path) -> None:
-    partial = out.with_name(out.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    model.save(partial)
-    if out.exists():
-        shutil.rmtree(out)
-    partial.rename(out)
+    write_model_folder(out, model.save)
     model.folder = out
