@@ -36,7 +36,7 @@ from desktop.settings import DesktopSettings
 from desktop.stall_probe import StallProbe
 from desktop.widgets.banner import Banner
 from desktop.widgets.chat_view import ChatView
-from desktop.widgets.composer import Composer
+from desktop.widgets.composer import Composer, ComposerDraft
 from desktop.widgets.graph_view import GraphView
 from desktop.widgets.session_list import SessionList
 from desktop.widgets.suggestion_panel import SuggestionPanel
@@ -70,7 +70,8 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
         self.session_id: int | None = None
         self.device_in_use = "loading…"
         self.labels: list[str] = []
-        self._voice_audio: Path | None = None
+        self._drafts: dict[int, ComposerDraft] = {}  # unsent turns of the sessions not shown
+        self._voice_session: int | None = None  # where the recording in progress belongs
         self._transcribe_job: Job | None = None
 
         self.store = EngineWorker(
@@ -175,7 +176,7 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
         self.composer.mic_pressed.connect(self._mic_on)
         self.composer.mic_released.connect(self.recorder.stop)
         self.recorder.level.connect(self.composer.set_level)
-        self.recorder.partial.connect(self.composer.show_transcript)
+        self.recorder.partial.connect(self._voice_partial)
         self.recorder.finished.connect(self._voice_done)
         self.recorder.error.connect(self.show_error)
         self.recorder.recording.connect(
@@ -252,7 +253,7 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
         on_error: Callable[[str], None] | None = None,
     ) -> Job:
         def done(session_id: int) -> None:
-            self.session_id = session_id
+            self._switch_to(session_id)
             self.chat.clear()
             self.suggestion.clear()
             self.sessions.search.clear()
@@ -268,8 +269,34 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
                        label="renaming the session",
                        on_done=lambda _r: self.refresh_sessions(select=None))
 
-    def open_session(self, session_id: int) -> Job:
+    def _switch_to(self, session_id: int) -> None:
+        """Make `session_id` the current session. The composer's unsent turn (text, screenshots,
+        recording) stays with the session it was written in and comes back there, so nothing
+        of one customer's conversation is ever sent in another's."""
+        if session_id == self.session_id:
+            return
+        if self.composer.recording:  # its transcript goes to the session it was recorded in
+            self.composer.stop_recording_ui()
+            self.recorder.stop()
+        if self.session_id is not None:
+            left = self.composer.take_draft()
+            if left:
+                self._drafts[self.session_id] = left
         self.session_id = session_id
+        kept = self._drafts.pop(session_id, None)
+        if kept:
+            self.composer.put_draft(kept)
+
+    def give_back(self, session_id: int | None, draft: ComposerDraft) -> None:
+        """Words (and their screenshots or recording) that belong to `session_id`: into the
+        composer if that session is shown, else kept until the agent opens it again."""
+        if session_id is None or session_id == self.session_id:
+            self.composer.restore(draft.text, draft.images, draft.voice)
+        else:
+            self._drafts.setdefault(session_id, ComposerDraft()).add(draft)
+
+    def open_session(self, session_id: int) -> Job:
+        self._switch_to(session_id)
         return self.store.run(lambda store, _job: ops.load_session(store, session_id),
                               label="opening the session", on_done=self._show_session)
 
@@ -286,17 +313,18 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
         self.session_shown.emit(view.session_id)
 
     # --- turns -------------------------------------------------------------------------------
-    def submit(self, text: str, role: str, images: list[Path]) -> None:
-        """A turn from the composer: shown at once, stored and answered by the engine thread."""
+    def submit(self, text: str, role: str, images: list[Path], audio: Path | None = None) -> None:
+        """A turn from the composer: shown at once, stored and answered by the engine thread.
+        `audio` is the recording the text was transcribed from (None: typed)."""
         if self.session_id is None:
             def cannot(message: str) -> None:
-                self.composer.restore(text, images)
+                self.composer.restore(text, images, audio)
                 self.show_error(message)
 
-            self.new_session(then=lambda _sid: self.submit(text, role, images), on_error=cannot)
+            self.new_session(then=lambda _sid: self.submit(text, role, images, audio),
+                             on_error=cannot)
             return
         session_id = self.session_id
-        audio, self._voice_audio = self._voice_audio, None
         source = "voice" if audio else ("image" if images and not text else "typed")
         turn = Turn(text=text, role=role, source=source, images=list(images), audio=audio)
         shown = {"role": role, "text": text, "source": source, "pending_images": images}
@@ -320,10 +348,8 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
 
         def give_back(message: str) -> None:
             self.chat.drop_pending(shown)
-            if turn.id is None:  # never stored: give it back to the agent
-                self.composer.restore(text, images)
-                if audio:
-                    self._voice_audio = audio
+            if turn.id is None:  # never stored: back to the agent, in the session it was meant for
+                self.give_back(session_id, ComposerDraft(text, list(images), audio))
             self.show_error(message)
             if turn.id is not None and session_id == self.session_id:
                 self.open_session(session_id)

@@ -14,6 +14,7 @@ from desktop import ops
 from desktop.dialogs.image import ImageDialog
 from desktop.engine_worker import Job
 from desktop.settings import DesktopSettings
+from desktop.widgets.composer import ComposerDraft
 
 
 class VoiceActions:
@@ -24,10 +25,12 @@ class VoiceActions:
     recorder: Any
     store: Any
     _sd_module: Any
-    _voice_audio: Path | None
+    session_id: int | None
+    _voice_session: int | None
     _transcribe_job: Job | None
     show_status: Any  # MainWindow's
     show_error: Any
+    give_back: Any
 
     def play_audio(self, attachment_id: int) -> None:
         cache = self.home / "cache"
@@ -42,23 +45,43 @@ class VoiceActions:
         self.composer.toggle_mic()
 
     def _mic_on(self) -> None:
+        self._voice_session = self.session_id
         if not self.recorder.start():
             self.composer.stop_recording_ui()
 
-    def _voice_done(self, text: str, wav: Path | None) -> None:
+    def _voice_partial(self, text: str) -> None:
+        """Live words go to the composer only while it shows the session being recorded."""
+        if self._voice_session == self.session_id:
+            self.composer.show_transcript(text)
+
+    def _deliver_voice(self, session_id: int | None, text: str, audio: Path | None) -> bool:
+        """A finished transcript and its recording, for the session it was made in; True when
+        that session is the one shown (else it waits with that session's unsent turn)."""
+        if session_id is not None and session_id != self.session_id:
+            self.give_back(session_id, ComposerDraft(text, [], audio))
+            return False
         self.composer.show_transcript(text)
-        self._voice_audio = wav
-        self.show_status("Transcript ready: check it and press Enter to send.")
+        self.composer.set_voice(audio)
+        return True
+
+    def _voice_done(self, text: str, wav: Path | None) -> None:
+        if self._deliver_voice(self._voice_session, text, wav):
+            self.show_status("Transcript ready: check it and press Enter to send.")
+        else:
+            self.show_status("The transcript waits in the session it was recorded in.")
 
     def transcribe_file(self, path: Path) -> Job:
         self.show_status(f"Transcribing {path.name}… (Esc cancels)")
         self.composer.mark_voice_start()
+        session_id = self.session_id
 
         def done(text: str) -> None:
             self._transcribe_job = None
-            self.composer.show_transcript(text)
-            self._voice_audio = path
-            self.show_status(f"Transcribed {path.name}: check it and press Enter to send.")
+            if self._deliver_voice(session_id, text, path):
+                self.show_status(f"Transcribed {path.name}: check it and press Enter to send.")
+            else:
+                self.show_status(f"The transcript of {path.name} waits in the session it "
+                                 "was dropped in.")
 
         def failed(message: str) -> None:
             self._transcribe_job = None

@@ -61,7 +61,7 @@ def test_dropped_audio_file_is_transcribed_into_the_composer(qtbot, make_window,
     window.composer.add_files([jfk])
     qtbot.waitUntil(lambda: JFK_WORDS in window.composer.text().lower().replace(",", ""),
                     timeout=60_000)
-    assert window._voice_audio == jfk
+    assert window.composer.voice == jfk
 
 
 def test_no_microphone_is_one_sentence_and_typing_still_works(qtbot, make_window, jfk):

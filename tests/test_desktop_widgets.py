@@ -72,7 +72,8 @@ def test_enter_sends_and_shift_enter_adds_a_line(qtbot, tmp_path: Path):
     composer = Composer(tmp_path)
     qtbot.addWidget(composer)
     sent = []
-    composer.submitted.connect(lambda text, role, images: sent.append((text, role, images)))
+    composer.submitted.connect(
+        lambda text, role, images, _voice: sent.append((text, role, images)))
     qtbot.keyClicks(composer.edit, "first line")
     qtbot.keyClick(composer.edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
     qtbot.keyClicks(composer.edit, "second")

@@ -2,23 +2,26 @@
 
 Enter sends, Shift+Enter adds a line. Images arrive by the attach button, drag and drop or
 Ctrl+V (how agents actually share screenshots); audio files dropped here are transcribed into
-the box. Input the window cannot take is refused with one sentence; typed text is never cleared
-until the caller says the turn is safely stored (`clear_sent`), and comes back on failure.
+the box, and their recording rides with that transcript (shown as a chip): deleting the whole
+transcript, or removing the chip, discards the recording. Input the window cannot take is refused
+with one sentence; typed text is never cleared until the caller says the turn is safely stored
+(`clear_sent`), and comes back on failure. `take_draft` / `put_draft` let the window keep each
+session's unsent turn with its session.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QImage, QKeyEvent, QPixmap
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFileDialog,
     QHBoxLayout,
     QLabel,
-    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QToolButton,
@@ -27,11 +30,11 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.widgets.discard import discard
+from desktop.widgets.message_edit import MessageEdit
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".ogg", ".m4a", ".opus", ".webm"}
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
-MAX_TEXT_CHARS = 20_000
 HOLD_TO_TALK_MS = 350  # a press longer than this is push-to-talk; a click toggles
 
 
@@ -59,74 +62,29 @@ def classify_file(path: Path) -> str:
     )
 
 
-class MessageEdit(QPlainTextEdit):
-    """The text box: Enter sends, pasted images become attachments, huge pastes are refused."""
+@dataclass
+class ComposerDraft:
+    """An unsent turn: what was typed, the screenshots and the recording attached to it."""
 
-    send = Signal()
-    image_pasted = Signal(QImage)
-    files_dropped = Signal(list)
-    refused = Signal(str)
+    text: str = ""
+    images: list[Path] = field(default_factory=list)
+    voice: Path | None = None
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt name)
-        enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-        if enter and not event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
-            self.send.emit()
-            return
-        super().keyPressEvent(event)
+    def __bool__(self) -> bool:
+        return bool(self.text.strip() or self.images or self.voice)
 
-    def _is_files(self, source: QMimeData) -> bool:
-        return source.hasUrls() and all(url.isLocalFile() for url in source.urls())
-
-    def dragEnterEvent(self, event) -> None:  # noqa: N802
-        if self._is_files(event.mimeData()) or event.mimeData().hasImage():
-            event.acceptProposedAction()
-        else:
-            super().dragEnterEvent(event)
-
-    def dragMoveEvent(self, event) -> None:  # noqa: N802
-        if self._is_files(event.mimeData()) or event.mimeData().hasImage():
-            event.acceptProposedAction()
-        else:
-            super().dragMoveEvent(event)
-
-    def dropEvent(self, event) -> None:  # noqa: N802
-        """Files and images dropped on the text become attachments, not file:// text."""
-        source = event.mimeData()
-        if self._is_files(source) or source.hasImage():
-            self.insertFromMimeData(source)
-            event.acceptProposedAction()
-        else:
-            super().dropEvent(event)
-
-    def canInsertFromMimeData(self, source: QMimeData) -> bool:  # noqa: N802
-        return source.hasImage() or source.hasUrls() or super().canInsertFromMimeData(source)
-
-    def insertFromMimeData(self, source: QMimeData) -> None:  # noqa: N802
-        if source.hasImage():
-            image = QImage(source.imageData())
-            if image.isNull():
-                self.refused.emit("The clipboard holds an image Frontdesk cannot read.")
-            else:
-                self.image_pasted.emit(image)
-            return
-        if source.hasUrls() and all(url.isLocalFile() for url in source.urls()):
-            self.files_dropped.emit([Path(url.toLocalFile()) for url in source.urls()])
-            return
-        text = source.text()
-        room = MAX_TEXT_CHARS - len(self.toPlainText())
-        if len(text) > room:
-            self.refused.emit(
-                f"That paste is {len(text):,} characters; a message holds up to "
-                f"{MAX_TEXT_CHARS:,}, so it was not pasted."
-            )
-            return
-        super().insertFromMimeData(source)
+    def add(self, more: ComposerDraft) -> None:
+        """Join another piece for the same session (its text on a new line)."""
+        self.text = "\n".join(t for t in (self.text.rstrip(), more.text.strip()) if t)
+        self.images += [image for image in more.images if image not in self.images]
+        self.voice = more.voice or self.voice
 
 
 class Composer(QWidget):
-    """The composer bar. `submitted(text, role, images)`; `audio_dropped(path)`; `mic_*`."""
+    """The composer bar. `submitted(text, role, images, voice)` (voice: the recording the text
+    was transcribed from, or None); `audio_dropped(path)`; `mic_*`."""
 
-    submitted = Signal(str, str, list)
+    submitted = Signal(str, str, list, object)
     audio_dropped = Signal(Path)
     mic_pressed = Signal()
     mic_released = Signal()
@@ -137,6 +95,7 @@ class Composer(QWidget):
         self.setAcceptDrops(True)
         self._paste_dir = paste_dir
         self._images: list[Path] = []
+        self._voice: Path | None = None
         self._in_flight: str | None = None
 
         self.edit = MessageEdit()
@@ -149,6 +108,7 @@ class Composer(QWidget):
         self.edit.image_pasted.connect(self.add_image)
         self.edit.files_dropped.connect(self.add_files)
         self.edit.refused.connect(self.error)
+        self.edit.textChanged.connect(self._text_changed)
 
         self.customer_button = QPushButton("Customer")
         self.agent_button = QPushButton("Agent")
@@ -231,22 +191,39 @@ class Composer(QWidget):
         self.edit.moveCursor(self.edit.textCursor().MoveOperation.End)
 
     # --- sending -------------------------------------------------------------------------------
+    @property
+    def voice(self) -> Path | None:
+        """The recording the text in the box was transcribed from (sent with it), or None."""
+        return self._voice
+
+    def set_voice(self, path: Path | None) -> None:
+        self._voice = Path(path) if path is not None else None
+        self._refresh_attachments()
+
+    def _text_changed(self) -> None:
+        """All of a transcript deleted: its recording goes with it (never sent with other
+        words)."""
+        if self._voice is not None and not self.text().strip():
+            self.set_voice(None)
+
     def submit(self) -> None:
         """Emit the turn; the box keeps it until `clear_sent` (stored) or `restore` (failed)."""
         text = self.text().strip()
-        if not text and not self._images:
+        if not text and not self._images and self._voice is None:
             return
         self._in_flight = self.text()
-        images = list(self._images)
+        images, voice = list(self._images), self._voice
         self.clear_sent()
-        self.submitted.emit(text, self.role, images)
+        self.submitted.emit(text, self.role, images, voice)
 
     def clear_sent(self) -> None:
         self.edit.clear()
         self._images.clear()
+        self._voice = None
         self._refresh_attachments()
 
-    def restore(self, text: str, images: list[Path] | None = None) -> None:
+    def restore(self, text: str, images: list[Path] | None = None,
+                voice: Path | None = None) -> None:
         """Put back a turn that could not be stored, ahead of anything typed since."""
         typed_since = self.text()
         joined = text if not typed_since else f"{text}\n{typed_since}"
@@ -254,6 +231,22 @@ class Composer(QWidget):
         for image in images or []:
             if image not in self._images:
                 self._images.append(image)
+        if voice is not None:
+            self._voice = voice
+        self._refresh_attachments()
+
+    def take_draft(self) -> ComposerDraft:
+        """Empty the box and return what was in it (the window keeps it with its session)."""
+        draft = ComposerDraft(self.text(), list(self._images), self._voice)
+        self.clear_sent()
+        return draft
+
+    def put_draft(self, draft: ComposerDraft) -> None:
+        """Show a session's unsent turn again (the box is empty when the window calls this)."""
+        self.clear_sent()
+        self.set_text(draft.text)
+        self._images = list(draft.images)
+        self._voice = draft.voice
         self._refresh_attachments()
 
     # --- images and files ---------------------------------------------------------------------
@@ -305,6 +298,13 @@ class Composer(QWidget):
             chip.setToolTip("Click to remove this screenshot")
             chip.clicked.connect(lambda _=False, p=path: self._remove(p))
             self.attachments.insertWidget(index, chip)
+        if self._voice is not None:
+            chip = QToolButton()
+            chip.setObjectName("voice-chip")
+            chip.setText(f"Recording: {self._voice.name}  ✕")
+            chip.setToolTip("Sent with the transcript; click to discard the recording")
+            chip.clicked.connect(lambda _=False: self.set_voice(None))
+            self.attachments.insertWidget(len(self._images), chip)
 
     def _remove(self, path: Path) -> None:
         if path in self._images:
