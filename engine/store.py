@@ -36,7 +36,7 @@ from engine.store_rows import (
     now_iso,
     reply_values,
 )
-from engine.store_schema import current_version
+from engine.store_schema import LATEST_VERSION, current_version
 from engine.types import Reply, Turn
 
 __all__ = ["Store", "StoreError", "decode_reply", "fts_query", "now_iso", "store_error"]
@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 FEEDBACK_ACTIONS: tuple[str, ...] = ("accepted", "edited", "rejected", "corrected")
 ATTACHMENT_KINDS: tuple[str, ...] = ("image", "audio")
 DEFAULT_TIMEOUT_S = 5.0
+# quick_check at open: a store of up to ~20k turns is checked within this wait; a bigger one
+# goes on being checked in the background and its first write waits for the verdict
+OPEN_CHECK_WAIT_S = 0.1
 
 
 class Store(StoreReads):
@@ -55,6 +58,7 @@ class Store(StoreReads):
         self.path = Path(path)
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
+        self._check: store_file.IntegrityCheck | None = None
         # a file the user made read-only (0444) is opened read-only, never chmod-ed back
         self.read_only = store_file.is_read_only(self.path)
         try:
@@ -64,6 +68,9 @@ class Store(StoreReads):
             self._conn = store_file.connect(self.path, read_only=self.read_only, timeout=timeout)
             self.db = Database(self._conn)
             store_file.check_is_ours(self._conn, self.path)
+            self._check = store_file.IntegrityCheck(self.path)
+            if self._check.wait(OPEN_CHECK_WAIT_S) or current_version(self._conn) < LATEST_VERSION:
+                self._check.require_sound()  # a migration writes: it waits for the verdict
             if not self.read_only:
                 self.db.enable_wal()
             self.db.execute("PRAGMA foreign_keys=ON")
@@ -88,6 +95,8 @@ class Store(StoreReads):
 
     def close(self) -> None:
         """Close the connection; the WAL is checkpointed by SQLite on the last close."""
+        if self._check is not None:
+            self._check.stop()
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -308,6 +317,7 @@ class Store(StoreReads):
         in between. Nested inside a transaction it is a savepoint."""
         if self.read_only:
             raise store_file.read_only_error(self.path)
+        self._check.require_sound()  # never write to a damaged file
         if self._conn.in_transaction:
             with self.db.atomic():
                 yield

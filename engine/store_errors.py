@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from engine import store_file
 from engine.errors import StoreError
 
 log = logging.getLogger("engine.store")
@@ -52,6 +53,9 @@ def guarded(method: F) -> F:
     @functools.wraps(method)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         with self._lock:
+            check = getattr(self, "_check", None)  # the quick_check begun at open
+            if check is not None and check.damaged():
+                raise store_file.damaged_error(self.path)
             try:
                 return method(self, *args, **kwargs)
             except sqlite3.Error as err:

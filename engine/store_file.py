@@ -7,6 +7,7 @@ import logging
 import os
 import sqlite3
 import stat
+import threading
 from pathlib import Path
 
 from engine.errors import StoreError
@@ -105,3 +106,79 @@ def backup(conn: sqlite3.Connection, target: Path) -> None:
         conn.backup(copy)
     finally:
         copy.close()
+
+
+def damaged_error(path: Path) -> StoreError:
+    """The one sentence for a file with damaged pages: how to get its contents back."""
+    recovered = path.with_name("recovered.db")
+    return StoreError(
+        f"The database {path} is damaged, so Frontdesk will not write to it; recover what it "
+        f"holds with the sqlite3 shell (`sqlite3 {path} .recover | sqlite3 {recovered}`, then "
+        f"use that file as {path.name}) or put back a backup copy."
+    )
+
+
+class IntegrityCheck:
+    """SQLite's `PRAGMA quick_check` of a store file, on its own read-only connection and thread.
+
+    quick_check reads every page: 0.3-0.4 s for a 100k-turn (53 MB) store here, more with many
+    screenshots. So the store waits for it only briefly at open; a bigger file goes on being
+    checked while the store is read, and the first write waits for the verdict, so nothing is
+    ever written to a damaged file.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.problem: str | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._guard = threading.Lock()
+        self._stopped = False
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="store-quick-check", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            with self._guard:
+                if self._stopped:
+                    return
+                self._conn = connect(self.path, read_only=True, timeout=5.0)
+            rows = self._conn.execute("PRAGMA quick_check(10)").fetchall()
+            if rows != [("ok",)]:
+                self.problem = " / ".join(str(row[0]) for row in rows)
+        except sqlite3.DatabaseError as err:
+            text = str(err).lower()
+            if "malformed" in text or "corrupt" in text or "not a database" in text:
+                self.problem = str(err)
+            else:  # interrupted at close, or the file cannot be opened a second time
+                log.debug("quick_check of %s did not finish: %s", self.path, err)
+        finally:
+            with self._guard:
+                if self._conn is not None:
+                    self._conn.close()
+                    self._conn = None
+            self._done.set()
+            if self.problem:
+                log.warning("quick_check of %s: %s", self.path, self.problem)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """True once the check is over (within `timeout` seconds)."""
+        return self._done.wait(timeout)
+
+    def damaged(self) -> bool:
+        """The verdict so far, without waiting: True only once damage was found."""
+        return self._done.is_set() and self.problem is not None
+
+    def require_sound(self) -> None:
+        """Wait for the verdict; StoreError (how to recover) if the file is damaged."""
+        self._done.wait()
+        if self.problem is not None:
+            raise damaged_error(self.path)
+
+    def stop(self) -> None:
+        """End the check early (the store is closing) and wait for its thread."""
+        with self._guard:
+            self._stopped = True
+            if self._conn is not None:
+                self._conn.interrupt()
+        self._thread.join()
