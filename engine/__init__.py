@@ -3,6 +3,7 @@
 Heavy modules (torch, transformers, whisper) load lazily so `import engine` stays cheap.
 """
 
+import engine.no_telemetry  # noqa: F401  (first: before any library loads onnxruntime)
 from engine.errors import FrontdeskError
 from engine.types import Entity, Reply, Turn
 
