@@ -37,8 +37,35 @@ def setup_logging(home: Path) -> Path:
     return log_file
 
 
-def main(home: str | Path | None = None, argv: list[str] | None = None) -> int:
-    """Open the window and run until it closes; returns the exit code."""
+def close_once_shown(window, timeout_s: float = 60.0) -> None:
+    """`frontdesk --check`: close the window as soon as the display shows it (the platform
+    plugin loaded and the server exposed the window), saying so on stdout; exit code 1 if it
+    never shows. What an install or a bundle is checked with, on a real X server or Xvfb."""
+    from PySide6.QtCore import QElapsedTimer, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    clock = QElapsedTimer()
+    clock.start()
+    poll = QTimer(window)
+
+    def look() -> None:
+        handle = window.windowHandle()
+        if handle is not None and handle.isExposed():
+            poll.stop()
+            print(f"frontdesk: window shown on {QApplication.platformName()}", flush=True)
+            window.close()
+        elif clock.elapsed() > timeout_s * 1000:
+            poll.stop()
+            print("frontdesk: the window was never shown", file=sys.stderr, flush=True)
+            QApplication.exit(1)
+
+    poll.timeout.connect(look)
+    poll.start(10)
+
+
+def main(home: str | Path | None = None, argv: list[str] | None = None,
+         check: bool = False) -> int:
+    """Open the window and run until it closes (`check`: until it is shown); the exit code."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -55,6 +82,8 @@ def main(home: str | Path | None = None, argv: list[str] | None = None) -> int:
     window = MainWindow(data)
     window.show()
     QTimer.singleShot(0, window.start)
+    if check:
+        close_once_shown(window)
     return int(app.exec())
 
 

@@ -149,6 +149,7 @@ class EngineWorker(QObject):
         self._pending: dict[int, tuple[Callable | None, Callable | None, Callable | None]] = {}
         self._ready = False
         self._started = False
+        self._stopped = False
         self._load_error: str | None = None
         self._thread = QThread()
         self._thread.setObjectName(f"frontdesk-{name}")
@@ -177,8 +178,8 @@ class EngineWorker(QObject):
         return len(self._pending)
 
     def start(self) -> None:
-        """Start the thread and build the resource there (once)."""
-        if self._started:
+        """Start the thread and build the resource there (once, and never after `stop`)."""
+        if self._started or self._stopped:
             return
         self._started = True
         self._thread.start()
@@ -205,7 +206,10 @@ class EngineWorker(QObject):
         return job
 
     def stop(self, wait_ms: int = 30000) -> None:
-        """End the thread after the op in flight (closing the app)."""
+        """End the thread after the op in flight (closing the app). A callback still queued
+        for the UI may call `start` afterwards: it does nothing, since a thread started then
+        would outlive the app (Qt aborts: "QThread: Destroyed while thread is still running")."""
+        self._stopped = True
         if self._started:
             self._thread.quit()
             self._thread.wait(wait_ms)

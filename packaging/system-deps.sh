@@ -6,6 +6,14 @@
 set -euo pipefail
 pkgs=(libportaudio2 libegl1 libgl1 libopengl0 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1
       libdbus-1-3 libglib2.0-0 fonts-dejavu-core strace)
+# A desktop session: Qt's xcb platform plugin (libqxcb.so, libQt6XcbQpa) links these, and loads
+# libxcb-cursor at run time (Qt >= 6.5 refuses xcb without it); Wayland's two for libqwayland.
+# Check: `ldd .venv/lib/python3*/site-packages/PySide6/Qt/plugins/platforms/libqxcb.so`.
+pkgs+=(libx11-xcb1 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-xinerama0
+       libxcb-cursor0 libxcb-shape0 libxcb-xkb1 libxcb-randr0 libxcb-xfixes0 libxcb-sync1
+       libxcb-shm0 libwayland-cursor0 libwayland-egl1)
+# The test that starts the real window on a real X server (tests/test_desktop_xcb.py): Xvfb.
+pkgs+=(xvfb xauth)
 command -v dpkg-query >/dev/null 2>&1 || { echo "system-deps: not a Debian system; install PortAudio and Qt's libraries (EGL, GL, xkbcommon, fontconfig) yourself." >&2; exit 0; }
 missing=()
 for p in "${pkgs[@]}"; do

@@ -92,3 +92,15 @@ def test_a_failed_load_answers_every_later_job_with_its_sentence(qtbot):
     qtbot.waitUntil(lambda: replies != [], timeout=5_000)
     assert replies == ["No model folder at /nowhere."]
     worker.stop()
+
+
+def test_a_worker_stopped_before_it_started_never_starts(qtbot):
+    """Closing the window while the store opens: the store's callback then starts the engine.
+    Its thread must not start, or it outlives the app and Qt aborts the process."""
+    loads = []
+    worker = EngineWorker("assistant", lambda: loads.append(1))
+    worker.stop()
+    worker.start()
+    worker.run(lambda r, j: "never", label="answering")
+    qtbot.wait(200)
+    assert loads == []

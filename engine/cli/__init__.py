@@ -36,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--home", help="data folder (default: $FRONTDESK_HOME or the user data dir)"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    parser.add_argument(
+        "--check", action="store_true",
+        help="open the window, close it as soon as it is on screen, exit 0 (an install check)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -60,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             from desktop.app import main as run_app
 
-            return run_app(home=args.home)
+            return run_app(home=args.home, check=args.check)
         return int(args.func(args) or 0)
     except FrontdeskError as err:
         log.debug("command failed", exc_info=True)
