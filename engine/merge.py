@@ -2,13 +2,14 @@
 
 Every export record carries its origin (`<desk_id>:<reply_id>`), kept in a UNIQUE column, so
 importing the same file twice, or a file that came back through another desk, adds nothing
-twice. All files are read and checked before anything is written, in one transaction.
+twice. All files are read and checked before anything is written, then written in batches
+of a few hundred records, each its own transaction, so a big import never blocks a desk for long.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,22 +23,21 @@ def import_records(
     store: Store, files: list[Path], progress: Progress | None = None
 ) -> tuple[int, int]:
     """Merge JSONL exports (of any desks) into the store; returns (imported, skipped as
-    duplicates). All files are checked first and written in one transaction: a bad line
-    changes nothing."""
+    duplicates). All files are checked first, so a bad line changes nothing; then records are
+    written in batches (Store.write_in_batches), so a desk can write while a big import runs.
+    An import cut short can be run again: what it wrote is skipped as already here."""
     records = [record for file in files for record in _read_export(Path(file))]
-    imported = skipped = 0
-    with store.batch():
-        merge = _Merger(store)
-        for done, record in enumerate(records, 1):
-            if merge.add(record):
-                imported += 1
-            else:
-                skipped += 1
-            if done % 5000 == 0:
-                merge.flush()
-                if progress:
-                    progress(done, len(records))
+    merge = _Merger(store)
+    added = {True: 0, False: 0}
+
+    def write(batch: Sequence[dict[str, Any]]) -> None:
+        merge.begin()
+        for record in batch:
+            added[merge.add(record)] += 1
         merge.flush()
+
+    store.write_in_batches(records, write, progress=progress)
+    imported, skipped = added[True], added[False]
     if progress:
         progress(len(records), len(records))
     return imported, skipped
@@ -117,6 +117,13 @@ class _Merger:
     def _next_id(self, table: str) -> int:
         return int(self.conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}")
                    .fetchone()[0])
+
+    def begin(self) -> None:
+        """At the start of each batch's transaction: ids and seqs from what the file holds now
+        (another process may have written between batches)."""
+        self.next_seq.clear()
+        self.next_turn = self._next_id("turns")
+        self.next_reply = self._next_id("replies")
 
     def add(self, record: dict[str, Any]) -> bool:
         """Queue one record; False when it is already here."""

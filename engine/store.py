@@ -14,11 +14,12 @@ import json
 import logging
 import sqlite3
 import threading
+import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
@@ -49,6 +50,11 @@ DEFAULT_TIMEOUT_S = 5.0
 # quick_check at open: a store of up to ~20k turns is checked within this wait; a bigger one
 # goes on being checked in the background and its first write waits for the verdict
 OPEN_CHECK_WAIT_S = 0.1
+# write_in_batches: records per transaction and the pause after each (see bench/store.py:
+# 500 import records hold the lock 70 ms (p50) here; a waiting writer tries every 5 ms)
+WRITE_BATCH = 500
+BATCH_PAUSE_S = 0.01
+T = TypeVar("T")
 
 
 class Store(StoreReads):
@@ -56,6 +62,7 @@ class Store(StoreReads):
 
     def __init__(self, path: str | Path, *, timeout: float = DEFAULT_TIMEOUT_S) -> None:
         self.path = Path(path)
+        self.timeout = timeout  # seconds a write waits for another process's write lock
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         self._check: store_file.IntegrityCheck | None = None
@@ -310,6 +317,30 @@ class Store(StoreReads):
             except sqlite3.Error as err:
                 raise store_error(err, self.path) from err
 
+    def write_in_batches(
+        self,
+        items: Sequence[T],
+        write: Callable[[Sequence[T]], None],
+        *,
+        size: int = WRITE_BATCH,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        """Write `items` a batch at a time: `write` gets each batch inside its own transaction.
+
+        A large import then holds the write lock ~0.1 s at a time instead of for its whole
+        length, and pauses between batches, so another process's writer (an agent's turn,
+        which waits up to the busy timeout for the lock) gets in. A run cut short keeps the
+        batches written so far.
+        """
+        total = len(items)
+        for start in range(0, total, size):
+            with self.batch():
+                write(items[start:start + size])
+            if progress:
+                progress(min(start + size, total), total)
+            if start + size < total:
+                time.sleep(BATCH_PAUSE_S)
+
     @contextmanager
     def _writing(self) -> Iterator[None]:
         """A write transaction that takes the write lock up front (BEGIN IMMEDIATE): a deferred
@@ -322,7 +353,7 @@ class Store(StoreReads):
             with self.db.atomic():
                 yield
             return
-        self._conn.execute("BEGIN IMMEDIATE")
+        self._begin_immediate()
         try:
             yield
         except BaseException:
@@ -337,6 +368,23 @@ class Store(StoreReads):
             raise
 
     # ---- internals -----------------------------------------------------------------------
+
+    def _begin_immediate(self) -> None:
+        """BEGIN IMMEDIATE, tried every few ms until the busy timeout runs out. SQLite's own
+        busy handler sleeps 100 ms between tries and so mostly misses the short gaps a batched
+        import leaves between its transactions (`write_in_batches`)."""
+        deadline = time.monotonic() + self.timeout
+        self._conn.execute("PRAGMA busy_timeout = 5")
+        try:
+            while True:
+                try:
+                    self._conn.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as err:
+                    if "locked" not in str(err) or time.monotonic() >= deadline:
+                        raise
+        finally:
+            self._conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
 
     def _next_seq(self, session_id: int) -> int:
         row = self.db.execute(

@@ -9,6 +9,8 @@ import shutil
 import sqlite3
 import stat
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,8 @@ from engine.errors import StoreError
 from engine.store import Store
 from engine.types import Turn
 from tests.fixtures_store import file_digest, fill_conversation
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _one_sentence(message: str) -> bool:
@@ -141,3 +145,47 @@ def test_the_recovery_the_message_names_works(damaged_home: Path, tmp_path: Path
     with Store.open(damaged_home) as store:
         assert 1500 < store.count("turns") < 2000  # what the damaged pages held is lost
         store.add_turn(store.new_session(), Turn(text="the desk works again"))
+
+
+def _big_export(folder: Path, sessions: int = 3000, per_session: int = 8) -> Path:
+    """A real export of `sessions` x `per_session / 2` replied customer turns."""
+    from engine.exchange import export_records
+    from tests.fixtures_store import reply_for
+
+    with Store(folder / "desk.db") as desk:
+        ids = [desk.new_session() for _ in range(sessions)]
+        desk.add_turns_bulk(
+            (session, Turn(text=f"order {session}-{i} never came, refund please",
+                           role="customer" if i % 2 == 0 else "agent"),
+             reply_for("refund") if i % 2 == 0 else None)
+            for session in ids for i in range(per_session))
+        out = folder / "export" / "desk.jsonl"
+        export_records(desk, out, redact=False)
+    return out
+
+
+def test_a_large_import_lets_another_process_write_meanwhile(home: Path, tmp_path: Path) -> None:
+    """A 12,000-record import (one 2-3 s transaction before) beside a desk writing a turn every
+    20 ms with a 2 s busy timeout: every turn is stored, some in between the import's batches."""
+    export = _big_export(tmp_path)
+    Store.open(home).close()
+    importer = subprocess.Popen(
+        [sys.executable, "-m", "engine", "--home", str(home), "import", str(export)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    written, waits = [], []
+    with Store(home / "frontdesk.db", timeout=2.0) as desk:
+        session = desk.new_session(title="the desk at work")
+        while importer.poll() is None:
+            started = time.perf_counter()
+            written.append(desk.add_turn(session, Turn(text=f"customer line {len(written)}")))
+            waits.append(time.perf_counter() - started)
+            time.sleep(0.02)
+        out, err = importer.communicate()
+        assert importer.returncode == 0, err
+        assert "Imported 12000 records" in out
+        imported = [row[0] for row in desk.db.execute(
+            "SELECT id FROM turns WHERE origin IS NOT NULL ORDER BY id")]
+    assert len(imported) == 21000  # the agent turn after the last reply is in no record
+    between = [turn for turn in written if imported[0] < turn < imported[-1]]
+    assert between, "the desk never wrote while the import was writing"
+    assert max(waits) < 1.0
