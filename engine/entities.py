@@ -29,6 +29,7 @@ ENTITY_TYPES: tuple[str, ...] = (
     "phone",
     "tracking_number",
     "invoice_number",
+    "address",
 )
 
 # Earlier wins when two finds overlap: context-anchored types before bare-shape ones.
@@ -39,9 +40,10 @@ _PRIORITY = {
     "invoice_number": 3,
     "order_number": 4,
     "error_code": 5,
-    "amount": 6,
-    "phone": 7,
-    "date": 8,
+    "address": 6,
+    "amount": 7,
+    "phone": 8,
+    "date": 9,
 }
 
 _EMAIL = re.compile(
@@ -128,6 +130,42 @@ _DATE = re.compile(
 )
 
 
+# A postal address: house number, street name ending in a street word ("12 Baker Street",
+# "221b Main St."), then optionally a flat, the town and a postcode; or the German/Dutch order
+# ("Musterstrasse 12, 10115 Berlin"). Claimed only when anchored: a postcode after it or an
+# address word shortly before it ("my new address is", "ship it to", "I live at"), so that
+# "2 items on the way" is no address.
+_STREET_WORDS = (
+    r"street|st|road|rd|avenue|ave|lane|ln|drive|dr|boulevard|blvd|way|court|ct|place|pl"
+    r"|close|crescent|terrace|square|sq|parkway|pkwy|highway|hwy|row|gardens|grove|walk|mews"
+)
+_NOT_A_STREET_NAME = (
+    r"the|a|an|on|in|of|and|or|my|your|our|to|for|at|it|is|was|by|with|from|me|you|i|items?"
+)
+_POSTCODE = (  # UK, US ZIP(+4), Dutch, and the 4-5 digit codes of most of Europe
+    r"[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}|\d{5}(?:-\d{4})?|\d{4}\s?[A-Z]{2}|\d{4}"
+)
+_TOWN_WORD = r"(?!(?:please|thanks|thank|thx|asap|now|instead|today|tomorrow|and|or|but)\b)" \
+    r"[A-Za-z][A-Za-z'.-]*\b"
+_TOWN = _TOWN_WORD + r"(?:\s+" + _TOWN_WORD + r"){0,2}"
+_ADDRESS = re.compile(
+    r"(?P<value>(?:\b\d{1,5}[A-Za-z]?\s+(?:(?!(?:" + _NOT_A_STREET_NAME + r")\b)"
+    r"[A-Za-z][\w'.-]*\s+){1,3}?(?:" + _STREET_WORDS + r")\b\.?(?:\s+[NSEW]{1,2}\b)?"
+    r"|\b[A-Za-z][\w'-]*(?:strasse|straße|weg|gasse|allee|platz|straat|laan|gracht)"
+    r"\s+\d{1,4}[A-Za-z]?\b)"
+    r"(?:,?\s*(?:apt|apartment|flat|suite|unit)\.?\s*#?\w{1,6}\b)?"
+    r"(?:,\s*" + _TOWN + r"){0,2}"
+    r"(?:,?\s*(?:[A-Z]{2}\s+)?(?P<postcode>" + _POSTCODE + r")\b"
+    r"(?:\s+(?-i:[A-ZÄÖÜ][a-zäöüß]+)\b)?)?)",  # a town after the postcode: one capitalised word
+    re.IGNORECASE,
+)
+_ADDRESS_CUE = re.compile(
+    r"\b(?:address|ship|shipping|deliver|delivery|send|sent|live|living|moved?|redirect)\w*"
+    r"\b[^.?!\n]{0,25}$",
+    re.IGNORECASE,
+)
+
+
 def extract(
     text: str,
     turn_id: int | None = None,
@@ -147,6 +185,7 @@ def extract(
     found += _anchored_ids(text)
     found += _shaped_ids(text)
     found += _error_codes(text)
+    found += _addresses(text)
     found += _amounts(text)
     found += _phones(text, region)
     found += _dates(text, today)
@@ -258,6 +297,17 @@ def _cards(text: str) -> list[Entity]:
 def _error_codes(text: str) -> list[Entity]:
     out = [_span(m, "error_code", m.group("value").upper()) for m in _ERROR.finditer(text)]
     out += [_span(m, "error_code") for m in _ERROR_SHAPE.finditer(text)]
+    return out
+
+
+def _addresses(text: str) -> list[Entity]:
+    """Postal addresses with a postcode or an address word before them (value: as written,
+    spaces tidied)."""
+    out = []
+    for m in _ADDRESS.finditer(text):
+        value = " ".join(m.group("value").split()).rstrip(".,")
+        if m.group("postcode") or _ADDRESS_CUE.search(text[max(0, m.start() - 60): m.start()]):
+            out.append(Entity("address", value, m.start(), m.start() + len(m.group("value"))))
     return out
 
 

@@ -12,7 +12,7 @@ YAML front matter (`.md`, the body is the policy text):
     ask:                             # optional: how to ask for a slot no entity fills
       new_address: the full new delivery address
     templates:                       # the most complete reply first
-      - text: I've asked to cancel order {order_number} ...
+      - text: I can ask to cancel order {order_number} for you - shall I?
         needs: [order_number]        # optional; default = the {slots} in the text
       - text: I can cancel that order for you ...
 
@@ -22,10 +22,16 @@ come from entities found anywhere in the conversation, the latest winning. A slo
 `requires` that nobody has given yet, or one every template needs, makes the draft ask for it
 politely instead of showing `{order_number}`. The draft is a proposal for the agent; nothing
 here sends it.
+
+A draft may be pasted unread, so a reply offers, explains or asks; it never says an action was
+taken ("I've sent...", "has been cancelled"): only the agent knows that. `claimed_action` finds
+such phrasing; the shipped base is checked by the tests, a team's own folder is warned about in
+the log when it loads.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -37,6 +43,8 @@ import yaml
 from engine.errors import InputError
 from engine.paths import ASSETS
 from engine.types import OUT_OF_SCOPE, Entity
+
+log = logging.getLogger("frontdesk.knowledge")
 
 DEFAULT_FOLDER = ASSETS / "knowledge"
 SUFFIXES = (".yaml", ".yml", ".md")
@@ -54,7 +62,47 @@ SLOT_PROMPTS: dict[str, str] = {
     "phone": "a phone number we can reach you on",
     "tracking_number": "the tracking number",
     "invoice_number": "the invoice number",
+    "address": "the full new delivery address with its postcode",
 }
+
+# Phrasing that tells the customer an action was already taken or a record already looked up.
+_DONE = (r"(?:\w+ed|sent|resent|put|made|done|set|got|gotten|taken|given|written|begun|paid"
+         r"|run|left|reset|shut|cut)")
+_ACTION_VERBS = (r"(?:sent|resent|opened|cancell?ed|refunded|processed|issued|updated|changed"
+                 r"|logged|applied|reset|checked|looked|pulled|arranged|booked|scheduled"
+                 r"|submitted|filed|escalated|raised|deleted|closed|removed|unsubscribed"
+                 r"|subscribed|added|forwarded|passed|credited|confirmed|verified)")
+COMPLETED_ACTION: tuple[re.Pattern[str], ...] = (
+    # "I've sent", "I have opened", "we've cancelled"
+    re.compile(r"\b(?:I|we)(?:'ve|\s+have)\s+(?:just\s+|already\s+|now\s+)?" + _DONE + r"\b",
+               re.IGNORECASE),
+    # "I sent", "we just cancelled", "I checked"
+    re.compile(r"\b(?:I|we)\s+(?:just\s+|already\s+)?" + _ACTION_VERBS + r"\b", re.IGNORECASE),
+    # "has been cancelled", "have now been refunded"
+    re.compile(r"\b(?:has|have|had)\s+(?:now\s+|already\s+|just\s+)?been\s+" + _DONE + r"\b",
+               re.IGNORECASE),
+    # "is on its way", "is now cancelled", "are being processed"
+    re.compile(r"\b(?:is|are|'s)\s+(?:now\s+|already\s+)?(?:on\s+(?:its|their)\s+way"
+               r"|being\s+\w+ed|cancell?ed|refunded|updated|processed|confirmed|closed|deleted"
+               r"|booked|approved|resolved|fixed|sorted|arranged|scheduled)\b", re.IGNORECASE),
+    # "I see the card ending in ...", "I can see that": a look-up nobody made
+    re.compile(r"\bI\s+(?:can\s+)?see\s+(?:that|your|the)\b", re.IGNORECASE),
+)
+# A sentence with one of these before the words describes a condition, not a fact ("once it
+# has been approved", "if it is cancelled before dispatch, ...").
+_CONDITION = re.compile(r"\b(?:once|if|when|after|until|unless|before|whether|as soon as)\b",
+                        re.IGNORECASE)
+
+
+def claimed_action(text: str) -> str | None:
+    """The words of `text` that say an action already happened ("I've sent", "has been
+    refunded", "is on its way"), or None. Conditions ("once it has been approved") are fine."""
+    for pattern in COMPLETED_ACTION:
+        for match in pattern.finditer(text):
+            sentence = re.split(r"[.;!?]", text[: match.start()])[-1]
+            if not _CONDITION.search(sentence):
+                return match.group(0)
+    return None
 
 Embed = Callable[[list[str]], Any]  # texts -> L2-normalised [N, D] tensor (SentenceEncoder)
 
@@ -137,6 +185,11 @@ class KnowledgeBase:
                                  f"which {seen[article.id].name} already has.")
             seen[article.id] = path
             articles.append(article)
+            for number, template in enumerate(article.templates, 1):
+                claim = claimed_action(template.text)
+                if claim:
+                    log.warning("%s reply %d says %r: drafts may be pasted unread, so offer or "
+                                "ask instead of saying it is done", path.name, number, claim)
         return cls(articles, folder)
 
     @property

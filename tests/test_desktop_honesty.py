@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
+from engine.knowledge import claimed_action
 from tests.desktop_drive import (
     VOICE_CLIP,
     click_session,
@@ -72,3 +73,21 @@ def test_a_recording_stays_with_its_session_when_the_agent_switches(qtbot, make_
     [voiced] = session_turns(home, first)
     assert voiced["source"] == "voice"
     assert [a["kind"] for a in voiced["attachments"]] == ["audio"]
+
+
+def test_the_draft_offers_instead_of_claiming_and_uses_what_the_customer_gave(
+    qtbot, make_window
+):
+    """Two customer turns typed in the window: the address and the order number given earlier
+    fill the draft in the Suggestion panel, which offers the change instead of claiming it."""
+    window = make_window()
+    with qtbot.waitSignal(window.reply_shown, timeout=60_000):
+        type_and_send(qtbot, window, "I moved house, my new address is 12 Baker Street, "
+                                     "London NW1 6XE")
+    with qtbot.waitSignal(window.reply_shown, timeout=60_000) as shown:
+        type_and_send(qtbot, window, "can you change the delivery address on order 48213 please")
+    draft = window.suggestion.draft.toPlainText()
+    assert shown.args[0].intent == "change_shipping_address"
+    assert "12 Baker Street, London NW1 6XE" in draft and "48213" in draft
+    assert "postcode" not in draft and "share" not in draft
+    assert claimed_action(draft) is None and draft.rstrip().endswith("?")

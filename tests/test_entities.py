@@ -170,3 +170,33 @@ def test_order_invoice_and_amount_spans_match_bitext_annotations(shared_data: Pa
                 hits += (start, end) in spans
         assert len(cases) > 50
         assert hits / len(cases) >= 0.97, (gold_type, hits, len(cases))
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("the new address is 12 Baker Street, London NW1 6XE, thanks",
+         "12 Baker Street, London NW1 6XE"),
+        ("please ship it to 221b Baker St., London", "221b Baker St., London"),
+        ("12 Main St, Springfield, IL 62704", "12 Main St, Springfield, IL 62704"),
+        ("send it to 1600 Pennsylvania Avenue NW, Washington, DC 20500 please",
+         "1600 Pennsylvania Avenue NW, Washington, DC 20500"),
+        ("order 48213 should go to Musterstrasse 12, 10115 Berlin instead",
+         "Musterstrasse 12, 10115 Berlin"),
+        ("i moved to 18 king's road, chelsea sw3 4ny. update order 55512",
+         "18 king's road, chelsea sw3 4ny"),
+        ("I live at 5 Elm Road", "5 Elm Road"),
+    ],
+)
+def test_addresses_with_a_postcode_or_an_address_word(text: str, address: str) -> None:
+    assert [value for kind, value, _ in found(text) if kind == "address"] == [address]
+
+
+@pytest.mark.parametrize("text", [
+    "I bought 2 items on the way home",
+    "walk 5 blocks down the road",
+    "there are 3 dogs on my street",
+    "it's 10 Downing Street",  # no postcode, no address word: not claimed
+])
+def test_numbers_near_street_words_are_no_address(text: str) -> None:
+    assert [kind for kind, _, _ in found(text) if kind == "address"] == []

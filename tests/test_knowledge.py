@@ -48,7 +48,7 @@ def test_every_entity_type_can_fill_a_slot_and_be_asked_for() -> None:
 def test_invoice_number_fills_the_invoice_reply(shipped: KnowledgeBase) -> None:
     message = "there's a charge I don't get on my bill #00108"
     draft = shipped.draft("check_invoice", message, slots_for(message))
-    assert draft.text.startswith("I've pulled up invoice 00108.")
+    assert draft.text.startswith("Let's go through invoice 00108 together.")
 
 
 def test_every_shipped_template_renders_without_placeholders(shipped: KnowledgeBase) -> None:
@@ -138,8 +138,8 @@ def test_no_usable_template_asks_for_what_the_closest_one_needs(tmp_path: Path) 
         title: Refunds
         policy: Refunds go back to the card used, within five business days of approval.
         templates:
-          - text: Refund of {amount} on order {order_number} is approved.
-          - text: Refund on order {order_number} is approved.
+          - text: I can ask for a refund of {amount} on order {order_number}.
+          - text: I can ask for a refund on order {order_number}.
         """)
     kb = KnowledgeBase.load(tmp_path)
     draft = kb.draft("get_refund", "refund please", {})
@@ -147,7 +147,7 @@ def test_no_usable_template_asks_for_what_the_closest_one_needs(tmp_path: Path) 
     assert draft.text == "Could you please share your order number so I can take care of this?"
     message = "refund order #90909"
     assert kb.draft("get_refund", message, slots_for(message)).text == (
-        "Refund on order 90909 is approved.")
+        "I can ask for a refund on order 90909.")
 
 
 def test_message_chooses_between_articles_of_one_intent(tmp_path: Path) -> None:
@@ -237,7 +237,7 @@ def test_embeddings_rank_by_meaning_where_words_do_not_overlap(tmp_path: Path) -
         title: Lost parcels
         policy: When a package never arrives and the carrier shows no scans for five business
           days, we open an investigation and send a replacement.
-        templates: [I've opened an investigation with the carrier.]
+        templates: [I can open an investigation with the carrier.]
         """)
     kb = KnowledgeBase.load(tmp_path)
     messages = {
