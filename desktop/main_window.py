@@ -37,6 +37,7 @@ from desktop.stall_probe import StallProbe
 from desktop.widgets.banner import Banner
 from desktop.widgets.chat_view import ChatView
 from desktop.widgets.composer import Composer, ComposerDraft
+from desktop.widgets.first_run import FirstRunNotice
 from desktop.widgets.graph_view import GraphView
 from desktop.widgets.session_list import SessionList
 from desktop.widgets.suggestion_panel import SuggestionPanel
@@ -97,6 +98,7 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
         self.suggestion = SuggestionPanel()
         self.why = GraphView()
         self.banner = Banner()
+        self.first_run = FirstRunNotice(self.home, self.settings)  # first launch only
         self.recorder = RecorderBridge(
             self.speech, self.home / "cache" / "voice", sd_module=sd_module,
             device=self.settings.microphone or None, parent=self,
@@ -113,6 +115,7 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
         centre = QWidget()
         column = QVBoxLayout(centre)
         column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.first_run)
         column.addWidget(self.banner)
         column.addWidget(self.chat, 1)
         column.addWidget(self.composer)

@@ -26,6 +26,7 @@ class DesktopSettings:
     microphone: str = ""
     knowledge_dir: str = ""
     data_dir: str = ""
+    welcomed: str = ""  # "yes" once the first launch's notice was shown (widgets/first_run.py)
 
     @staticmethod
     def file(home: Path) -> Path:

@@ -6,6 +6,7 @@ time the engine starts (the window says so) because models load once, in the eng
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtWidgets import (
@@ -117,7 +118,9 @@ class SettingsDialog(QDialog):
         return box, edit
 
     def chosen(self) -> DesktopSettings:
-        return DesktopSettings(
+        """The dialog's fields over the settings it opened with (what it does not edit stays)."""
+        return replace(
+            self.settings,
             device=self.device.currentData(),
             whisper_model=self.whisper.currentText().strip() or WHISPER_MODELS[0],
             microphone=self.microphone.currentData() or "",

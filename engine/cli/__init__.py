@@ -25,6 +25,19 @@ COMMAND_MODULES = (
 log = logging.getLogger("frontdesk")
 
 
+def package_version() -> str:
+    """The installed package's version (pyproject's); engine.__version__ where no package
+    metadata came along."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("frontdesk")
+    except metadata.PackageNotFoundError:
+        from engine import __version__
+
+        return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full parser, with every subcommand that is installed."""
     parser = argparse.ArgumentParser(
@@ -36,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--home", help="data folder (default: $FRONTDESK_HOME or the user data dir)"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    parser.add_argument("--version", action="version", version=f"frontdesk {package_version()}")
     parser.add_argument(
         "--check", action="store_true",
         help="open the window, close it as soon as it is on screen, exit 0 (an install check)",
