@@ -12,6 +12,7 @@ Accepted:
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -76,7 +77,7 @@ def _read_text(path: Path) -> str:
 
 
 def _read_csv(path: Path, delimiter: str) -> list[Case]:
-    rows = csv.DictReader(_read_text(path).splitlines(), delimiter=delimiter)
+    rows = csv.DictReader(io.StringIO(_read_text(path), newline=""), delimiter=delimiter)
     columns = [name.strip() for name in rows.fieldnames or []]
     text_col = next((name for name in TEXT_COLUMNS if name in columns), None)
     label_col = next((name for name in LABEL_COLUMNS if name in columns), None)
@@ -95,7 +96,8 @@ def _read_csv(path: Path, delimiter: str) -> list[Case]:
 
 def _read_jsonl(path: Path) -> list[Case]:
     cases = []
-    for number, line in enumerate(_read_text(path).splitlines(), start=1):
+    # "\n" alone ends a record: str.splitlines() would also cut at U+2028 or U+0085 inside one
+    for number, line in enumerate(_read_text(path).split("\n"), start=1):
         if not line.strip():
             continue
         try:

@@ -21,20 +21,19 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from engine.errors import InputError, StoreError
+from engine.export_format import CONTEXT_MESSAGES, FORMAT, SPEAKER_ROLE
 from engine.redact import redact as redact_text
 from engine.store import Store
 
 Progress = Callable[[int, int], None]
 Clean = Callable[[str], str]
 FORMATS = ("jsonl", "csv")
-# A record carries at most this many messages of the conversation before the reply (the latest
-# ones): enough context to train on, and an export stays linear in the log's size even for a
-# session that ran for thousands of turns.
-CONTEXT_MESSAGES = 50
+# A record carries at most CONTEXT_MESSAGES messages of the conversation before the reply (the
+# latest ones): enough context to train on, and an export stays linear in the log's size even
+# for a session that ran for thousands of turns. Each message names its turn (`turn`: its origin,
+# or `<desk>:turn:<id>`), so an import lines the windows of a long session up by identity.
 CSV_COLUMNS = ["id", "session", "created", "text", "intent", "predicted_intent", "feedback",
                "answer"]
-SPEAKER_ROLE = {"customer": "user", "agent": "assistant"}
-ROLE_SPEAKER = {"user": "customer", "assistant": "agent"}
 _escape = json.encoder.encode_basestring  # the C string escaper behind json.dumps (non-null)
 
 
@@ -99,7 +98,7 @@ class _ExportRows:
 
     def __init__(self) -> None:
         self.replies: list[tuple] = []
-        self.turns: dict[int, list[tuple]] = {}  # session -> [(id, seq, role, text)]
+        self.turns: dict[int, list[tuple]] = {}  # session -> [(id, seq, role, text, origin)]
         self.images: dict[int, list[tuple[str, str, int]]] = {}  # turn -> [(sha, mime, id)]
         self.feedback: dict[int, tuple] = {}  # reply -> (action, corrected, final answer)
         self.session_keys: dict[int, str] = {}
@@ -116,7 +115,7 @@ def _export_rows(store: Store, where: str, params: list[Any]) -> _ExportRows:
         "ORDER BY t.session, t.seq, r.id", params
     ).fetchall()
     for turn in conn.execute(
-        "SELECT session, id, seq, role, text FROM turns WHERE role != 'assistant' "
+        "SELECT session, id, seq, role, text, origin FROM turns WHERE role != 'assistant' "
         f"AND session IN ({sessions}) ORDER BY session, seq", params
     ):
         rows.turns.setdefault(turn[0], []).append(turn[1:])
@@ -188,23 +187,25 @@ def _write_jsonl(
     images_dir = folder / "images"
     copied: set[str] = set()
     messages: dict[int, tuple[list[int], list[str], list[list[str]]]] = {}
+    desk = store.desk_id
 
     def conversation(session_id: int) -> tuple[list[int], list[str], list[list[str]]]:
         """Per session: seqs, pre-serialized messages, image paths per message (built once)."""
         if session_id not in messages:
             seqs, pieces, images = [], [], []
-            for turn_id, seq, role, text in rows.turns.get(session_id, []):
+            for turn_id, seq, role, text, origin in rows.turns.get(session_id, []):
                 paths = [_copy_image(store, images_dir, img, copied)
                          for img in rows.images.get(turn_id, [])]
                 listed = f', "images": [{", ".join(map(_text, paths))}]' if paths else ""
                 seqs.append(seq)
                 pieces.append(f'{{"role": "{SPEAKER_ROLE[role]}", "speaker": "{role}", '
-                              f'"content": {_text(clean(text))}{listed}}}')
+                              f'"content": {_text(clean(text))}{listed}, '
+                              f'"turn": {_escape(origin or f"{desk}:turn:{turn_id}")}}}')
                 images.append(paths)
             messages[session_id] = (seqs, pieces, images if any(images) else [])
         return messages[session_id]
 
-    total, desk = len(rows.replies), store.desk_id
+    total = len(rows.replies)
     for done, reply in enumerate(rows.replies, 1):
         reply_id, origin, _, session_id, seq, intent, confidence, draft, version, created = reply
         seqs, pieces, images = conversation(session_id)
@@ -215,7 +216,8 @@ def _write_jsonl(
         paths = [path for paths in images[start:upto] for path in paths] if images else []
         last_image = images[upto - 1][-1] if images and upto and images[upto - 1] else None
         handle.write(
-            f'{{"id": {_escape(origin or f"{desk}:{reply_id}")}, "session": {session_id}, '
+            f'{{"format": {FORMAT}, "id": {_escape(origin or f"{desk}:{reply_id}")}, '
+            f'"session": {session_id}, '
             f'"session_key": {_escape(rows.session_keys[session_id])}, '
             f'"created": {_escape(created)}, "intent": {_text(gold)}, '
             f'"predicted_intent": {_escape(intent)}, "confidence": {_number(confidence)}, '
@@ -238,7 +240,7 @@ def _write_csv(
     for done, reply in enumerate(rows.replies, 1):
         reply_id, origin, _, session_id, seq, intent, _, draft, _, created = reply
         if session_id not in last_customer:
-            found = [(s, text) for _, s, role, text in rows.turns.get(session_id, [])
+            found = [(s, text) for _, s, role, text, _ in rows.turns.get(session_id, [])
                      if role == "customer"]
             last_customer[session_id] = ([s for s, _ in found], [t for _, t in found])
         seqs, texts = last_customer[session_id]

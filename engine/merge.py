@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import InputError
-from engine.exchange import ROLE_SPEAKER, SPEAKER_ROLE, Progress
+from engine.exchange import Progress
+from engine.export_format import CONTEXT_MESSAGES, check_record
 from engine.media import image_meta
 from engine.store import Store, now_iso
 
@@ -44,11 +45,14 @@ def import_records(
 
 
 def _read_export(file: Path) -> Iterable[dict[str, Any]]:
-    """Every record of one JSONL export, checked, with image paths made absolute."""
+    """Every record of one JSONL export, checked (engine.export_format), with image paths made
+    absolute."""
     if file.suffix.lower() == ".csv":
         raise InputError(f"{file} is a CSV export; import reads the JSONL exports.")
     try:
-        lines = file.read_text(encoding="utf-8").splitlines()
+        # split at "\n" alone: str.splitlines() also breaks at U+2028, U+0085..., which JSON
+        # strings hold unescaped
+        lines = file.read_text(encoding="utf-8").split("\n")
     except (OSError, UnicodeDecodeError) as err:
         raise InputError(f"Cannot read {file}: {getattr(err, 'strerror', None) or err}.") from err
     records = []
@@ -56,39 +60,15 @@ def _read_export(file: Path) -> Iterable[dict[str, Any]]:
     for number, line in enumerate(lines, 1):
         if line.strip():
             try:
-                records.append(_check_record(json.loads(line), root))
-            except (ValueError, KeyError, TypeError, AttributeError) as err:
-                raise InputError(
-                    f"Line {number} of {file} is not a Frontdesk export record ({err})."
-                ) from err
+                records.append(check_record(json.loads(line), root))
+            except RecursionError as err:
+                raise InputError(f"Line {number} of {file} is nested too deeply to be a "
+                                 "Frontdesk export record; nothing was imported.") from err
+            except ValueError as err:  # RecordError and JSONDecodeError
+                reason = "it is not valid JSON" if isinstance(err, json.JSONDecodeError) else err
+                raise InputError(f"Line {number} of {file} cannot be imported: {reason}; "
+                                 "nothing was imported.") from err
     return records
-
-
-def _check_record(record: dict[str, Any], root: Path) -> dict[str, Any]:
-    """The record, checked, with each message's image files resolved inside `root` (the
-    export's folder: a record cannot make import read files from elsewhere)."""
-    desk, _, reply_id = str(record["id"]).rpartition(":")
-    if not desk or not reply_id:
-        raise ValueError(f"id {record['id']!r} is not <desk>:<reply>")
-    record["desk"], record["reply_id"] = desk, reply_id
-    record.setdefault("session_key", f"{desk}:{record['session']}")
-    if not isinstance(record["predicted_intent"], str):
-        raise ValueError("predicted_intent must be text")
-    if not record["messages"]:
-        raise ValueError("no messages")
-    for message in record["messages"]:
-        speaker = message.get("speaker") or ROLE_SPEAKER[message["role"]]
-        if speaker not in SPEAKER_ROLE or not isinstance(message["content"], str):
-            raise ValueError(f"unknown speaker {speaker!r}")
-        message["speaker"] = speaker
-        files = []
-        for rel in message.get("images", []):
-            path = (root / rel).resolve()
-            if root not in path.parents or not path.is_file():
-                raise ValueError(f"image {rel} is missing beside the export")
-            files.append(path)
-        message["image_files"] = files
-    return record
 
 
 class _Merger:
@@ -132,8 +112,14 @@ class _Merger:
             return False
         session_id = self._session(record)
         turn_id = 0
-        for index, message in enumerate(record["messages"]):
-            turn_id = self._turn(session_id, f"{record['session_key']}:{index}", message, record)
+        messages = record["messages"]
+        for index, message in enumerate(messages):
+            # A turn is known by the key its export gave it; a format 1 record (no keys) by its
+            # position, exact only when its window starts the session (checked on reading).
+            legacy = (f"{record['session_key']}:{index}"
+                      if len(messages) < CONTEXT_MESSAGES else None)
+            turn_id = self._turn(session_id, message.get("turn") or legacy, legacy, message,
+                                 record)
         reply_id, self.next_reply = self.next_reply, self.next_reply + 1
         created = record.get("created") or now_iso()
         self.reply_rows.append((
@@ -182,9 +168,13 @@ class _Merger:
             self.sessions[key] = int(cursor.lastrowid)
         return self.sessions[key]
 
-    def _turn(self, session_id: int, origin: str, message: dict, record: dict) -> int:
-        if origin in self.turns:
-            return self.turns[origin]
+    def _turn(self, session_id: int, origin: str, legacy: str | None, message: dict,
+              record: dict) -> int:
+        """The turn with this origin (or, imported before turns had keys, with this position
+        key), added when it is new."""
+        for key in (origin, legacy):
+            if key in self.turns:
+                return self.turns[key]
         if session_id not in self.next_seq:
             self.next_seq[session_id] = int(self.conn.execute(
                 "SELECT coalesce(max(seq), 0) + 1 FROM turns WHERE session = ?",
