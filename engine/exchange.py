@@ -15,13 +15,14 @@ import json
 import math
 import mimetypes
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
 from engine.errors import InputError, StoreError
 from engine.export_format import CONTEXT_MESSAGES, FORMAT, SPEAKER_ROLE
+from engine.redact import phone_regions
 from engine.redact import redact as redact_text
 from engine.store import Store
 
@@ -56,12 +57,15 @@ def export_records(
     session_ids: list[int] | None = None,
     fmt: str = "jsonl",
     redact: bool = True,
+    regions: Sequence[str] | None = None,
     progress: Progress | None = None,
 ) -> int:
     """Write one record per assistant reply to `out` (JSONL or CSV); returns rows written.
 
     `since`/`until` are dates or ISO times (until a bare date includes that whole day) and
-    filter on when the reply was made. The file appears whole or not at all.
+    filter on when the reply was made. Phone numbers are read as written in `regions` (default:
+    $FRONTDESK_PHONE_REGIONS, else engine.redact.DEFAULT_REGIONS). The file appears whole or
+    not at all.
     """
     if fmt not in FORMATS:
         raise InputError(f"Export format is jsonl or csv, not {fmt!r}.")
@@ -69,7 +73,7 @@ def export_records(
     where, params = _filters(since, until, session_ids)
     with store.batch(write=False):  # one consistent snapshot; writers go on meanwhile
         rows = _export_rows(store, where, params)
-    clean = _Redactor() if redact else _same
+    clean = _Redactor(phone_regions(regions)) if redact else _same
     total = len(rows.replies)
     partial = out.with_name(out.name + ".part")
     try:
@@ -275,8 +279,12 @@ def _same(text: str) -> str:
 class _Redactor(dict):
     """redact() with memory: drafts and agent lines repeat, and each text is redacted once."""
 
+    def __init__(self, regions: Sequence[str]) -> None:
+        super().__init__()
+        self.regions = regions
+
     def __call__(self, text: str) -> str:
         found = self.get(text)
         if found is None:
-            found = self[text] = redact_text(text)
+            found = self[text] = redact_text(text, regions=self.regions)
         return found

@@ -26,7 +26,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                         metavar="ID", help="only this session (repeatable)")
     export.add_argument("--csv", action="store_true", help="flat CSV instead of JSONL")
     export.add_argument("--no-redact", action="store_true",
-                        help="keep e-mails, phone, card and IBAN numbers (redacted by default)")
+                        help="keep e-mails, phone, card and IBAN numbers, street addresses and "
+                        "postcodes (redacted by default)")
+    export.add_argument("--regions", metavar="CC,CC",
+                        help="countries whose national phone formats are redacted (default: "
+                        "$FRONTDESK_PHONE_REGIONS, else US, GB, IE and the EU/EEA)")
     export.set_defaults(func=run_export)
 
     imports = sub.add_parser("import", help="merge exports from other desks (no duplicates)")
@@ -87,7 +91,8 @@ def run_export(args: argparse.Namespace) -> int:
         with _store(args) as store:
             written = export_records(
                 store, args.out, since=args.since, until=args.until,
-                session_ids=args.sessions, fmt=fmt, redact=not args.no_redact, progress=update,
+                session_ids=args.sessions, fmt=fmt, redact=not args.no_redact, regions=args.regions,
+                progress=update,
             )
     finally:
         close()
