@@ -316,15 +316,17 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
         self.session_shown.emit(view.session_id)
 
     # --- turns -------------------------------------------------------------------------------
-    def submit(self, text: str, role: str, images: list[Path], audio: Path | None = None) -> None:
+    def submit(self, text: str, role: str, images: list[Path], audio: Path | None = None,
+               *, fresh: bool = False) -> None:
         """A turn from the composer: shown at once, stored and answered by the engine thread.
-        `audio` is the recording the text was transcribed from (None: typed)."""
+        `audio` is the recording the text was transcribed from (None: typed); `fresh`: the
+        session was made for this turn, and goes again if the turn cannot be stored."""
         if self.session_id is None:
             def cannot(message: str) -> None:
                 self.composer.restore(text, images, audio)
                 self.show_error(message)
 
-            self.new_session(then=lambda _sid: self.submit(text, role, images, audio),
+            self.new_session(then=lambda _sid: self.submit(text, role, images, audio, fresh=True),
                              on_error=cannot)
             return
         session_id = self.session_id
@@ -353,6 +355,8 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
             self.chat.drop_pending(shown)
             if turn.id is None:  # never stored: back to the agent, in the session it was meant for
                 self.give_back(session_id, ComposerDraft(text, list(images), audio))
+                if fresh:  # a refused recording, a full disk: leave no empty session behind
+                    self._discard_empty_session(session_id)
             self.show_error(message)
             if turn.id is not None and session_id == self.session_id:
                 self.open_session(session_id)
@@ -382,6 +386,15 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
                 lambda owner, _job: ops.add_turn(owner, session_id, turn),
                 label="saving the agent's message", on_done=stored, on_error=failed,
             )
+
+    def _discard_empty_session(self, session_id: int) -> None:
+        def gone(removed: bool) -> None:
+            if removed and self.session_id == session_id:
+                self.session_id = None  # the next turn starts a session again
+            self.refresh_sessions()
+
+        self.store.run(lambda store, _job: store.discard_empty_session(session_id),
+                       label="removing the empty session", on_done=gone)
 
     def _engine_failed(self) -> bool:
         return self.engine.load_error is not None

@@ -147,6 +147,21 @@ class Store(StoreReads):
             return int(self.db["sessions"].insert(row).last_pk)
 
     @guarded
+    def discard_empty_session(self, session_id: int) -> bool:
+        """Remove a session that holds no turn, for a caller whose session's first turn could
+        not be stored (a refused recording, a full disk): nothing empty is left behind. Best
+        effort (False when nothing was removed, or when the store cannot write now)."""
+        try:
+            with self._writing():
+                cursor = self._conn.execute(
+                    "DELETE FROM sessions WHERE id = ? AND NOT EXISTS "
+                    "(SELECT 1 FROM turns WHERE session = ?)", (session_id, session_id))
+        except (sqlite3.Error, StoreError) as err:
+            log.warning("could not remove the empty session %s: %s", session_id, err)
+            return False
+        return cursor.rowcount > 0
+
+    @guarded
     def rename_session(self, session_id: int, title: str) -> None:
         """Give a conversation the title shown in the session list."""
         self._require("sessions", session_id)

@@ -189,3 +189,32 @@ def test_a_large_import_lets_another_process_write_meanwhile(home: Path, tmp_pat
     between = [turn for turn in written if imported[0] < turn < imported[-1]]
     assert between, "the desk never wrote while the import was writing"
     assert max(waits) < 1.0
+
+
+def test_a_refused_first_turn_leaves_no_empty_session(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    not_audio = tmp_path / "call.wav"
+    not_audio.write_text("this is a note, not a recording")
+    assert cli(["--home", str(home), "ask", "--audio", str(not_audio)]) == 2
+    assert "not an audio file" in capsys.readouterr().err
+    with Store.open(home) as store:
+        assert store.count("sessions") == 0
+
+
+def test_a_full_disk_on_the_first_turn_leaves_no_empty_session(
+    assistant, store_screenshot: Path
+) -> None:
+    from engine.cli.ask_cmd import ask
+
+    store, photo = assistant.store, store_screenshot.with_name("test-european.jpg")  # 144 KB
+    kept, _ = ask(assistant, "hello, my order is late", [])
+    pages = store.db.execute("PRAGMA page_count").fetchone()[0]
+    store.db.execute(f"PRAGMA max_page_count = {pages + 4}")  # SQLite's own SQLITE_FULL path
+    with pytest.raises(StoreError, match="is full"):
+        ask(assistant, "see the screenshot", [], image=photo)
+    assert [row["id"] for row in store.sessions()] == [kept]
+    with pytest.raises(StoreError, match="is full"):  # an existing session keeps its turns
+        ask(assistant, "see the screenshot", [], session_id=kept, image=photo)
+    assert [row["id"] for row in store.sessions()] == [kept]
+    assert len(store.turns(kept)) == 1

@@ -62,8 +62,12 @@ def run(args: argparse.Namespace) -> int:
         open_image(args.image)
     if args.audio is None and args.image is None:
         checked_text(text)  # refuse bad input before loading the model
-    elif args.audio is not None and not args.audio.is_file():
-        raise InputError(f"No audio file at {args.audio}.")
+    elif args.audio is not None:  # missing, not audio, or over the length limit
+        if not args.audio.is_file():
+            raise InputError(f"No audio file at {args.audio}.")
+        from engine.media import read_media
+
+        read_media("audio", args.audio)
     with Assistant(home=args.home, model=args.model, knowledge=args.knowledge) as assistant:
         session_id, reply = ask(
             assistant, text, history, session_id=args.session, audio=args.audio,
@@ -89,14 +93,20 @@ def ask(
     source = "typed"
     if not text.strip():
         source = "voice" if audio else "image" if image else "typed"
+    created = session_id is None
     if session_id is None:
         media = audio or image
         title = text[:60] if text.strip() else f"{source}: {media.name if media else ''}"
         session_id = assistant.new_session(channel="cli", title=title)
-    for turn in history:
-        assistant.add_turn(session_id, turn)
-    turn = Turn(text=text, source=source, audio=audio, images=[image] if image else [])
-    return session_id, assistant.respond(session_id, turn)
+    try:
+        for turn in history:
+            assistant.add_turn(session_id, turn)
+        turn = Turn(text=text, source=source, audio=audio, images=[image] if image else [])
+        return session_id, assistant.respond(session_id, turn)
+    except BaseException:
+        if created:  # its first turn was refused (or the disk is full): leave no empty session
+            assistant.store.discard_empty_session(session_id)
+        raise
 
 
 def format_reply(reply: Reply, session_id: int) -> str:
