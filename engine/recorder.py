@@ -21,6 +21,7 @@ import numpy as np
 
 from engine.audio import SAMPLE_RATE, StreamResampler
 from engine.errors import FrontdeskError
+from engine.media import max_recording_s, spoken_length
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,8 @@ class Recorder:
         self.device_rate = SAMPLE_RATE
         self.error: str | None = None
         self._chunks: list[np.ndarray] = []
+        self._kept = 0  # samples in _chunks
+        self._max_samples = 0  # the recording limit (engine.media), set at start
         self._lock = threading.Lock()
         self._stream: Any = None
         self._resampler: StreamResampler | None = None
@@ -104,7 +107,8 @@ class Recorder:
         self.device_rate = self._pick_rate(sd, index)
         self._resampler = StreamResampler(self.device_rate)
         with self._lock:
-            self._chunks = []
+            self._chunks, self._kept = [], 0
+        self._max_samples = int(max_recording_s() * SAMPLE_RATE)
         self.error = None
         self._stopping.clear()
         self._last_audio = time.monotonic()
@@ -141,9 +145,11 @@ class Recorder:
             self._watchdog = None
         if self._resampler is not None:
             tail = self._resampler.flush()
-            if tail.size:
-                with self._lock:
+            with self._lock:
+                tail = tail[:max(self._max_samples - self._kept, 0)]
+                if tail.size:
                     self._chunks.append(tail)
+                    self._kept += tail.size
         return self.audio()
 
     def toggle(self) -> np.ndarray | None:
@@ -204,8 +210,18 @@ class Recorder:
             return
         chunk = resampler.push(mono)
         self._last_audio = time.monotonic()
-        with self._lock:
+        with self._lock:  # past the recording limit the store would refuse it: keep no more
+            room = self._max_samples - self._kept
+            full = chunk.size >= room
+            chunk = chunk[:max(room, 0)]
             self._chunks.append(chunk)
+            self._kept += chunk.size
+        if full:
+            self._report(
+                "The recording stopped at its limit of "
+                f"{spoken_length(self._max_samples / SAMPLE_RATE)} "
+                "(FRONTDESK_MAX_RECORDING_S); what was recorded is kept."
+            )
         try:
             if self.on_level is not None:
                 self.on_level(level_of(mono))

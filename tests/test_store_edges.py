@@ -11,13 +11,14 @@ import stat
 import subprocess
 import sys
 import time
+import wave
 from pathlib import Path
 
 import pytest
 
 from engine import store as store_module
 from engine.cli import main as cli
-from engine.errors import StoreError
+from engine.errors import InputError, StoreError
 from engine.store import Store
 from engine.types import Turn
 from tests.fixtures_store import file_digest, fill_conversation
@@ -191,6 +192,18 @@ def test_a_large_import_lets_another_process_write_meanwhile(home: Path, tmp_pat
     assert max(waits) < 1.0
 
 
+def _long_recording(source: Path, target: Path, seconds: float) -> Path:
+    """A real recording repeated to `seconds` (a WAV of real speech)."""
+    with wave.open(str(source)) as clip:
+        params, frames = clip.getparams(), clip.readframes(clip.getnframes())
+    repeats = int(seconds * params.framerate / params.nframes) + 1
+    size = int(seconds * params.framerate) * params.sampwidth * params.nchannels
+    with wave.open(str(target), "wb") as out:
+        out.setparams(params)
+        out.writeframes((frames * repeats)[:size])
+    return target
+
+
 def test_a_refused_first_turn_leaves_no_empty_session(
     home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -218,3 +231,49 @@ def test_a_full_disk_on_the_first_turn_leaves_no_empty_session(
         ask(assistant, "see the screenshot", [], session_id=kept, image=photo)
     assert [row["id"] for row in store.sessions()] == [kept]
     assert len(store.turns(kept)) == 1
+
+
+def test_a_recording_over_the_limit_is_refused_naming_the_limit(
+    home: Path, tmp_path: Path, store_recording: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    ten_minutes = _long_recording(store_recording, tmp_path / "call.wav", 600)
+    with Store.open(home) as store:
+        session = store.new_session()
+        with pytest.raises(InputError) as caught:
+            store.add_turn(session, Turn(audio=ten_minutes, source="voice"))
+        message = str(caught.value)
+        assert "is 10 minutes long" in message and "up to 5 minutes" in message
+        assert _one_sentence(message) and store.count("attachments") == 0
+        store.add_turn(session, Turn(audio=store_recording, source="voice"))  # 11 s is fine
+
+        monkeypatch.setenv("FRONTDESK_MAX_RECORDING_S", "900")  # the setting
+        store.add_turn(session, Turn(audio=ten_minutes, source="voice"))
+        assert store.count("attachments") == 2
+    monkeypatch.delenv("FRONTDESK_MAX_RECORDING_S")
+    assert cli(["--home", str(home), "ask", "--audio", str(ten_minutes)]) == 2
+    assert "up to 5 minutes" in capsys.readouterr().err
+    with Store.open(home) as store:
+        assert store.count("sessions") == 1
+
+
+def test_the_recorder_stops_keeping_audio_at_the_limit(
+    jfk: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The microphone keeps at most the limit (and says so), so what it recorded can be stored."""
+    from engine.audio import SAMPLE_RATE
+    from engine.recorder import Recorder
+    from tests.fixtures_speech import FilePlaybackSoundDevice
+
+    monkeypatch.setenv("FRONTDESK_MAX_RECORDING_S", "4")
+    sd = FilePlaybackSoundDevice(jfk, rate=16_000, speed=8.0)  # 11 s of real speech
+    said: list[str] = []
+    recorder = Recorder(sd, on_error=said.append)
+    recorder.start()
+    deadline = time.monotonic() + 30
+    while not said and time.monotonic() < deadline:
+        time.sleep(0.02)
+    audio = recorder.stop()
+    assert len(audio) == 4 * SAMPLE_RATE
+    assert said == ["The recording stopped at its limit of 4 seconds (FRONTDESK_MAX_RECORDING_S); "
+                    "what was recorded is kept."]
