@@ -132,8 +132,8 @@ _WEAK_STREET = re.compile(
     rf"(?:\b{_UNIT},?\s)?\b{_HOUSE},?\s(?:{_NAME_WORD}\s){{1,4}}?(?i:{_STREET_CAPITALISED})\b"
 )
 # A cheap look before the address patterns (C-level set and bytes operations, no regex scan):
-# a street or postcode word, a word ending in a street word, a letter and a digit side by side
-# (NW1, D02, 221B), a comma before digits, or two capitals before digits (CA 94043).
+# a street or postcode word, a word ending in a street word, a word starting with one or two
+# letters and a digit (NW1, D02), a comma before digits, or two capitals before digits (CA 94043).
 _HINT_WORDS = frozenset(
     "street road avenue lane boulevard crescent terrace parkway highway gardens mews square drive"
     " st rd ave blvd av ln dr way court ct place pl sq close grove walk row hill park circle cir"
@@ -166,8 +166,13 @@ def _address_hint(text: str) -> bool:
         return not words.isdisjoint(_HINT_WORDS) or any(w.endswith(_HINT_SUFFIXES) for w in words)
     raw = text.encode("ascii")
     classes = b" " + raw.translate(_ASCII_HINT_CLASSES)  # one leading space: word starts
-    if b"a0" in classes or b"0a" in classes or b",0" in classes or b", 0" in classes:
+    if b",0" in classes or b", 0" in classes:
         return True
+    at = classes.find(b"a0")  # where a letter meets a digit: is it a postcode's start?
+    while at != -1:
+        if classes[at - 1] in b" ," or (classes[at - 1] == 97 and classes[at - 2] in b" ,"):
+            return True
+        at = classes.find(b"a0", at + 1)
     for pattern in (b" aa 0", b" aa, 0"):  # a US state before its ZIP code: "CA 94043"
         at = classes.find(pattern)
         while at != -1:
