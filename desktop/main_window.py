@@ -187,6 +187,7 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
         )
         self.suggestion.feedback.connect(self.send_feedback)
         self.suggestion.use.connect(self.use_answer)
+        self.suggestion.redraft.connect(self.redraft)
         self.suggestion.handoff.connect(lambda rid: self.send_feedback(rid, "rejected", None, None))
         self.chat.image_clicked.connect(self.open_image)
         self.chat.play_clicked.connect(self.play_audio)
@@ -406,6 +407,15 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
     def use_answer(self, reply_id: int, text: str) -> None:
         """"Use": the draft becomes the agent's turn (it is already on the clipboard)."""
         self.submit(text, "agent", [])
+
+    def redraft(self, reply_id: int, turn_id: int, intent: str) -> None:
+        """After a correction: the knowledge base's draft for the corrected intent."""
+        session_id = self.session_id
+        self.engine.run(
+            lambda assistant, _job: ops.redraft(assistant, session_id, turn_id, intent),
+            label="rewriting the draft",
+            on_done=lambda found: self.suggestion.show_redraft(reply_id, intent, *found),
+        )
 
     def send_feedback(self, reply_id: int, action: str, corrected, final_answer) -> None:
         def op(store, _job):

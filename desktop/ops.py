@@ -144,6 +144,24 @@ def respond(assistant: Any, session_id: int, turn: Turn) -> Reply:
     return reply
 
 
+def redraft(assistant: Any, session_id: int, turn_id: int, intent: str) -> tuple[str, str, bool]:
+    """The draft for `intent` (the agent's correction), its slots filled from the conversation
+    up to that turn as for the first draft: (text, article id, whether an article answers
+    that intent; else the draft is the hand-off one)."""
+    from engine.assistant import CONTEXT_ROLES
+    from engine.entities import extract_conversation, latest_values
+
+    rows = [row for row in store_of(assistant).turns(session_id)
+            if row["id"] <= turn_id and row["role"] in CONTEXT_ROLES and row["text"]]
+    slots = latest_values(extract_conversation([(row["id"], row["text"]) for row in rows]))
+    message = next((row["text"] for row in rows if row["id"] == turn_id), "")
+    knowledge = assistant.knowledge
+    draft = knowledge.draft(intent, message, slots)
+    if draft is None:
+        return "", "", False
+    return draft.text, draft.article.id, intent in knowledge.intents
+
+
 def add_turn(owner: Any, session_id: int, turn: Turn) -> int:
     """Store a turn that needs no reply (the agent's own message)."""
     adder = getattr(owner, "add_turn", None)

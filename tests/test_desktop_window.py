@@ -80,6 +80,7 @@ def test_use_thumbs_and_correct_intent_land_in_the_store(qtbot, make_window, hom
     panel = window.suggestion
 
     panel.up_button.click()
+    qtbot.waitUntil(lambda: panel.correct.count() > 5, timeout=30_000)  # the model's labels
     panel.correct.setCurrentText("track order")  # what the agent types in the searchable list
     panel.correct_button.click()
     edited = reply.draft + " Anything else I can do?"
@@ -94,9 +95,9 @@ def test_use_thumbs_and_correct_intent_land_in_the_store(qtbot, make_window, hom
     qtbot.waitUntil(lambda: len(feedback_rows()) == 3, timeout=10_000)
     rows = feedback_rows()
     assert [(r["reply"], r["action"]) for r in rows] == [
-        (reply.id, "accepted"), (reply.id, "corrected"), (reply.id, "edited")
-    ]
-    assert rows[1]["corrected_intent"] == "track_order"
+        (reply.id, "accepted"), (reply.id, "corrected"), (reply.id, "corrected")
+    ]  # Use after a correction keeps it as the label
+    assert rows[1]["corrected_intent"] == rows[2]["corrected_intent"] == "track_order"
     assert rows[2]["final_answer"] == edited
     # "Use" also put the answer into the conversation as the agent's turn
     msgs = []
@@ -112,7 +113,8 @@ def test_correct_intent_list_is_searchable(qtbot, make_window):
     qtbot.waitUntil(lambda: window.suggestion.correct.count() > 5, timeout=60_000)
     labels = [window.suggestion.correct.itemText(i)
               for i in range(window.suggestion.correct.count())]
-    assert labels == sorted(labels) and "track_order" in labels
+    assert labels == sorted(labels) and "track order" in labels  # shown as words
+    assert "track_order" in window.suggestion.picker.labels()
     completer = window.suggestion.correct.completer()
     completer.setCompletionPrefix("refund")
     matches = {completer.completionModel().index(i, 0).data()

@@ -4,15 +4,21 @@ Intent with High/Medium/Low and the top three, entity chips (click copies), the 
 and its knowledge-base source, then Use / 👍 / 👎 / correct intent. Each verdict is emitted as
 `feedback(reply_id, action, corrected_intent, final_answer)` for the window to store.
 Out-of-scope or Low confidence says so plainly and offers handoff.
+
+A correction is the label from then on: "Right" confirms it and "Use" sends it with the answer
+(the store keeps each reply's latest feedback, so a plain "accepted" would undo it), and the
+draft is rewritten for the corrected intent (`redraft` asks the window, `show_redraft`
+answers). Using the same answer twice adds it once. What the agent did with a reply (correction,
+edited draft, answers used) survives the session being redrawn or reopened.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QGuiApplication
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QGuiApplication, QTextCursor
 from PySide6.QtWidgets import (
-    QComboBox,
-    QCompleter,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -25,26 +31,39 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.widgets.discard import discard
+from desktop.widgets.intent_picker import IntentPicker, pretty_intent
 from engine.types import Reply
 
 LEVEL_COLOURS = {"High": "#1b7f3b", "Medium": "#b7791f", "Low": "#b42318"}
 
 
-def pretty_intent(name: str) -> str:
-    return name.replace("_", " ")
+@dataclass
+class Verdict:
+    """What the agent did with one reply so far (kept while the app runs)."""
+
+    corrected: str | None = None
+    draft: str | None = None  # the draft as last shown or edited
+    base: str | None = None  # the draft as the assistant wrote it (for the corrected intent)
+    source: str | None = None
+    used: set[str] = field(default_factory=set)
 
 
 class SuggestionPanel(QWidget):
-    """Shows a Reply; emits `use(reply_id, text)`, `feedback(...)`, `handoff(reply_id)`."""
+    """Shows a Reply; emits `use(reply_id, text)`, `feedback(...)`, `handoff(reply_id)` and
+    `redraft(reply_id, turn_id, intent)` after a correction."""
 
     use = Signal(int, str)
     feedback = Signal(int, str, object, object)  # reply id, action, corrected intent, final answer
     handoff = Signal(int)
     copied = Signal(str)
+    redraft = Signal(int, int, str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.reply: Reply | None = None
+        self.verdict = Verdict()
+        self._verdicts: dict[int, Verdict] = {}
+        self._draft_when_corrected = ""
         self.setMinimumWidth(300)
 
         self.intent = QLabel("No suggestion yet.")
@@ -100,22 +119,15 @@ class SuggestionPanel(QWidget):
         buttons.addWidget(self.up_button)
         buttons.addWidget(self.down_button)
 
-        self.correct = QComboBox()
-        self.correct.setObjectName("correct-intent")
-        self.correct.setEditable(True)
-        self.correct.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.correct.lineEdit().setPlaceholderText("Correct intent… (type to search)")
-        self.correct.completer().setFilterMode(Qt.MatchFlag.MatchContains)
-        self.correct.completer().setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
-        self.correct_button = QPushButton("Correct")
-        self.correct_button.clicked.connect(self._on_correct)
-        correct_row = QHBoxLayout()
-        correct_row.addWidget(self.correct, 1)
-        correct_row.addWidget(self.correct_button)
+        self.picker = IntentPicker()
+        self.correct = self.picker.combo
+        self.correct_button = self.picker.correct_button
+        self.picker.chosen.connect(self._on_correct)
 
         self.status = QLabel()
         self.status.setObjectName("feedback-status")
         self.status.setStyleSheet("color:#1b7f3b;")
+        self.picker.said.connect(self.status.setText)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -131,18 +143,30 @@ class SuggestionPanel(QWidget):
         layout.addWidget(self.draft, 1)
         layout.addWidget(self.source)
         layout.addLayout(buttons)
-        layout.addLayout(correct_row)
+        layout.addWidget(self.picker)
         layout.addWidget(self.status)
         self._set_enabled(False)
 
     def set_labels(self, labels: list[str]) -> None:
         """The intents offered by "correct intent" (the model's label set)."""
-        self.correct.clear()
-        self.correct.addItems(sorted(labels))
-        self.correct.setCurrentIndex(-1)
+        self.picker.set_labels(labels)
+
+    def _keep_verdict(self) -> None:
+        if self.reply is not None and self.reply.id is not None:
+            self.verdict.draft = self.draft.toPlainText()
+            self._verdicts[self.reply.id] = self.verdict
 
     def show_reply(self, reply: Reply) -> None:
+        """Show a reply; the same reply shown again (the session redrawn) keeps what the agent
+        did with it, and a reply shown before gets its correction, draft and uses back."""
+        if self.reply is not None and reply.id is not None and reply.id == self.reply.id:
+            self.reply = reply
+            return
+        self._keep_verdict()
         self.reply = reply
+        known = self._verdicts.pop(reply.id, None) if reply.id is not None else None
+        self.verdict = known or Verdict()
+        self.picker.reset()
         self.intent.setText(pretty_intent(reply.intent))
         colour = LEVEL_COLOURS.get(reply.level, "#555")
         self.level.setText(
@@ -168,13 +192,20 @@ class SuggestionPanel(QWidget):
         else:
             self.banner_box.hide()
         self._show_entities(reply)
-        self.draft.setPlainText(reply.draft)
-        self.source.setText(f"Source: {reply.source}" if reply.source else "")
+        verdict = self.verdict
+        self.draft.setPlainText(verdict.draft if verdict.draft is not None else reply.draft)
+        source = verdict.source if verdict.source is not None else reply.source
+        self.source.setText(f"Source: {source}" if source else "")
         self.status.clear()
+        if verdict.corrected:
+            self.intent.setText(f"{pretty_intent(verdict.corrected)} (corrected)")
         self._set_enabled(reply.id is not None)
 
     def clear(self) -> None:
+        self._keep_verdict()
         self.reply = None
+        self.verdict = Verdict()
+        self.picker.reset()
         self.intent.setText("No suggestion yet.")
         for label in (self.level, self.top, self.source, self.status):
             label.clear()
@@ -203,13 +234,7 @@ class SuggestionPanel(QWidget):
         self.copied.emit(value)
 
     def _set_enabled(self, enabled: bool) -> None:
-        for widget in (
-            self.use_button,
-            self.up_button,
-            self.down_button,
-            self.correct,
-            self.correct_button,
-        ):
+        for widget in (self.use_button, self.up_button, self.down_button, self.picker):
             widget.setEnabled(enabled)
 
     def _on_use(self) -> None:
@@ -220,27 +245,73 @@ class SuggestionPanel(QWidget):
             self.status.setText("The draft is empty: write the answer first.")
             return
         QGuiApplication.clipboard().setText(text)
-        action = "accepted" if text == self.reply.draft.strip() else "edited"
-        self.feedback.emit(self.reply.id, action, None, text)
+        if text in self.verdict.used:
+            self.status.setText("Already used: this answer is in the conversation (copied "
+                                "again).")
+            return
+        self.verdict.used.add(text)
+        corrected = self.verdict.corrected
+        if corrected:  # the correction stays the label; the answer goes with it
+            self.feedback.emit(self.reply.id, "corrected", corrected, text)
+        else:
+            base = self.verdict.base if self.verdict.base is not None else self.reply.draft
+            action = "accepted" if text == base.strip() else "edited"
+            self.feedback.emit(self.reply.id, action, None, text)
         self.use.emit(self.reply.id, text)
         self.status.setText("Used: inserted as the agent's answer and copied.")
 
     def _send(self, action: str) -> None:
         if self.reply is None or self.reply.id is None:
             return
+        corrected = self.verdict.corrected
+        if action == "accepted" and corrected:
+            self.feedback.emit(self.reply.id, "corrected", corrected, None)
+            self.status.setText(f"Thanks: {pretty_intent(corrected)} confirmed.")
+            return
         self.feedback.emit(self.reply.id, action, None, None)
-        self.status.setText("Thanks: marked right." if action == "accepted" else "Marked wrong.")
+        if action == "accepted":
+            self.status.setText("Thanks: marked right.")
+        elif corrected:
+            self.verdict.corrected = None
+            self.intent.setText(pretty_intent(self.reply.intent))
+            self.status.setText(f"Marked wrong; the correction to {pretty_intent(corrected)} "
+                                "is withdrawn.")
+        else:
+            self.status.setText("Marked wrong.")
 
-    def _on_correct(self) -> None:
+    def _on_correct(self, intent: str) -> None:
+        """A known intent picked, or a new one confirmed: store it and rewrite the draft."""
         if self.reply is None or self.reply.id is None:
             return
-        intent = self.correct.currentText().strip().replace(" ", "_")
-        if not intent:
-            self.status.setText("Pick or type the right intent first.")
-            return
         self.feedback.emit(self.reply.id, "corrected", intent, None)
+        self.verdict.corrected = intent
+        self._draft_when_corrected = self.draft.toPlainText()
         self.intent.setText(f"{pretty_intent(intent)} (corrected)")
-        self.status.setText(f"Corrected to {pretty_intent(intent)}.")
+        self.status.setText(f"Corrected to {pretty_intent(intent)}; rewriting the draft…")
+        if self.reply.turn_id is not None:
+            self.redraft.emit(self.reply.id, self.reply.turn_id, intent)
+
+    def show_redraft(self, reply_id: int, intent: str, text: str, source: str,
+                     answered: bool = True) -> None:
+        """The draft the knowledge base gives for the corrected intent (Ctrl+Z brings back the
+        one it replaces); `answered` is False when no article answers that intent yet."""
+        if self.reply is None or self.reply.id != reply_id or self.verdict.corrected != intent:
+            return  # the agent moved on, or corrected again meanwhile
+        if self.draft.toPlainText() != self._draft_when_corrected:
+            self.status.setText(f"Corrected to {pretty_intent(intent)}; your edited draft is "
+                                "kept.")
+            return
+        cursor = self.draft.textCursor()
+        cursor.select(QTextCursor.SelectionType.Document)
+        cursor.insertText(text)
+        self.verdict.base, self.verdict.source = text, source
+        self.source.setText(f"Source: {source}" if source else "")
+        if not answered:
+            self.status.setText(f"Corrected to {pretty_intent(intent)}; no article answers it "
+                                "yet, so check the draft before using it.")
+        else:
+            self.status.setText(f"Corrected to {pretty_intent(intent)}; the draft is "
+                                "rewritten for it.")
 
     def _on_handoff(self) -> None:
         if self.reply is not None and self.reply.id is not None:
