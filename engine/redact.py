@@ -62,14 +62,25 @@ _GLUE = "-_/."  # joins a number into an identifier when letters or digits follo
 # written with +country.
 _ID_LABEL = re.compile(
     r"(?i:\b(?:order|sku|ref|reference|invoice|ticket|booking|tracking|serial|item|parcel"
-    r"|reservation|receipt|product|model)(?:\s+(?:no\.?|number|id|nr\.?))?(?:\s+is)?\s*[:#]?\s*)$"
+    r"|reservation|receipt|product|model|policy|claim|confirmation|flight)(?:\s+(?:no\.?|number|id|nr\.?))?(?:\s+is)?\s*[:#]?\s*)$"
+)
+# A number libphonenumber finds invalid everywhere is still a phone number when the words
+# before it say so.
+_PHONE_LABELLED = re.compile(
+    r"(?i:\b(?:phone|tel|telephone|mobile|cell|cellphone|contact|whatsapp|fax|call me (?:on|at))"
+    r"(?:\s+(?:no\.?|number|nr\.?|#))?(?:\s+is)?\s*[:#-]?\s*)"
+    r"(?P<number>\+?\(?\d[\d ().-]{5,20}\d)(?![\w-])"
 )
 _CALLING_CODE = re.compile(r"(?:\+|(?<!\d)00)\d{1,3}[ .-]?$")
-_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}")  # not phones
+_DATE = re.compile(  # not phone numbers: 2026-03-01, 01.03.2026, 1/3/26, 01032026, 20260301
+    r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}"
+    r"|(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2])(?:19|20)\d\d"
+    r"|(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+)
 
 # ---- addresses ---------------------------------------------------------------------------
 _UP = "A-ZÀ-ÖØ-ÞĆŁŃŚŹŻ"
-_NAME = rf"[{_UP}0-9][\w'’.-]*"  # a capitalised or numbered ("5th") word of a street name
+_NAME = rf"(?:[{_UP}][\w'’.-]*|\d{{1,3}}(?:st|nd|rd|th))"  # "Baker", "5th": a street name's word
 _HOUSE = r"\d{1,5}[A-Za-z]?(?:[-/]\d{1,4}[A-Za-z]?)?"
 _UNIT = r"(?:Flat|Apt|Apartment|Unit|Suite|Ste|Floor|Room)\.?\s?#?\w{1,5}"
 # Street words read in any case ("12 baker street"), and ones read only capitalised ("42 Wallaby
@@ -83,7 +94,7 @@ _NOT_A_NAME = (r"the|a|an|on|in|of|and|or|my|your|our|to|for|at|it|is|was|by|wit
                r"|i|down|up|this|that|same|other|items?|more|days?|weeks?|minutes?|miles?|km")
 _NAME_WORD = rf"(?:{_NAME}|(?!(?:{_NOT_A_NAME})\b)[a-z][\w'’.-]*)"
 _EN_STREET = (
-    rf"(?:\b{_UNIT},?\s)?\b{_HOUSE},?\s(?:{_NAME_WORD}\s){{0,4}}?"
+    rf"(?:\b{_UNIT},?\s)?\b{_HOUSE},?\s(?:{_NAME_WORD}\s){{1,4}}?"
     rf"(?:(?i:{_STREET_ANY_CASE})|{_STREET_CAPITALISED})\b\.?"
 )
 # The street word written onto the name: Hauptstraße 5, Keizersgracht 123, Storgatan 12
@@ -123,7 +134,10 @@ _POSTCODE = re.compile(
     rf"|(?i:\b(?:{_POSTCODE_WORD}))\W{{0,3}}(?:is\s)?(?P<worded>{_NUMERIC}|(?i:{_SHAPED}))(?![\w-])"
     rf"|,\s?(?P<town>{_NUMERIC})\s{_TOWN}"
 )
-_AFTER_STREET = re.compile(rf",?\s(?P<code>{_NUMERIC})\s{_TOWN}")
+_AFTER_STREET = re.compile(
+    rf",?\s(?P<code>{_NUMERIC})\s{_TOWN}"  # ", 10115 Berlin"
+    rf"|,?\s+(?:[^\W\d_]+,?\s+){{0,3}}?(?i:{_STATES}),?\s+(?P<zip>\d{{5}}(?:-\d{{4}})?)\b"
+)  # " charlotte nc 28213"
 # What may lie between a street and its postcode: ", London ", ", Mountain View, CA ".
 _BETWEEN = re.compile(rf",?\s*(?:[{_UP}][\w'’.-]*,?\s*){{0,3}}")
 # A street word written in lower case that may be an ordinary word ("28 park place") makes an
@@ -283,8 +297,9 @@ def email_spans(text: str) -> list[Span]:
 
 def phone_spans(text: str, regions: Sequence[str] = DEFAULT_REGIONS) -> list[Span]:
     """Where phone numbers that libphonenumber considers valid in one of `regions` are (a
-    number in international form is found whatever the region). Left out: identifiers, dates,
-    and numbers under 7 digits (Luxembourg's 4-digit numbers would claim every order number)."""
+    number in international form is found whatever the region), and numbers that a word such
+    as "phone" or "mobile" introduces. Left out: identifiers, dates, and numbers under 7 digits
+    (Luxembourg's 4-digit numbers would claim every order number)."""
     if not _PHONE_HINT.search(text):
         return []
     spans: list[Span] = []
@@ -306,6 +321,9 @@ def phone_spans(text: str, regions: Sequence[str] = DEFAULT_REGIONS) -> list[Spa
             rest = rest[:start] + " " * (end - start) + rest[end:]
         if not _PHONE_HINT.search(rest):
             break
+    for match in _PHONE_LABELLED.finditer(rest):  # "phone no 648 514 8945": the words say so
+        if 7 <= len(_DIGIT.findall(match.group("number"))) <= 15:
+            spans.append(match.span("number"))
     return sorted(spans)
 
 
@@ -420,7 +438,7 @@ def address_spans(text: str) -> list[tuple[str, int, int]]:
     for start, end, sure in sorted(streets):
         after = _AFTER_STREET.match(text, end)
         if after:
-            end, sure = after.end("code"), True
+            end, sure = after.end("code" if after.group("code") else "zip"), True
         for code_start, code_end in codes:  # the postcode after it, and what lies between
             if code_start >= end and code_end - start < 160 and _BETWEEN.fullmatch(
                     text, end, code_start):

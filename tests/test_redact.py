@@ -152,7 +152,8 @@ def test_order_numbers_and_other_identifiers_are_kept() -> None:
     for text in ("order ORD-2026-123456 arrived broken", "Amazon order 113-1234567-1234567",
                  "refund 113-1234567-1234567 and ORD-2025-000017", "sku 8426-2638",
                  "paid on 2026-03-01 at 10:45", "tracking 1Z999AA10123456784",
-                 "2 items on the way", "I paid 1200 Euros for 3 items"):
+                 "2 items on the way", "I paid 1200 Euros for 3 items", "due 14 rd march",
+                 "born 07041990, flight 20261203", "policy number 434361865"):
         assert redact(text) == text
 
 
@@ -165,6 +166,9 @@ def test_addresses_and_postcodes() -> None:
     assert [kind for kind, _, _ in address_spans("Flat 3, 14 High Street, Leeds LS1 4AP")] == [
         "address"]
     assert redact("28 park place") == "28 park place"  # lower case, no postcode: no address
+    assert redact("it's 118 elm grove rd, salem or 97301 ok") == "it's [ADDRESS] ok"
+    # a number libphonenumber calls invalid, said to be a phone number
+    assert redact("my phone no is 648 514 8945") == "my phone no is [PHONE]"
 
 
 def test_audit_set_leaks_nothing_and_keeps_the_look_alikes() -> None:
@@ -183,12 +187,12 @@ def test_audit_set_leaks_nothing_and_keeps_the_look_alikes() -> None:
 def test_export_jsonl_and_csv_are_both_redacted(store: Store, home: Path, tmp_path: Path) -> None:
     session = store.new_session(title="moving house")
     text = ("Order ORD-2026-123456: new address 221B Baker Street, London NW1 6XE, "
-            "mobile 07700 900123")
+            "or ring 07700 900123")
     turn = Turn(text=text)
     store.add_turn(session, turn)
     store.add_reply(turn.id, Reply(intent="change_address", confidence=0.9, level="High",
                                    top=[("change_address", 0.9)], draft="Noted, 07700 900123."))
-    expected = "Order ORD-2026-123456: new address [ADDRESS], mobile [PHONE]"
+    expected = "Order ORD-2026-123456: new address [ADDRESS], or ring [PHONE]"
     for name in ("out.jsonl", "out.csv"):
         export_records(store, tmp_path / name)
         written = (tmp_path / name).read_text(encoding="utf-8")
