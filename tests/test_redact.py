@@ -15,6 +15,7 @@ from engine.cli import main
 from engine.errors import InputError
 from engine.exchange import export_records
 from engine.redact import (
+    _first_look_ascii,
     address_spans,
     card_spans,
     email_spans,
@@ -249,3 +250,7 @@ def test_the_first_look_never_lets_personal_data_through(text: str, glue: str) -
     for variant in (text, text + " é"):
         if find_pii(variant):
             assert may_hold_pii(variant), variant
+    if "@" not in text:  # the answer remembered for the text's shape is the one computed now
+        assert may_hold_pii(text) == _first_look_ascii(text)
+        renumbered = text.translate(str.maketrans("0123456789", "7038514296"))
+        assert may_hold_pii(renumbered) == _first_look_ascii(renumbered)
