@@ -55,7 +55,8 @@ def test_pasted_screenshot_is_read_and_answered(qtbot, make_window, home, tmp_pa
     # "Why": the graph holds the turn and its screenshot, the screenshot pane shows the image
     qtbot.waitUntil(lambda: any(n.kind == "screenshot" for n in window.why.graph.nodes.values()),
                     timeout=10_000)
-    assert len(window.why.shot_scene.items()) >= 1
+    # (the graph can show the turn before its reply is stored; the screenshot pane follows)
+    qtbot.waitUntil(lambda: len(window.why.shot_scene.items()) >= 1, timeout=10_000)
 
 
 def test_dropped_image_file_is_read_and_found_by_search(qtbot, make_window, shared_data):

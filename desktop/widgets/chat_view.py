@@ -150,6 +150,13 @@ class ChatView(QScrollArea):
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setStyleSheet("color:#888;")
         self._column.insertWidget(0, self.placeholder)
+        # Follow the newest turn: bubbles get their height (wrapped text, thumbnails) only when
+        # laid out, after the scroll to the end was asked for; so the view keeps to the bottom
+        # as the range grows, until the agent scrolls up to read.
+        self._follow = True
+        bar = self.verticalScrollBar()
+        bar.rangeChanged.connect(self._range_changed)
+        bar.valueChanged.connect(self._moved)
 
     def clear(self) -> None:
         self.turns = []
@@ -186,7 +193,8 @@ class ChatView(QScrollArea):
             self._append(Bubble(turn, thumbs or {}, self), turn.get("role", "customer"))
         for turn in pending:
             self.add_pending(turn)
-        self._scroll_to_end()
+        if new or not shown:  # a redraw of the same turns leaves the agent where they read
+            self._scroll_to_end()
 
     def add_pending(self, turn: dict) -> Bubble:
         bubble = Bubble(turn, {}, self, pending=True)
@@ -220,5 +228,15 @@ class ChatView(QScrollArea):
         self._column.insertWidget(self._column.count() - 1, row)
 
     def _scroll_to_end(self) -> None:
+        self._follow = True
         bar = self.verticalScrollBar()
-        QTimer.singleShot(0, lambda: bar.setValue(bar.maximum()))
+        bar.setValue(bar.maximum())
+        QTimer.singleShot(0, lambda: bar.setValue(bar.maximum()) if self._follow else None)
+
+    def _range_changed(self, _minimum: int, maximum: int) -> None:
+        if self._follow:
+            self.verticalScrollBar().setValue(maximum)
+
+    def _moved(self, value: int) -> None:
+        """The agent scrolled: follow new turns again only once back at the bottom."""
+        self._follow = value >= self.verticalScrollBar().maximum()

@@ -1,0 +1,90 @@
+"""Issue 14, flow: the window keeps up with the agent (scrolling, status, small things).
+
+Each test drives the real window (offscreen, real models, a real SQLite file) with key presses,
+clicks and pastes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QGuiApplication, QImage
+
+from desktop.widgets.chat_view import Bubble
+from engine.store import Store
+from engine.types import Turn
+from tests.desktop_drive import click_session, press, type_and_send
+from tests.fixtures_desktop import render_screenshot
+
+pytestmark = pytest.mark.slow  # real models
+
+REFUND = "hi, can I get my money back for order 48213? the shoes never arrived"
+
+
+def long_session(home: Path, turns: int = 14) -> int:
+    """A conversation already in the store, long enough to scroll."""
+    with Store.open(home) as store:
+        session = store.new_session(title="Long conversation")
+        for n in range(turns):
+            role = "customer" if n % 2 == 0 else "agent"
+            store.add_turn(session, Turn(text=f"message {n}: " + "words " * 30, role=role))
+        return session
+
+
+def newest_bubble_visible(window) -> bool:
+    """The last bubble's bottom edge lies inside the conversation's viewport."""
+    chat = window.chat
+    bubbles = [b for b in chat.widget().findChildren(Bubble) if b.isVisible()]
+    if not bubbles:
+        return False
+    last = max(bubbles, key=lambda b: b.mapTo(chat.widget(), QPoint(0, 0)).y())
+    bottom = last.mapTo(chat.viewport(), QPoint(0, last.height())).y()
+    return 0 < bottom <= chat.viewport().height() + 1
+
+
+def at_bottom(window) -> bool:
+    bar = window.chat.verticalScrollBar()
+    return bar.maximum() > 0 and bar.value() == bar.maximum()
+
+
+def test_the_newest_turn_is_in_view_after_a_screenshot_turn_and_use(
+    qtbot, make_window, home, tmp_path
+):
+    session = long_session(home)
+    window = make_window()
+    window.resize(1100, 640)
+    qtbot.waitUntil(lambda: session in window.sessions.ids(), timeout=10_000)
+    with qtbot.waitSignal(window.session_shown, timeout=10_000):
+        click_session(qtbot, window, session)
+    qtbot.waitUntil(lambda: at_bottom(window), timeout=5_000)
+
+    shot = render_screenshot(tmp_path / "shot.png", [
+        "Order #48213  -  Refund requested", "Your refund has not been processed yet"])
+    QGuiApplication.clipboard().setImage(QImage(str(shot)))
+    press(qtbot, window.composer.edit, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert len(window.composer.images) == 1
+    with qtbot.waitSignal(window.session_shown, timeout=90_000):  # answered, then redrawn
+        press(qtbot, window.composer.edit, Qt.Key.Key_Return)
+    qtbot.wait(300)  # the thumbnail and the reply note are laid out
+    assert at_bottom(window) and newest_bubble_visible(window)
+
+    with qtbot.waitSignal(window.session_shown, timeout=30_000):
+        qtbot.mouseClick(window.suggestion.use_button, Qt.MouseButton.LeftButton)
+    qtbot.wait(300)
+    assert window.chat.turns[-1]["role"] == "agent"
+    assert at_bottom(window) and newest_bubble_visible(window)
+
+    # the agent scrolled up to read: a redraw of the same turns leaves them where they are
+    bar = window.chat.verticalScrollBar()
+    bar.setValue(0)
+    with qtbot.waitSignal(window.session_shown, timeout=10_000):
+        window.open_session(session)
+    qtbot.wait(300)
+    assert bar.value() == 0
+    with qtbot.waitSignal(window.reply_shown, timeout=60_000):
+        type_and_send(qtbot, window, REFUND)  # a new turn brings the view down again
+    qtbot.waitUntil(lambda: window.chat.turns[-1]["text"] == REFUND, timeout=10_000)
+    qtbot.wait(300)
+    assert at_bottom(window) and newest_bubble_visible(window)
