@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import jiwer
 import numpy as np
 import pytest
 
@@ -14,6 +13,7 @@ from engine.audio import SAMPLE_RATE, load_audio
 from engine.live import LiveTranscriber
 from engine.recorder import Recorder
 from tests.fixtures_speech import JFK_TEXT, FilePlaybackSoundDevice, write_wav
+from tests.fixtures_speech import wer as _wer
 
 STEW = (
     "He hoped there would be stew for dinner, turnips and carrots and bruised potatoes and fat "
@@ -29,10 +29,6 @@ def two_clips(speech_dir: Path) -> np.ndarray:
         np.zeros(SAMPLE_RATE // 2, dtype=np.float32),
         load_audio(speech_dir / "audio" / "librispeech_1089-134686-0000.flac"),
     ])
-
-
-def _wer(normalize, reference: str, text: str) -> float:
-    return jiwer.wer(normalize(reference), normalize(text) or "<empty>")
 
 
 @pytest.mark.slow

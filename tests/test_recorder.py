@@ -11,7 +11,7 @@ import pytest
 
 from engine.audio import SAMPLE_RATE, load_audio
 from engine.recorder import VANISHED, DeviceError, Recorder, level_of
-from tests.fixtures_speech import JFK_TEXT, FilePlaybackSoundDevice
+from tests.fixtures_speech import CROSS_CPU_WER, JFK_TEXT, FilePlaybackSoundDevice, wer
 
 
 def _wait_for_playback(sd: FilePlaybackSoundDevice, seconds: float) -> None:
@@ -60,7 +60,7 @@ def test_stereo_44k_device_is_resampled_and_transcribes(jfk, faster_transcriber,
     _wait_for_playback(sd, 11.0)
     audio = recorder.stop()
     assert _similarity(audio, load_audio(jfk)) > 0.99
-    assert normalize(faster_transcriber.transcribe(audio).text) == normalize(JFK_TEXT)
+    assert wer(normalize, JFK_TEXT, faster_transcriber.transcribe(audio).text) <= CROSS_CPU_WER
 
 
 def test_device_vanishing_keeps_the_recorded_part(jfk: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import jiwer
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
@@ -12,6 +13,14 @@ from engine.errors import InputError
 from engine.vision import ScreenReader, Screenshot, open_image
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+# onnxruntime picks its kernels by CPU (AVX-512 here, AVX2 elsewhere): a rendered line may come
+# back a character off on another machine. Reading is checked by character error rate.
+CROSS_CPU_CER = 0.1  # at most one character in ten
+
+
+def read_as(read: str, expected: str) -> bool:
+    """Whether OCR read `expected` within CROSS_CPU_CER (an empty read never passes)."""
+    return bool(read) and jiwer.cer(expected, read) <= CROSS_CPU_CER
 
 
 def render_lines(lines: list[str], size: int = 26, mode: str = "RGB") -> tuple[Image.Image, list]:
@@ -58,7 +67,8 @@ def test_rendered_strings_come_back_with_their_boxes(screen_reader):
     lines = ["Payment declined", "Error code E-402", "Order #4821937 total $129.99"]
     image, boxes = render_lines(lines)
     shot = screen_reader.read(png_bytes(image))
-    assert [block.text for block in shot.blocks] == lines
+    assert len(shot.blocks) == len(lines)
+    assert all(read_as(block.text, line) for block, line in zip(shot.blocks, lines, strict=True))
     for block, (x0, y0, x1, y1) in zip(shot.blocks, boxes, strict=True):
         truth = (x0 / shot.width, y0 / shot.height, x1 / shot.width, y1 / shot.height)
         assert iou(block.box, truth) > 0.5
@@ -125,7 +135,7 @@ def test_transparent_screenshot_is_read_on_white(screen_reader):
     image, _ = render_lines(["Card expired"], mode="RGBA")
     opened = open_image(png_bytes(image))
     assert opened.image.mode == "RGB" and opened.image.getpixel((2, 2)) == (255, 255, 255)
-    assert screen_reader.read(opened).text == "Card expired"
+    assert read_as(screen_reader.read(opened).text, "Card expired")
 
 
 def test_animation_gives_its_first_frame():
