@@ -13,13 +13,16 @@ import argparse
 import json
 import random
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+from engine.errors import StoreError
 from engine.exchange import export_records
 from engine.merge import import_records
-from engine.store import Store, now_iso
+from engine.store import WRITE_BATCH, Store, now_iso
 from engine.store_schema import apply_migrations
 from engine.types import Reply, Turn
 
@@ -187,6 +190,12 @@ def main(argv: list[str] | None = None) -> int:
             imported, _ = import_records(hub, [folder / "export" / "redacted.jsonl"])
         print(f"import of that export into an empty store: {imported} records in {took} "
               f"({imported / took.wall:,.0f} records/s)")
+        waits, failed = desk_during_import(folder, folder / "export" / "redacted.jsonl")
+        waits.sort()
+        print(f"a desk writing a turn every 20 ms while another process imports that export: "
+              f"{len(waits)} turns, lock wait p50 {waits[len(waits) // 2] * 1000:.0f} ms, "
+              f"p95 {waits[int(len(waits) * 0.95)] * 1000:.0f} ms, max {waits[-1] * 1000:.0f} ms, "
+              f"{failed} failed (batches of {WRITE_BATCH} records)")
 
         queries = ["refund", "broken box", "invoice billing", "locked account", "parcel depot",
                    "wrong size", "charged twice", "sneak", "nothing matches this xyzzy"]
@@ -208,6 +217,31 @@ def main(argv: list[str] | None = None) -> int:
         conn.close()
         store.close()
     return 0
+
+
+def desk_during_import(folder: Path, export: Path) -> tuple[list[float], int]:
+    """Import `export` in a child process (`frontdesk import`) while this process writes a
+    turn every 20 ms, as a desk does: how long each write took, and how many failed."""
+    home = folder / "desk-during-import"
+    home.mkdir()
+    Store.open(home).close()
+    importer = subprocess.Popen(
+        [sys.executable, "-m", "engine", "--home", str(home), "import", str(export)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    waits, failed = [], 0
+    with Store.open(home) as desk:
+        session = desk.new_session()
+        while importer.poll() is None:
+            started = time.perf_counter()
+            try:
+                desk.add_turn(session, Turn(text="where is my parcel?"))
+            except StoreError:
+                failed += 1
+            waits.append(time.perf_counter() - started)
+            time.sleep(0.02)
+    if importer.returncode != 0:
+        raise SystemExit(f"the import failed: {importer.stderr.read().decode()}")
+    return waits or [0.0], failed
 
 
 def store_fts(query: str) -> str:
