@@ -11,6 +11,7 @@ that could not be stored goes back into the composer.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -209,6 +210,12 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
     def show_status(self, text: str) -> None:
         self.status_text.setText(text)
 
+    def show_success(self, text: str) -> None:
+        """Something the agent did went through: say so; an error banner about an earlier
+        action goes (it would sit stale beside the success)."""
+        self.banner.hide()
+        self.status_text.setText(text)
+
     def show_error(self, message: str) -> None:
         if not message:
             return
@@ -240,7 +247,8 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
         self.labels, self.device_in_use = result
         self.suggestion.set_labels(self.labels)
         self.device_label.setText(f"device: {self.device_in_use}")
-        self.show_status(f"Ready: {len(self.labels)} intents, on {self.device_in_use}.")
+        if self.suggestion.reply is None:  # else the answer's status stays (it is newer news)
+            self.show_status(f"Ready: {len(self.labels)} intents, on {self.device_in_use}.")
 
     # --- sessions ----------------------------------------------------------------------------
     def refresh_sessions(self, query: str | None = None, select: int | None = None) -> Job:
@@ -331,6 +339,7 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
                              on_error=cannot)
             return
         session_id = self.session_id
+        sent_at = time.monotonic()
         source = "voice" if audio else ("image" if images and not text else "typed")
         turn = Turn(text=text, role=role, source=source, images=list(images), audio=audio)
         shown = {"role": role, "text": text, "source": source, "pending_images": images}
@@ -367,9 +376,7 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
                 self.chat.drop_pending(shown)
                 self.suggestion.show_reply(reply)
                 self.tabs.setCurrentWidget(self.suggestion)
-                self.show_status(
-                    f"{reply.intent} ({reply.level}) in {reply.latency_ms:.0f} ms"
-                )
+                self.show_success(answered_in(reply, time.monotonic() - sent_at))
                 self.reply_shown.emit(reply)
                 if session_id == self.session_id:
                     self.open_session(session_id)
@@ -380,6 +387,7 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
         else:
             def stored(_turn_id: int) -> None:
                 self.chat.drop_pending(shown)
+                self.show_success("Your message is in the conversation.")
                 if session_id == self.session_id:
                     self.open_session(session_id)
 
@@ -445,3 +453,11 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
             worker.stop()
         super().closeEvent(event)
 
+
+def answered_in(reply: Reply, waited_s: float) -> str:
+    """The status after a reply: the time the agent waited since Enter, and, when most of it
+    was spent waiting for the models to load or for earlier turns, the model's own share."""
+    said = f"{reply.intent.replace('_', ' ')} ({reply.level}), answered in {waited_s:.1f} s"
+    if waited_s * 1000 > reply.latency_ms + 1000:
+        said += f" ({reply.latency_ms / 1000:.1f} s of it answering, the rest waiting)"
+    return said + "."

@@ -29,6 +29,7 @@ class VoiceActions:
     _voice_session: int | None
     _transcribe_job: Job | None
     show_status: Any  # MainWindow's
+    show_success: Any
     show_error: Any
     give_back: Any
 
@@ -66,7 +67,7 @@ class VoiceActions:
 
     def _voice_done(self, text: str, wav: Path | None) -> None:
         if self._deliver_voice(self._voice_session, text, wav):
-            self.show_status("Transcript ready: check it and press Enter to send.")
+            self.show_success("Transcript ready: check it and press Enter to send.")
         else:
             self.show_status("The transcript waits in the session it was recorded in.")
 
@@ -74,20 +75,28 @@ class VoiceActions:
         self.show_status(f"Transcribing {path.name}… (Esc cancels)")
         self.composer.mark_voice_start()
         session_id = self.session_id
+        jobs: list[Job] = []
 
         def done(text: str) -> None:
             self._transcribe_job = None
+            if jobs and jobs[0].cancelled:  # Esc came as it finished: the agent said no
+                failed("")
+                return
             if self._deliver_voice(session_id, text, path):
-                self.show_status(f"Transcribed {path.name}: check it and press Enter to send.")
+                self.show_success(f"Transcribed {path.name}: check it and press Enter to send.")
             else:
                 self.show_status(f"The transcript of {path.name} waits in the session it "
                                  "was dropped in.")
 
         def failed(message: str) -> None:
             self._transcribe_job = None
-            self.show_error(message or f"Transcribing {path.name} was cancelled.")
+            if message:
+                self.show_error(message)
+            else:  # the agent's own Esc: a status, not an error
+                self.show_status(f"Transcribing {path.name} was cancelled; nothing was added.")
 
         self._transcribe_job = self.recorder.transcribe_file(path, done, failed)
+        jobs.append(self._transcribe_job)
         return self._transcribe_job
 
     def cancel_transcription(self) -> None:

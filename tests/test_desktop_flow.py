@@ -6,6 +6,7 @@ clicks and pastes.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from PySide6.QtGui import QGuiApplication, QImage
 from desktop.widgets.chat_view import Bubble
 from engine.store import Store
 from engine.types import Turn
-from tests.desktop_drive import click_session, press, type_and_send
+from tests.desktop_drive import VOICE_CLIP, click_session, drop_files, press, type_and_send
 from tests.fixtures_desktop import render_screenshot
 
 pytestmark = pytest.mark.slow  # real models
@@ -88,3 +89,49 @@ def test_the_newest_turn_is_in_view_after_a_screenshot_turn_and_use(
     qtbot.waitUntil(lambda: window.chat.turns[-1]["text"] == REFUND, timeout=10_000)
     qtbot.wait(300)
     assert at_bottom(window) and newest_bubble_visible(window)
+
+
+def test_an_error_banner_goes_once_the_next_action_succeeds(qtbot, make_window):
+    window = make_window()
+    qtbot.waitUntil(lambda: window.engine.is_ready, timeout=60_000)
+    QGuiApplication.clipboard().setText("x" * 1_000_000)
+    press(qtbot, window.composer.edit, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert window.banner.isVisible() and "1,000,000 characters" in window.banner.label.text()
+    with qtbot.waitSignal(window.reply_shown, timeout=60_000):
+        type_and_send(qtbot, window, REFUND)
+    assert not window.banner.isVisible()
+    assert "1,000,000" not in window.status_text.text()
+
+
+def test_a_cancelled_transcription_is_a_status_and_a_later_one_is_not_called_cancelled(
+    qtbot, make_window
+):
+    window = make_window()
+    said = []
+    window.message_shown.connect(said.append)
+    drop_files(window.composer.edit, [VOICE_CLIP])
+    press(qtbot, window.composer.edit, Qt.Key.Key_Escape)  # the agent changed their mind
+    qtbot.waitUntil(lambda: "cancelled" in window.status_text.text(), timeout=60_000)
+    assert not window.banner.isVisible() and said == []  # the agent's own Esc is no error
+    qtbot.wait(500)
+    assert window.composer.text() == "" and window.composer.voice is None
+
+    drop_files(window.composer.edit, [VOICE_CLIP])
+    qtbot.waitUntil(lambda: "refund" in window.composer.text().lower(), timeout=60_000)
+    assert window.status_text.text().startswith(f"Transcribed {VOICE_CLIP.name}")
+    assert "cancelled" not in window.status_text.text() and not window.banner.isVisible()
+
+
+def test_the_status_says_how_long_the_agent_waited(qtbot, make_window):
+    gate = threading.Event()
+    window = make_window(gate=gate)  # the models still loading when the agent sends
+    qtbot.waitUntil(lambda: window.store.is_ready, timeout=10_000)
+    type_and_send(qtbot, window, REFUND)
+    qtbot.wait(2_000)
+    with qtbot.waitSignal(window.reply_shown, timeout=60_000) as shown:
+        gate.set()
+    status = window.status_text.text()
+    waited = float(status.split("answered in ")[1].split(" s")[0])
+    assert waited >= 2.0, status
+    assert shown.args[0].latency_ms < 2_000  # the model's own time was far less
+    assert "the rest waiting" in status
