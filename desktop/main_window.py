@@ -42,6 +42,7 @@ from desktop.widgets.first_run import FirstRunNotice
 from desktop.widgets.graph_view import GraphView
 from desktop.widgets.session_list import SessionList
 from desktop.widgets.suggestion_panel import SuggestionPanel
+from desktop.widgets.task_progress import TaskProgress
 from desktop.window_actions import DialogActions, VoiceActions
 from engine.types import Reply, Turn
 
@@ -137,6 +138,8 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
         self.progress.setRange(0, 0)
         self.device_label = QLabel("device: loading…")
         self.statusBar().addWidget(self.status_text, 1)
+        self.task = TaskProgress()  # a dropped file's transcription: progress, "Esc cancels"
+        self.statusBar().addPermanentWidget(self.task)
         self.statusBar().addPermanentWidget(self.progress)
         self.statusBar().addPermanentWidget(self.device_label)
 

@@ -188,8 +188,9 @@ class RecorderBridge(QObject):
         self.error.emit(message)
         self.stop()
 
-    def transcribe_file(self, path: Path, on_done, on_error) -> Job:
-        """Transcribe a dropped audio file on the speech thread (cancellable)."""
+    def transcribe_file(self, path: Path, on_done, on_error, on_progress=None) -> Job:
+        """Transcribe a dropped audio file on the speech thread: cancellable, and
+        `on_progress(done, total)` tells the fraction of the audio decoded (in hundredths)."""
 
         def op(transcriber, job: Job) -> str:
             result = transcriber.transcribe(
@@ -198,4 +199,4 @@ class RecorderBridge(QObject):
             return result.text
 
         return self._speech.run(op, label=f"transcribing {path.name}", on_done=on_done,
-                                on_error=on_error)
+                                on_error=on_error, on_progress=on_progress)

@@ -28,6 +28,7 @@ class VoiceActions:
     session_id: int | None
     _voice_session: int | None
     _transcribe_job: Job | None
+    task: Any  # the status bar's TaskProgress
     show_status: Any  # MainWindow's
     show_success: Any
     show_error: Any
@@ -72,15 +73,23 @@ class VoiceActions:
             self.show_status("The transcript waits in the session it was recorded in.")
 
     def transcribe_file(self, path: Path) -> Job:
-        self.show_status(f"Transcribing {path.name}… (Esc cancels)")
+        """Transcribe a dropped file on the speech thread; its own line in the status bar shows
+        how much of the audio is done and that Esc cancels (nothing else writes there)."""
+        self.task.begin(f"Transcribing {path.name}", "Esc cancels")
         self.composer.mark_voice_start()
         session_id = self.session_id
         jobs: list[Job] = []
 
+        def settle() -> bool:
+            """True the first time only: Esc settles the job at once, the thread later."""
+            if self._transcribe_job is jobs[0]:
+                self._transcribe_job = None
+                self.task.end()
+                return True
+            return False
+
         def done(text: str) -> None:
-            self._transcribe_job = None
-            if jobs and jobs[0].cancelled:  # Esc came as it finished: the agent said no
-                failed("")
+            if jobs[0].cancelled or not settle():  # Esc came first: the agent said no
                 return
             if self._deliver_voice(session_id, text, path):
                 self.show_success(f"Transcribed {path.name}: check it and press Enter to send.")
@@ -89,19 +98,27 @@ class VoiceActions:
                                  "was dropped in.")
 
         def failed(message: str) -> None:
-            self._transcribe_job = None
-            if message:
+            if not jobs[0].cancelled and settle():
                 self.show_error(message)
-            else:  # the agent's own Esc: a status, not an error
-                self.show_status(f"Transcribing {path.name} was cancelled; nothing was added.")
 
-        self._transcribe_job = self.recorder.transcribe_file(path, done, failed)
+        def progressed(done_part: int, total: int) -> None:
+            if self._transcribe_job is jobs[0] and total:
+                self.task.set_fraction(done_part / total)
+
+        self._transcribe_job = self.recorder.transcribe_file(path, done, failed, progressed)
         jobs.append(self._transcribe_job)
         return self._transcribe_job
 
     def cancel_transcription(self) -> None:
-        if self._transcribe_job is not None:
-            self._transcribe_job.cancel()
+        """Esc: the agent is free at once (nothing of the file will be added); the speech
+        thread stops at its next decoded segment."""
+        job, self._transcribe_job = self._transcribe_job, None
+        if job is None:
+            return
+        job.cancel()
+        self.task.end()
+        what = job.label[:1].upper() + job.label[1:]
+        self.show_success(f"{what} was cancelled; nothing was added.")
 
 
 class DialogActions:
