@@ -182,8 +182,19 @@ def play_audio(store: Any, attachment_id: int, cache: Path, sd_module: Any = Non
         if sd is None:
             import sounddevice as sd
         sd.play(samples, 16000)
-    except OSError as err:
-        raise InputError(f"Audio cannot be played on this computer: {err}.") from err
-    except Exception as err:  # PortAudio errors (no output device) are plain Exceptions
-        raise InputError(f"Audio cannot be played: {err}.") from err
+    except Exception as err:  # PortAudio's errors are plain Exceptions with its own wording
+        raise InputError(playback_sentence(err)) from err
     return len(samples) / 16000
+
+
+def playback_sentence(err: BaseException) -> str:
+    """Why a recording cannot be played, in words an agent knows (PortAudio says "Error
+    querying device -1" when there is no sound output at all)."""
+    said = str(err)
+    if isinstance(err, OSError) and "PortAudio" in said:
+        return ("Audio cannot be played: the sound library PortAudio (libportaudio2) is not "
+                "installed on this computer.")
+    if "device" in said.lower() or isinstance(err, AttributeError):
+        return ("Audio cannot be played: this computer has no speakers or headphones that "
+                "Frontdesk can use. Connect some, or read the transcript instead.")
+    return f"Audio cannot be played: {said.rstrip('.')}."

@@ -12,12 +12,22 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QGuiApplication, QImage
+from PySide6.QtWidgets import QLabel, QToolButton
 
 from desktop.widgets.chat_view import Bubble
 from engine.store import Store
 from engine.types import Turn
-from tests.desktop_drive import VOICE_CLIP, click_session, drop_files, press, type_and_send
+from tests.desktop_drive import (
+    VOICE_CLIP,
+    click_session,
+    drop_files,
+    new_session_by_keys,
+    press,
+    type_and_send,
+    type_text,
+)
 from tests.fixtures_desktop import render_screenshot
+from tests.fixtures_speech import FilePlaybackSoundDevice
 
 pytestmark = pytest.mark.slow  # real models
 
@@ -135,3 +145,75 @@ def test_the_status_says_how_long_the_agent_waited(qtbot, make_window):
     assert waited >= 2.0, status
     assert shown.args[0].latency_ms < 2_000  # the model's own time was far less
     assert "the rest waiting" in status
+
+
+class NoSpeakers(FilePlaybackSoundDevice):
+    """sounddevice on a machine without any sound output: `play` fails as PortAudio does."""
+
+    def play(self, *_args, **_kwargs) -> None:
+        raise self.PortAudioError("Error querying device -1")
+
+
+def labels_saying(window, words: str) -> list[str]:
+    return [label.text() for label in window.chat.findChildren(QLabel)
+            if words.lower() in label.text().lower()]
+
+
+def test_small_things_toggle_screenshot_text_playback_and_correct_box(qtbot, make_window, tmp_path):
+    window = make_window(sd_module=NoSpeakers(VOICE_CLIP))
+    composer = window.composer
+    # the From toggle has shortcuts and goes back to Customer after the agent's turn
+    press(qtbot, composer.edit, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    assert composer.agent_button.isChecked()
+    with qtbot.waitSignal(window.session_shown, timeout=30_000):
+        type_and_send(qtbot, window, "Hello, how can I help?")
+    assert composer.customer_button.isChecked() and composer.role == "customer"
+    press(qtbot, composer.edit, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    press(qtbot, composer.edit, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    assert composer.customer_button.isChecked()
+
+    # a screenshot-only turn shows what was read on it once, not twice
+    shot = render_screenshot(tmp_path / "shot.png", [
+        "Order #48213  -  Refund requested", "Your refund has not been processed yet"])
+    QGuiApplication.clipboard().setImage(QImage(str(shot)))
+    press(qtbot, composer.edit, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    with qtbot.waitSignal(window.reply_shown, timeout=90_000):
+        press(qtbot, composer.edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: bool(labels_saying(window, "Refund requested")), timeout=10_000)
+    assert len(labels_saying(window, "Refund requested")) == 1
+
+    # a voice turn played on a machine without speakers: said in words
+    drop_files(composer.edit, [VOICE_CLIP])
+    qtbot.waitUntil(lambda: "refund" in composer.text().lower(), timeout=60_000)
+    with qtbot.waitSignal(window.reply_shown, timeout=60_000):
+        press(qtbot, composer.edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: bool(window.chat.findChildren(QToolButton, "play-audio")),
+                    timeout=10_000)
+    with qtbot.waitSignal(window.message_shown, timeout=10_000) as said:
+        qtbot.mouseClick(window.chat.findChildren(QToolButton, "play-audio")[0],
+                         Qt.MouseButton.LeftButton)
+    assert "no speakers or headphones" in said.args[0] and "-1" not in said.args[0]
+
+    # what was typed in the Correct-intent box does not follow the agent to another session
+    qtbot.waitUntil(lambda: window.suggestion.correct.count() > 5, timeout=60_000)
+    type_text(qtbot, window.suggestion.correct.lineEdit(), "trak")
+    new_session_by_keys(qtbot, window)
+    assert window.suggestion.correct.currentText() == ""
+
+
+def test_search_hits_are_marked_in_the_opened_session(qtbot, make_window, home):
+    session = long_session(home)
+    with Store.open(home) as store:
+        store.add_turn(session, Turn(text="the parcel with the blue kettle never came",
+                                     role="customer"))
+    window = make_window()
+    qtbot.waitUntil(lambda: session in window.sessions.ids(), timeout=10_000)
+    type_text(qtbot, window.sessions.search, "kettle")
+    qtbot.waitUntil(lambda: window.sessions.ids() == [session], timeout=10_000)
+    with qtbot.waitSignal(window.session_shown, timeout=10_000):
+        click_session(qtbot, window, session)
+    hits = [label for label in window.chat.findChildren(QLabel) if label.property("hit")]
+    assert len(hits) == 1 and "background:#ffe066" in hits[0].text()
+    assert ">kettle</span>" in hits[0].text()
+    qtbot.waitUntil(lambda: hits[0].visibleRegion().isEmpty() is False, timeout=5_000)
+

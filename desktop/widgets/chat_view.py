@@ -3,9 +3,14 @@ screenshots inline as thumbnails (click for full size), voice turns with a play 
 
 It draws what the store says (`show_turns`) plus turns still waiting for the engine
 (`add_pending`), so what the agent sent is on screen at once even before the model is ready.
+A session opened from a search shows the words searched for marked, and starts at the first.
+Text is shown as written (a customer's "<b>" is not markup).
 """
 
 from __future__ import annotations
+
+import html
+import re
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
@@ -31,6 +36,38 @@ BUBBLE_STYLE = {
 }
 
 
+def marked(text: str, query: str) -> str | None:
+    """`text` as HTML with the words of `query` (and words they begin) marked; None when
+    nothing matches (the text is then shown plain)."""
+    words = [w for w in re.findall(r"\w+", query) if len(w) > 1]
+    if not words:
+        return None
+    pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, words)) + r")\w*", re.IGNORECASE)
+    parts, last, hits = [], 0, 0
+    for match in pattern.finditer(text):
+        parts.append(html.escape(text[last:match.start()]))
+        parts.append(f"<span style='background:#ffe066; color:#000'>"
+                     f"{html.escape(match.group(0))}</span>")
+        last, hits = match.end(), hits + 1
+    if not hits:
+        return None
+    parts.append(html.escape(text[last:]))
+    return "".join(parts).replace("\n", "<br>")
+
+
+def text_label(text: str, query: str, name: str) -> QLabel:
+    """A wrapped, selectable label: plain text, or HTML with the search hits marked."""
+    label = QLabel()
+    found = marked(text, query) if query else None
+    label.setTextFormat(Qt.TextFormat.RichText if found else Qt.TextFormat.PlainText)
+    label.setText(found or text)
+    label.setProperty("hit", bool(found))
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
 class ClickableLabel(QLabel):
     clicked = Signal()
 
@@ -42,7 +79,8 @@ class ClickableLabel(QLabel):
 class Bubble(QFrame):
     """One turn: who, text, its screenshots and audio, and the assistant's verdict if any."""
 
-    def __init__(self, turn: dict, thumbs: dict[int, QImage], view: ChatView, pending=False):
+    def __init__(self, turn: dict, thumbs: dict[int, QImage], view: ChatView, pending=False,
+                 query: str = ""):
         super().__init__()
         role = turn.get("role", "customer")
         self.turn_id = turn.get("id")
@@ -64,17 +102,15 @@ class Bubble(QFrame):
         layout.addWidget(header)
 
         text = turn.get("text") or ""
-        if text:
-            body = QLabel(text)
-            body.setWordWrap(True)
-            body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        read = [a for a in turn.get("attachments") or [] if (a.get("ocr_text") or "").strip()]
+        if text and not (source == "image" and read):  # else it is the screenshot's own text,
+            body = text_label(text, query, "turn-text")  # shown under the screenshot
             body.setStyleSheet("border:none;")
-            body.setObjectName("turn-text")
             layout.addWidget(body)
 
         for attachment in turn.get("attachments") or []:
             if attachment.get("kind") == "image":
-                layout.addWidget(self._thumbnail(attachment, thumbs, view))
+                layout.addWidget(self._thumbnail(attachment, thumbs, view, query))
             elif attachment.get("kind") == "audio":
                 layout.addWidget(self._play_button(attachment, view))
 
@@ -98,7 +134,8 @@ class Bubble(QFrame):
             note.setStyleSheet("color:#8a6d00; border:none;")
             layout.addWidget(note)
 
-    def _thumbnail(self, attachment: dict, thumbs: dict[int, QImage], view: ChatView) -> QWidget:
+    def _thumbnail(self, attachment: dict, thumbs: dict[int, QImage], view: ChatView,
+                   query: str = "") -> QWidget:
         box = QWidget()
         column = QVBoxLayout(box)
         column.setContentsMargins(0, 0, 0, 0)
@@ -115,10 +152,9 @@ class Bubble(QFrame):
         column.addWidget(label)
         ocr = (attachment.get("ocr_text") or "").strip()
         if ocr:
-            text = QLabel(f"<i>Read from the screenshot:</i> {ocr[:300]}")
-            text.setWordWrap(True)
-            text.setObjectName("ocr-text")
-            text.setStyleSheet("color:#444; border:none;")
+            column.addWidget(QLabel("<i>Read from the screenshot:</i>"))
+            text = text_label(ocr[:300], query, "ocr-text")
+            text.setStyleSheet("border:none;")
             column.addWidget(text)
         return box
 
@@ -146,6 +182,7 @@ class ChatView(QScrollArea):
         self.setWidget(self._inner)
         self.turns: list[dict] = []
         self._pending: list[Bubble] = []
+        self._query = ""
         self.placeholder = QLabel("No session open: type a message to start one.")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setStyleSheet("color:#888;")
@@ -171,8 +208,10 @@ class ChatView(QScrollArea):
         reply = turn.get("reply") or {}
         return turn.get("id"), reply.get("id"), len(turn.get("attachments") or [])
 
-    def show_turns(self, turns: list[dict], thumbs: dict[int, QImage] | None = None) -> None:
-        """Draw a session's stored turns, keeping bubbles still waiting for the engine.
+    def show_turns(self, turns: list[dict], thumbs: dict[int, QImage] | None = None,
+                   query: str = "") -> None:
+        """Draw a session's stored turns, keeping bubbles still waiting for the engine;
+        `query`: the search the session was opened from (its words are marked).
 
         When the stored turns only add to what is on screen (the usual case after a reply),
         only the new bubbles are built: redrawing a long conversation per turn would stall.
@@ -180,6 +219,8 @@ class ChatView(QScrollArea):
         pending = [b.turn for b in self._pending]
         shown = [self._signature(t) for t in self.turns]
         incoming = [self._signature(t) for t in turns]
+        if query != self._query:
+            shown, self._query = [], query
         if shown and incoming[: len(shown)] == shown:
             for bubble in self._pending:
                 discard(bubble.parentWidget())
@@ -190,10 +231,15 @@ class ChatView(QScrollArea):
             new = turns
         self.turns = list(turns)
         for turn in new:
-            self._append(Bubble(turn, thumbs or {}, self), turn.get("role", "customer"))
+            self._append(Bubble(turn, thumbs or {}, self, query=query),
+                         turn.get("role", "customer"))
         for turn in pending:
             self.add_pending(turn)
-        if new or not shown:  # a redraw of the same turns leaves the agent where they read
+        hits = [label for label in self._inner.findChildren(QLabel) if label.property("hit")]
+        if hits and not shown:  # opened from a search: start at the first hit
+            self._follow = False
+            QTimer.singleShot(0, lambda: self.ensureWidgetVisible(hits[0], 20, 60))
+        elif new or not shown:  # a redraw of the same turns leaves the agent where they read
             self._scroll_to_end()
 
     def add_pending(self, turn: dict) -> Bubble:

@@ -113,10 +113,11 @@ class Composer(QWidget):
         self.customer_button = QPushButton("Customer")
         self.agent_button = QPushButton("Agent")
         self._roles = QButtonGroup(self)
-        for role, button in (("customer", self.customer_button), ("agent", self.agent_button)):
+        for role, button, keys in (("customer", self.customer_button, "Ctrl+1"),
+                                   ("agent", self.agent_button, "Ctrl+2")):
             button.setCheckable(True)
             button.setProperty("role", role)
-            button.setToolTip(f"The next message is from the {role}")
+            button.setToolTip(f"The next message is from the {role} ({keys})")
             self._roles.addButton(button)
         self.customer_button.setChecked(True)
 
@@ -212,9 +213,10 @@ class Composer(QWidget):
         if not text and not self._images and self._voice is None:
             return
         self._in_flight = self.text()
-        images, voice = list(self._images), self._voice
+        images, voice, role = list(self._images), self._voice, self.role
         self.clear_sent()
-        self.submitted.emit(text, self.role, images, voice)
+        self.set_role("customer")  # after the agent's answer the customer usually writes next
+        self.submitted.emit(text, role, images, voice)
 
     def clear_sent(self) -> None:
         self.edit.clear()
