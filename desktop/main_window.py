@@ -42,7 +42,6 @@ from desktop.widgets.first_run import FirstRunNotice
 from desktop.widgets.graph_view import GraphView
 from desktop.widgets.session_list import SessionList
 from desktop.widgets.suggestion_panel import SuggestionPanel
-from desktop.widgets.task_progress import TaskProgress
 from desktop.window_actions import DialogActions, VoiceActions
 from engine.types import Reply, Turn
 
@@ -138,8 +137,6 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
         self.progress.setRange(0, 0)
         self.device_label = QLabel("device: loading…")
         self.statusBar().addWidget(self.status_text, 1)
-        self.task = TaskProgress()  # a dropped file's transcription: progress, "Esc cancels"
-        self.statusBar().addPermanentWidget(self.task)
         self.statusBar().addPermanentWidget(self.progress)
         self.statusBar().addPermanentWidget(self.device_label)
 
@@ -161,10 +158,6 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
         edit = bar.addMenu("&Message")
         self._action(edit, "Send", self.composer.submit, "Ctrl+Return")
         self._action(edit, "Paste screenshot or text", self.paste, QKeySequence.StandardKey.Paste)
-        self._action(edit, "Next message from the customer",
-                     lambda: self.composer.set_role("customer"), "Ctrl+1")
-        self._action(edit, "Next message from the agent",
-                     lambda: self.composer.set_role("agent"), "Ctrl+2")
         self._action(edit, "Microphone on/off", self.toggle_mic, "F9")
         self._action(edit, "Use the suggested answer", self.suggestion.use_shortcut,
                      "Ctrl+Shift+Return")
@@ -322,7 +315,7 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
     def _show_session(self, view: ops.SessionView) -> None:
         if view.session_id != self.session_id:
             return  # the agent moved on meanwhile
-        self.chat.show_turns(view.turns, view.thumbs, self.sessions.query())
+        self.chat.show_turns(view.turns, view.thumbs)
         if view.last_reply is not None:
             self.suggestion.show_reply(view.last_reply)
         else:
@@ -404,13 +397,11 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
             )
 
     def _discard_empty_session(self, session_id: int) -> None:
-        def gone(removed: bool) -> None:
-            if removed and self.session_id == session_id:
-                self.session_id = None  # the next turn starts a session again
-            self.refresh_sessions()
-
+        if self.session_id == session_id:
+            self.session_id = None  # the next turn starts a session again
         self.store.run(lambda store, _job: store.discard_empty_session(session_id),
-                       label="removing the empty session", on_done=gone)
+                       label="removing the empty session",
+                       on_done=lambda _removed: self.refresh_sessions())
 
     def _engine_failed(self) -> bool:
         return self.engine.load_error is not None
