@@ -42,6 +42,7 @@ from desktop.widgets.first_run import FirstRunNotice
 from desktop.widgets.graph_view import GraphView
 from desktop.widgets.session_list import SessionList
 from desktop.widgets.suggestion_panel import SuggestionPanel
+from desktop.widgets.task_progress import TaskProgress
 from desktop.window_actions import DialogActions, VoiceActions
 from engine.types import Reply, Turn
 
@@ -137,6 +138,8 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
         self.progress.setRange(0, 0)
         self.device_label = QLabel("device: loading…")
         self.statusBar().addWidget(self.status_text, 1)
+        self.task = TaskProgress()  # a dropped file's transcription: progress, "Esc cancels"
+        self.statusBar().addPermanentWidget(self.task)
         self.statusBar().addPermanentWidget(self.progress)
         self.statusBar().addPermanentWidget(self.device_label)
 
@@ -158,6 +161,10 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
         edit = bar.addMenu("&Message")
         self._action(edit, "Send", self.composer.submit, "Ctrl+Return")
         self._action(edit, "Paste screenshot or text", self.paste, QKeySequence.StandardKey.Paste)
+        self._action(edit, "Next message from the customer",
+                     lambda: self.composer.set_role("customer"), "Ctrl+1")
+        self._action(edit, "Next message from the agent",
+                     lambda: self.composer.set_role("agent"), "Ctrl+2")
         self._action(edit, "Microphone on/off", self.toggle_mic, "F9")
         self._action(edit, "Use the suggested answer", self.suggestion.use_shortcut,
                      "Ctrl+Shift+Return")
@@ -315,7 +322,7 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
     def _show_session(self, view: ops.SessionView) -> None:
         if view.session_id != self.session_id:
             return  # the agent moved on meanwhile
-        self.chat.show_turns(view.turns, view.thumbs)
+        self.chat.show_turns(view.turns, view.thumbs, self.sessions.query())
         if view.last_reply is not None:
             self.suggestion.show_reply(view.last_reply)
         else:
