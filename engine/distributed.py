@@ -31,7 +31,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
 
-from engine.datasets import Case, check_trainable, read_many
+from engine.datasets import Case, read_many
 from engine.intent import IntentModel
 from engine.model_folder import check_output
 from engine.train import (
@@ -42,7 +42,7 @@ from engine.train import (
     _save_atomically,
     _start_model,
     fit_calibration,
-    stratified_split,
+    validation_split,
 )
 
 
@@ -84,9 +84,7 @@ def train(cases: list[Case], out: Path, options: TrainOptions | None = None,
         raise ValueError(f"batch size {opts.batch_size} does not split over {size} processes")
     torch.manual_seed(opts.seed)
     check_output(out)  # refused before any work, never replaced
-    check_trainable(cases)
-    if val_cases is None:
-        cases, val_cases = stratified_split(cases, opts.val_fraction, opts.seed)
+    cases, val_cases = validation_split(cases, val_cases, opts, continuing=False)
     labels = sorted({c.intent for c in cases} | {c.intent for c in val_cases})
     model = _start_model(labels, opts, start_from).to(device)
     index = {label: i for i, label in enumerate(model.labels)}

@@ -22,6 +22,18 @@ from engine.datasets import Case
 from engine.types import OUT_OF_SCOPE
 
 Predictor = Callable[[list[Case]], list[tuple[str, float]]]
+# Rates on fewer cases than this are held back where models are compared (retraining's
+# before/after): one case moves accuracy by 5 points or more, so a difference means nothing.
+MIN_SCORED_CASES = 20
+
+
+def held_back(cases: int) -> str | None:
+    """The sentence shown instead of rates measured on too few cases (None: enough cases)."""
+    if cases >= MIN_SCORED_CASES:
+        return None
+    counted = "1 held-out case is" if cases == 1 else f"{cases} held-out cases are"
+    return (f"Before/after rates are held back: {counted} too few to compare the models "
+            f"(rates are shown from {MIN_SCORED_CASES} cases).")
 
 
 def model_predictor(model) -> Predictor:

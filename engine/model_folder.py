@@ -24,16 +24,22 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILES = frozenset({"model.safetensors", "adapters.safetensors", "fusion.safetensors"})
 MODEL_FILES = WEIGHTS_FILES | {CONFIG_FILE, "MODEL_CARD.md", "metrics.json",
                                "data_summary.json", "replay.jsonl"}
+FUSED_FOLDER = "fused"  # a version's fused model, itself a model folder (engine.fused_retrain)
 
 
 def is_model_folder(folder: Path) -> bool:
     """True when `folder` holds a model we wrote and nothing else (so replacing it loses
     nothing of the person's)."""
+    folder = Path(folder)
     try:
-        names = {entry.name for entry in Path(folder).iterdir()}
-        config = json.loads((Path(folder) / CONFIG_FILE).read_text(encoding="utf-8"))
+        names = {entry.name for entry in folder.iterdir()}
+        config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
+    if FUSED_FOLDER in names:
+        if not (folder / FUSED_FOLDER).is_dir() or not is_model_folder(folder / FUSED_FOLDER):
+            return False
+        names.remove(FUSED_FOLDER)
     return (names <= MODEL_FILES and bool(names & WEIGHTS_FILES)
             and isinstance(config, dict) and isinstance(config.get("labels"), list))
 

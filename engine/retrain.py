@@ -13,7 +13,9 @@
 4. Fine-tune starting from the current model (engine.train.fine_tune: heads only, or its
    trained top layers too), score the current and the new model on the same held-out part,
    and write `v00N/` (weights, config, metrics.json, data_summary.json, replay.jsonl) beside
-   the older versions. The folder is built as `v00N.partial` and renamed when complete, so a
+   the older versions (before/after rates only when at least engine.evaluate.MIN_SCORED_CASES
+   cases are held out: on fewer they mean nothing, so the count is shown and the rates held
+   back). The folder is built as `v00N.partial` and renamed when complete, so a
    run killed halfway leaves nothing that engine.versions offers. It does not switch to the new
    version: `frontdesk models use v00N` (or `retrain --use`) does.
 Intents that agents introduced by correction are learned, and listed as needing a
@@ -34,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from engine import paths, versions
+from engine import evaluate, paths, versions
 from engine.datasets import Case, read_cases
 from engine.errors import FrontdeskError, InputError
 from engine.logged_cases import (
@@ -90,6 +92,7 @@ class RetrainResult:
     summary: dict
     seconds: float
     fused: dict | None = None  # engine.fused_retrain's report (None: not asked for)
+    held_back: str | None = None  # why before/after hold no rates (too few held-out cases)
 
 
 # ---- replay -------------------------------------------------------------------------------
@@ -183,6 +186,12 @@ def retrain(cases: list[LoggedCase], stats: LabelStats, home: Path,
     screenshots = train_part, held_out  # the fused model learns from the screenshot turns;
     train_part = [c for c in train_part if not c.images]  # what is typed beside a screenshot
     held_out = [c for c in held_out if not c.images]  # ("see this") is not the text
+    if not train_part:
+        raise InputError(
+            f"The {len(cases)} labelled replies hold no typed customer message outside the "
+            "conversations held out to check the new model; retraining needs typed feedback "
+            "in at least 2 conversations.")
+    held_back = evaluate.held_back(len(held_out))  # too few to compare: no rates at all
     base_name, base_folder = versions.current_name(home), versions.current(home)
     current = IntentModel.load(base_folder)
     replay, replay_val, replay_source = replay_cases(base_folder, opts.replay_per_intent,
@@ -190,11 +199,19 @@ def retrain(cases: list[LoggedCase], stats: LabelStats, home: Path,
     if len(replay) > len(train_part):  # a small team's corrections must not drown in replay
         share = opts.replay_per_intent * len(train_part) // len(replay)
         replay = sample_per_intent(replay, max(3, share), opts.seed)
+    if not replay_val and not stratified_split([c.as_case() for c in train_part] + replay,
+                                               0.1, opts.seed)[1]:
+        raise InputError(
+            f"Too little feedback to retrain: of {len(cases)} labelled replies in "
+            f"{len({c.session for c in cases})} conversations, the {len(train_part)} outside the "
+            "held-out ones have no intent twice, so nothing could check the new model; give "
+            "feedback on more replies (at least 2 of one intent, about 20 in all) and train "
+            "again.")
     features = None  # heads only: the encoder stays as it is, so every distinct text is encoded
     if opts.heads_only:  # once and serves training, validation and before/after alike
         texts = [c.text for c in cases] + [c.text for c in replay + replay_val]
         features = encode_once(current, texts, _cancel_event(cancel))
-    before, recall_before = _score(current, held_out, features)
+    before, recall_before = _score(current, held_out if not held_back else [], features)
 
     root = versions.models_root(home)
     root.mkdir(parents=True, exist_ok=True)
@@ -218,10 +235,14 @@ def retrain(cases: list[LoggedCase], stats: LabelStats, home: Path,
         model = fine_tune(team + replay, staging, train_opts, val_cases=team_val,
                           start_from=current, progress=_progress(progress),
                           cancel=_cancel_event(cancel), notes=notes, features=features)
-        after, recall_after = _score(model, held_out, features)
+        after, recall_after = _score(model, held_out if not held_back else [], features)
+        before["cases"] = after["cases"] = len(held_out)
         fused = None if not opts.fused else fused_retrain.retrain_fused(
             *screenshots, home, staging / fused_retrain.FOLDER, seed=opts.seed,
             cancel=_cancel_event(cancel), log=log.info, progress=progress)
+        if fused and "before" in fused and evaluate.held_back(fused["heldout_cases"]):
+            fused["held_back"] = evaluate.held_back(fused["heldout_cases"])
+            del fused["before"], fused["after"]
         recall = {"before": recall_before, "after": recall_after}
         summary = _summary(cases, stats, train_part, held_out, replay, replay_source, new, opts,
                            base_name, origin)
@@ -231,7 +252,8 @@ def retrain(cases: list[LoggedCase], stats: LabelStats, home: Path,
                    "new_intents": new, "needs_article": summary["needs_article"],
                    "mode": "heads only" if opts.heads_only else
                    "adapters + head" if opts.adapters else "top layers + head",
-                   "fused": fused, "seconds": round(time.perf_counter() - started, 1)}
+                   "fused": fused, "held_back": held_back,
+                   "seconds": round(time.perf_counter() - started, 1)}
         _write_json(staging / versions.METRICS_FILE, metrics)
         _write_json(staging / versions.SUMMARY_FILE, summary)
         _write_replay(staging / REPLAY_FILE, train_part, replay, opts)
@@ -242,7 +264,7 @@ def retrain(cases: list[LoggedCase], stats: LabelStats, home: Path,
         shutil.rmtree(staging.with_name(staging.name + ".partial"), ignore_errors=True)
         raise
     return RetrainResult(name, final, before, after, recall, new, summary["needs_article"],
-                         summary, metrics["seconds"], fused)
+                         summary, metrics["seconds"], fused, held_back)
 
 
 def _score(model, cases: list[LoggedCase], features: dict | None = None) -> tuple[dict, dict]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
 
 from engine import versions
 from engine.types import Turn
@@ -38,7 +39,9 @@ def test_train_dialog_retrains_from_the_logs_and_switches(qtbot, make_window, as
     rows = {dialog.table.item(r, 0).text(): (dialog.table.item(r, 1).text(),
                                               dialog.table.item(r, 2).text())
             for r in range(dialog.table.rowCount())}
-    assert "accuracy" in rows and rows["cases"][0] == rows["cases"][1]
+    # one session of six is held out: its one case is counted, its rates are held back
+    assert rows == {"cases": ("1", "1")}
+    assert "Before/after rates are held back: 1 held-out case" in dialog.message.text()
     assert versions.current_name(home) == "default"  # nothing switched yet
     with qtbot.waitSignal(dialog.switched, timeout=60_000):
         dialog.use_button.click()
@@ -47,3 +50,23 @@ def test_train_dialog_retrains_from_the_logs_and_switches(qtbot, make_window, as
         window.composer.set_text("where is my parcel")
         window.composer.submit()
     assert shown.args[0].model_version == versions.list_versions(home)[-1].model_version
+
+
+def test_train_dialog_says_how_much_feedback_is_needed(qtbot, make_window, home, monkeypatch):
+    """Five corrections of five new intents, no earlier training data at hand: one sentence
+    saying what is needed (was: "stack expects a non-empty TensorList"), nothing to switch to."""
+    from tests.test_small_data import desk_with_few_corrections
+
+    monkeypatch.setenv("FRONTDESK_SHARED_DATA", str(home / "absent"))
+    desk_with_few_corrections(home)
+    window = make_window()
+    qtbot.waitUntil(lambda: window.engine.is_ready, timeout=60_000)
+    dialog = window.open_train()
+    qtbot.mouseClick(dialog.train_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.running, timeout=120_000)
+    text = dialog.message.text()
+    assert text.startswith("Too little feedback to retrain") and "at least 2 of one intent" in text
+    assert "Traceback" not in text and "Tensor" not in text
+    assert dialog.result is None and not dialog.use_button.isEnabled()
+    assert dialog.train_button.isEnabled() and dialog.table.rowCount() == 0
+    assert versions.current_name(home) == "default"

@@ -124,7 +124,9 @@ class TrainDialog(QDialog):
         if result.needs_article:
             extra = (" New intents without a knowledge-base article yet: "
                      + ", ".join(result.needs_article) + ".")
-        if result.fused and "kept" not in result.fused:
+        if result.held_back:  # too few held-out cases: the count only, no rates
+            extra += " " + result.held_back
+        if result.fused and "before" in result.fused:
             fused = result.fused
             extra += (f" Screenshot turns (fused model): {_figure(fused['before']['accuracy'])}"
                       f" -> {_figure(fused['after']['accuracy'])}.")

@@ -96,18 +96,23 @@ def run_retrain(args: argparse.Namespace) -> int:
                           "recall": result.recall,
                           "new_intents": result.new_intents,
                           "needs_article": result.needs_article, "fused": result.fused,
-                          "seconds": result.seconds}))
+                          "held_back": result.held_back, "seconds": result.seconds}))
         return 0
     summary = result.summary
     print(f"wrote {result.version} in {result.seconds:.0f} s from {summary['cases']} labelled "
           f"replies ({summary['train_cases']} trained, {summary['replay_cases']} replayed, "
           f"{summary['heldout_cases']} in {summary['heldout_sessions']} held-out sessions)")
-    print(f"{'held-out':<20} {'before':>8} {'after':>8}")
-    for key in ("accuracy", "macro_f1", "in_scope_accuracy"):
-        print(f"{key:<20} {_cell(result.before.get(key)):>8} {_cell(result.after.get(key)):>8}")
+    if result.held_back:
+        print(result.held_back)
+    else:
+        print(f"{'held-out':<20} {'before':>8} {'after':>8}")
+        for key in ("accuracy", "macro_f1", "in_scope_accuracy"):
+            print(f"{key:<20} {_cell(result.before.get(key)):>8} "
+                  f"{_cell(result.after.get(key)):>8}")
     for intent in result.new_intents:
         recall = result.recall["after"].get(intent)
-        print(f"new intent {intent}: held-out recall {_cell(recall)}"
+        print(f"new intent {intent}"
+              + (f": held-out recall {_cell(recall)}" if not result.held_back else "")
               + ("; needs a knowledge-base article" if intent in result.needs_article else ""))
     if result.fused:
         print(f"screenshots: {fused_line(result.fused)}")
@@ -120,6 +125,9 @@ def fused_line(report: dict) -> str:
     """What became of the fused model, in one line (engine.fused_retrain's report)."""
     if "kept" in report:
         return f"fused model kept ({report['kept']})"
+    if "held_back" in report:
+        return (f"fused model retrained on {report['train_cases']} turns; "
+                f"{report['held_back']}")
     before, after = report["before"]["accuracy"], report["after"]["accuracy"]
     return (f"fused model retrained on {report['train_cases']} turns; held-out accuracy "
             f"{_cell(before)} -> {_cell(after)} on {report['heldout_cases']} turns")
