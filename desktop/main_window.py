@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import loaders, ops
+from desktop.delete_actions import DeleteActions
 from desktop.engine_worker import EngineWorker, Job
 from desktop.recorder_bridge import RecorderBridge
 from desktop.settings import DesktopSettings
@@ -43,13 +44,14 @@ from desktop.widgets.graph_view import GraphView
 from desktop.widgets.session_list import SessionList
 from desktop.widgets.suggestion_panel import SuggestionPanel
 from desktop.widgets.task_progress import TaskProgress
+from desktop.widgets.undo_bar import UndoBar
 from desktop.window_actions import DialogActions, VoiceActions
 from engine.types import Reply, Turn
 
 log = logging.getLogger("frontdesk.desktop")
 
 
-class MainWindow(VoiceActions, DialogActions, QMainWindow):
+class MainWindow(DeleteActions, VoiceActions, DialogActions, QMainWindow):
     """Emits `reply_shown(Reply)` and `session_shown(int)` (tests and benchmarks wait on them)."""
 
     reply_shown = Signal(object)
@@ -100,6 +102,7 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
         self.suggestion = SuggestionPanel()
         self.why = GraphView()
         self.banner = Banner()
+        self.undo_bar = UndoBar()
         self.first_run = FirstRunNotice(self.home, self.settings)  # first launch only
         self.recorder = RecorderBridge(
             self.speech, self.home / "cache" / "voice", sd_module=sd_module,
@@ -110,6 +113,13 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
         self.probe = StallProbe(self, interval_ms=20, on_stall=self._stalled)
         self._build_layout()
         self._build_menus()
+        self.hidden_turns: set[int] = set()  # deleted, Undo still offered (see DeleteActions)
+        self.hidden_sessions: set[int] = set()
+        self._pending_delete: tuple[str, int] | None = None
+        self.undo_bar.undone.connect(self.undo_delete)
+        self.undo_bar.expired.connect(self._delete_now)
+        self.chat.delete_requested.connect(self.delete_turn)
+        self.sessions.delete_requested.connect(self.delete_session)
         self._connect()
 
     # --- construction --------------------------------------------------------------------------
@@ -119,6 +129,7 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.first_run)
         column.addWidget(self.banner)
+        column.addWidget(self.undo_bar)
         column.addWidget(self.chat, 1)
         column.addWidget(self.composer)
         self.tabs = QTabWidget()
@@ -263,7 +274,8 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
         return self.store.run(
             lambda store, _job: store.sessions(query or None),
             label="listing sessions",
-            on_done=lambda rows: self.sessions.show_sessions(rows, select=select),
+            on_done=lambda rows: self.sessions.show_sessions(
+                [row for row in rows if row["id"] not in self.hidden_sessions], select=select),
         )
 
     def new_session(
@@ -322,6 +334,10 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
     def _show_session(self, view: ops.SessionView) -> None:
         if view.session_id != self.session_id:
             return  # the agent moved on meanwhile
+        if self.hidden_turns:  # deleted, Undo still offered
+            view.turns = [t for t in view.turns if t["id"] not in self.hidden_turns]
+            if view.last_reply is not None and view.last_reply.turn_id in self.hidden_turns:
+                view.last_reply = view.last_image = None
         self.chat.show_turns(view.turns, view.thumbs, self.sessions.query())
         if view.last_reply is not None:
             self.suggestion.show_reply(view.last_reply)
@@ -337,7 +353,8 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
         """A turn from the composer: shown at once, stored and answered by the engine thread.
         `audio` is the recording the text was transcribed from (None: typed); `fresh`: the
         session was made for this turn, and goes again if the turn cannot be stored."""
-        if self.session_id is None:
+        self.flush_deletes()  # a new action: the Undo offer ends, the turn being answered
+        if self.session_id is None:  # never reads what the agent deleted
             def cannot(message: str) -> None:
                 self.composer.restore(text, images, audio)
                 self.show_error(message)
@@ -451,6 +468,7 @@ class MainWindow(VoiceActions, DialogActions, QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
         """Gone from the screen at once; the threads finish what they hold (a model still
         loading cannot be interrupted) before the process ends."""
+        self.flush_deletes()
         self.hide()
         self.probe.stop()
         self.recorder.stop()

@@ -133,11 +133,13 @@ class DialogActions:
     device_in_use: str
     probe: Any
     _sd_module: Any
+    flush_deletes: Any  # DeleteActions'
     show_status: Any  # MainWindow's
 
     def open_export(self):
         from desktop.dialogs.export import ExportDialog
 
+        self.flush_deletes()  # what the agent deleted is not exported
         dialog = ExportDialog(self.store, Path.home(), self.session_id, self)
         dialog.show()
         return dialog
@@ -145,6 +147,7 @@ class DialogActions:
     def open_train(self):
         from desktop.dialogs.train import TrainDialog
 
+        self.flush_deletes()  # nor trained on
         dialog = TrainDialog(self.engine, self.home, self)
         dialog.show()
         return dialog

@@ -169,6 +169,23 @@ class Store(StoreReads):
             self.db["sessions"].update(session_id, {"title": title})
 
     @guarded
+    def delete_session(self, session_id: int) -> None:
+        """Remove a conversation and all it holds (turns, attachments, replies, feedback go by
+        the foreign keys' cascade; the search index by its triggers): an export never carries
+        it again."""
+        self._require("sessions", session_id)
+        with self._writing():
+            self._conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+
+    @guarded
+    def delete_turn(self, turn_id: int) -> None:
+        """Remove one turn with its attachments, reply and feedback (cascade) and its search
+        entry (trigger), e.g. a message sent to the wrong conversation."""
+        self._require("turns", turn_id)
+        with self._writing():
+            self._conn.execute("DELETE FROM turns WHERE id = ?", (turn_id,))
+
+    @guarded
     def end_session(self, session_id: int) -> None:
         """Mark a conversation closed (its `ended` time is set once)."""
         self._require("sessions", session_id)

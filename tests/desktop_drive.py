@@ -70,3 +70,37 @@ def click_session(qtbot: Any, window: Any, session_id: int) -> None:
     item = sessions.item(window.sessions.ids().index(session_id))
     qtbot.mouseClick(sessions.viewport(), Qt.MouseButton.LeftButton,
                      pos=sessions.visualItemRect(item).center())
+
+
+def context_menu_choose(qtbot: Any, widget: Any, entry: str, pos: Any = None) -> list[str]:
+    """Right-click `widget` (a real QContextMenuEvent, as the platform sends for a right
+    click), then pick `entry` in the menu with the arrow keys and Enter; returns the entries
+    the menu offered."""
+    from PySide6.QtCore import QPoint, QTimer
+    from PySide6.QtGui import QContextMenuEvent
+
+    pos = pos or QPoint(10, 10)
+    offered: list[str] = []
+
+    def pick() -> None:
+        from PySide6.QtWidgets import QMenu
+
+        menus = [w for w in QApplication.topLevelWidgets() if isinstance(w, QMenu)
+                 and w.isVisible()]
+        menu = menus[0] if menus else None
+        if menu is None:
+            QTimer.singleShot(50, pick)
+            return
+        actions = [a for a in menu.actions() if not a.isSeparator()]
+        offered.extend(a.text() for a in actions)
+        for _ in actions:
+            qtbot.keyClick(menu, Qt.Key.Key_Down)
+            if menu.activeAction() is not None and menu.activeAction().text() == entry:
+                qtbot.keyClick(menu, Qt.Key.Key_Return)
+                return
+        qtbot.keyClick(menu, Qt.Key.Key_Escape)
+
+    QTimer.singleShot(50, pick)
+    event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, pos, widget.mapToGlobal(pos))
+    QApplication.sendEvent(widget, event)
+    return offered

@@ -20,6 +20,7 @@ from engine.types import Turn
 from tests.desktop_drive import (
     VOICE_CLIP,
     click_session,
+    context_menu_choose,
     drop_files,
     new_session_by_keys,
     press,
@@ -217,3 +218,59 @@ def test_search_hits_are_marked_in_the_opened_session(qtbot, make_window, home):
     assert ">kettle</span>" in hits[0].text()
     qtbot.waitUntil(lambda: hits[0].visibleRegion().isEmpty() is False, timeout=5_000)
 
+
+
+MISTYPED = "sorry, that zanzibar message was meant for another customer"
+
+
+def bubble_texts(window) -> list[str]:
+    return [t["text"] for t in window.chat.turns]
+
+
+def test_a_turn_and_a_session_can_be_deleted_and_undone(qtbot, make_window, home, tmp_path):
+    from engine.exchange import export_records
+
+    window = make_window()
+    with qtbot.waitSignal(window.reply_shown, timeout=60_000):
+        type_and_send(qtbot, window, REFUND)
+    with qtbot.waitSignal(window.reply_shown, timeout=60_000):
+        type_and_send(qtbot, window, MISTYPED)
+    qtbot.waitUntil(lambda: bubble_texts(window) == [REFUND, MISTYPED], timeout=10_000)
+    session = window.session_id
+
+    def last_bubble():
+        return [b for b in window.chat.findChildren(Bubble) if b.turn_id is not None][-1]
+
+    offered = context_menu_choose(qtbot, last_bubble(), "Delete this turn")
+    assert offered == ["Copy text", "Delete this turn"]
+    qtbot.waitUntil(lambda: bubble_texts(window) == [REFUND], timeout=10_000)
+    assert window.undo_bar.isVisible()
+    qtbot.mouseClick(window.undo_bar.undo_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bubble_texts(window) == [REFUND, MISTYPED], timeout=10_000)
+
+    context_menu_choose(qtbot, last_bubble(), "Delete this turn")
+    qtbot.waitUntil(lambda: bubble_texts(window) == [REFUND], timeout=10_000)
+    with qtbot.waitSignal(window.reply_shown, timeout=60_000):  # the next action: it goes
+        type_and_send(qtbot, window, "is there any news on my refund?")
+    with Store.open(home) as store:
+        texts = [t["text"] for t in store.turns(session)]
+        assert MISTYPED not in texts and len(texts) == 2
+        assert store.search("zanzibar") == []  # the search index followed
+        assert store.count("replies") == 2  # its reply went with it
+        export_records(store, tmp_path / "out.jsonl")
+    assert "zanzibar" not in (tmp_path / "out.jsonl").read_text()
+
+    # a session: Delete in the list, Undo, Delete again, close: gone from the store
+    press(qtbot, window.sessions.list, Qt.Key.Key_Delete)
+    qtbot.waitUntil(lambda: window.sessions.ids() == [], timeout=10_000)
+    assert window.chat.turns == [] and window.session_id is None
+    qtbot.mouseClick(window.undo_bar.undo_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.sessions.ids() == [session], timeout=10_000)
+    with qtbot.waitSignal(window.session_shown, timeout=10_000):
+        click_session(qtbot, window, session)
+    press(qtbot, window.sessions.list, Qt.Key.Key_Delete)
+    qtbot.waitUntil(lambda: window.sessions.ids() == [], timeout=10_000)
+    window.close()  # the deletion goes through before the threads end
+    with Store.open(home) as store:
+        assert store.sessions() == [] and store.count("turns") == 0
+        assert store.count("feedback") == 0 and store.search("refund") == []

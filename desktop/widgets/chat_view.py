@@ -13,11 +13,12 @@ import html
 import re
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QGuiApplication, QImage, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QScrollArea,
     QToolButton,
     QVBoxLayout,
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.widgets.discard import discard
+from desktop.widgets.long_text import LongText
 
 THUMB_SIZE = 220
 
@@ -65,6 +67,7 @@ def text_label(text: str, query: str, name: str) -> QLabel:
     label.setObjectName(name)
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)  # the bubble's menu
     return label
 
 
@@ -84,6 +87,8 @@ class Bubble(QFrame):
         super().__init__()
         role = turn.get("role", "customer")
         self.turn_id = turn.get("id")
+        self._view = view
+        self._text = turn.get("text") or ""
         self.setStyleSheet(f"Bubble {{{BUBBLE_STYLE['pending' if pending else role]}}}")
         self.setObjectName(f"bubble-{role}")
         layout = QVBoxLayout(self)
@@ -104,7 +109,8 @@ class Bubble(QFrame):
         text = turn.get("text") or ""
         read = [a for a in turn.get("attachments") or [] if (a.get("ocr_text") or "").strip()]
         if text and not (source == "image" and read):  # else it is the screenshot's own text,
-            body = text_label(text, query, "turn-text")  # shown under the screenshot
+            # shown under the screenshot; a very long message shows its start (LongText)
+            body = LongText(text, lambda shown: text_label(shown, query, "turn-text"))
             body.setStyleSheet("border:none;")
             layout.addWidget(body)
 
@@ -133,6 +139,17 @@ class Bubble(QFrame):
             note.setObjectName("reply-note")
             note.setStyleSheet("color:#8a6d00; border:none;")
             layout.addWidget(note)
+
+    def contextMenuEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        """Right-click: copy the turn's text, or delete the turn (Undo is offered)."""
+        menu = QMenu(self)
+        copy = menu.addAction("Copy text")
+        copy.setEnabled(bool(self._text))
+        copy.triggered.connect(lambda: QGuiApplication.clipboard().setText(self._text))
+        if self.turn_id is not None:
+            delete = menu.addAction("Delete this turn")
+            delete.triggered.connect(lambda: self._view.delete_requested.emit(int(self.turn_id)))
+        menu.exec(event.globalPos())
 
     def _thumbnail(self, attachment: dict, thumbs: dict[int, QImage], view: ChatView,
                    query: str = "") -> QWidget:
@@ -172,6 +189,7 @@ class ChatView(QScrollArea):
 
     image_clicked = Signal(int)
     play_clicked = Signal(int)
+    delete_requested = Signal(int)  # a turn id
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -1,4 +1,5 @@
-"""The left column: sessions newest first, a search box (turn text and screenshot text), new/rename.
+"""The left column: sessions newest first, a search box (turn text and screenshot text),
+new/rename/delete (Delete key or right-click; the window offers Undo).
 
 The widget never reads the store itself: it asks (`search_changed`, `new_requested`,
 `rename_requested`) and the window answers with `show_sessions` from the store's thread.
@@ -9,11 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -44,6 +47,7 @@ class SessionList(QWidget):
     search_changed = Signal(str)
     new_requested = Signal()
     rename_requested = Signal(int, str)
+    delete_requested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -66,6 +70,11 @@ class SessionList(QWidget):
         self.list.currentItemChanged.connect(self._on_current)
         self.list.itemChanged.connect(self._on_edited)
         self.list.itemDoubleClicked.connect(self.list.editItem)
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._menu)
+        delete = QShortcut(QKeySequence.StandardKey.Delete, self.list)
+        delete.setContext(Qt.ShortcutContext.WidgetShortcut)
+        delete.activated.connect(self._delete_current)
         self._filling = False
 
         top = QHBoxLayout()
@@ -114,6 +123,21 @@ class SessionList(QWidget):
     def _on_current(self, current: QListWidgetItem | None, _previous) -> None:
         if current is not None and not self._filling:
             self.selected.emit(int(current.data(Qt.ItemDataRole.UserRole)))
+
+    def _delete_current(self) -> None:
+        session_id = self.current_id()
+        if session_id is not None:
+            self.delete_requested.emit(session_id)
+
+    def _menu(self, pos) -> None:
+        item = self.list.itemAt(pos)
+        if item is None:
+            return
+        session_id = int(item.data(Qt.ItemDataRole.UserRole))
+        menu = QMenu(self)
+        menu.addAction("Rename", lambda: self.list.editItem(item))
+        menu.addAction("Delete session", lambda: self.delete_requested.emit(session_id))
+        menu.exec(self.list.viewport().mapToGlobal(pos))
 
     def _on_edited(self, item: QListWidgetItem) -> None:
         if self._filling:
