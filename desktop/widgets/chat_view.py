@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.widgets.discard import discard
-from desktop.widgets.long_text import LongText
 
 THUMB_SIZE = 220
 
@@ -109,8 +108,7 @@ class Bubble(QFrame):
         text = turn.get("text") or ""
         read = [a for a in turn.get("attachments") or [] if (a.get("ocr_text") or "").strip()]
         if text and not (source == "image" and read):  # else it is the screenshot's own text,
-            # shown under the screenshot; a very long message shows its start (LongText)
-            body = LongText(text, lambda shown: text_label(shown, query, "turn-text"))
+            body = text_label(text, query, "turn-text")  # shown under the screenshot
             body.setStyleSheet("border:none;")
             layout.addWidget(body)
 
