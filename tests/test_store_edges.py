@@ -189,7 +189,7 @@ def test_a_large_import_lets_another_process_write_meanwhile(home: Path, tmp_pat
     assert len(imported) == 21000  # the agent turn after the last reply is in no record
     between = [turn for turn in written if imported[0] < turn < imported[-1]]
     assert between, "the desk never wrote while the import was writing"
-    assert max(waits) < 1.0
+    assert max(waits) < 1.5  # one batch at most (the busy timeout is 2 s)
 
 
 def _long_recording(source: Path, target: Path, seconds: float) -> Path:
