@@ -104,6 +104,9 @@ def _read_jsonl(path: Path) -> list[Case]:
             record = json.loads(line)
         except json.JSONDecodeError as err:
             raise InputError(f"{path.name} line {number} is not valid JSON.") from err
+        except RecursionError as err:
+            raise InputError(f"{path.name} line {number} is nested too deeply to be a case.") \
+                from err
         if not isinstance(record, dict):
             raise InputError(f"{path.name} line {number} is not a JSON object.")
         case = _case_from_record(record, path, number)
@@ -138,6 +141,12 @@ def _case_from_record(record: dict[str, Any], path: Path, number: int) -> Case |
         raise InputError(f"{where} has neither `text` nor `messages`.")
     if not isinstance(text, str) or not isinstance(history, list):
         raise InputError(f"{where} has a text or history of the wrong type.")
+    for entry, earlier in enumerate(history, 1):
+        said = earlier.get("content", earlier.get("text")) if isinstance(earlier, dict) else None
+        if not isinstance(said, str):
+            raise InputError(f"{where}: history entry {entry} is not an object with a `text`.")
+    if any(record.get(key) and not isinstance(record[key], str) for key in ("image", "audio")):
+        raise InputError(f"{where} has an image or audio that is not a file name.")
     media = {key: (path.parent / record[key]) if record.get(key) else None
              for key in ("image", "audio")}
     if not text.strip() and media["image"] is None and media["audio"] is None:

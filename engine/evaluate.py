@@ -65,6 +65,14 @@ def evaluate(predictor: Predictor, cases: list[Case], report: Path | None = None
     return metrics
 
 
+def unknown_intents(cases: list[Case], labels: list[str]) -> Counter:
+    """Gold intents of `cases` the model cannot name (out_of_scope aside), with their counts:
+    such cases can only be errors, so `frontdesk eval` warns about them and counts them
+    instead of letting them lower the scores silently."""
+    known = set(labels) | {OUT_OF_SCOPE}
+    return Counter(case.intent for case in cases if case.intent not in known)
+
+
 def score(gold: list[str], predicted: list[str]) -> dict:
     """Accuracy, macro-F1 over the gold intents, in-scope accuracy, OOS precision and recall."""
     from sklearn.metrics import f1_score

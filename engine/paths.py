@@ -8,6 +8,8 @@ from pathlib import Path
 
 import platformdirs
 
+from engine.errors import InputError
+
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 APP_NAME = "frontdesk"
 
@@ -16,7 +18,13 @@ def home(override: str | os.PathLike[str] | None = None) -> Path:
     """The data folder: `override`, else $FRONTDESK_HOME, else the platform's user data dir."""
     chosen = override or os.environ.get("FRONTDESK_HOME")
     path = Path(chosen).expanduser() if chosen else Path(platformdirs.user_data_dir(APP_NAME))
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as err:
+        raise InputError(f"The data folder {path} is a file (or lies inside one), not a "
+                         "folder; point --home or $FRONTDESK_HOME at a folder.") from err
+    except OSError as err:
+        raise InputError(f"Cannot create the data folder {path}: {err.strerror or err}.") from err
     return path
 
 

@@ -163,6 +163,9 @@ def read_history(path: Path) -> list[Turn]:
             items = list(enumerate(json.loads(stripped), 1))
         except json.JSONDecodeError as err:
             raise InputError(f"The history file {path.name} is not valid JSON.") from err
+        except RecursionError as err:
+            raise InputError(f"The history file {path.name} is nested too deeply to be a "
+                             "list of turns.") from err
     else:
         items = []
         for number, line in enumerate(raw.splitlines(), 1):
@@ -172,6 +175,10 @@ def read_history(path: Path) -> list[Turn]:
                 except json.JSONDecodeError as err:
                     raise InputError(
                         f"Line {number} of {path.name} is not valid JSON.") from err
+                except RecursionError as err:
+                    raise InputError(
+                        f"Line {number} of {path.name} is nested too deeply to be a turn.") \
+                        from err
     return [_history_turn(item, number, path.name) for number, item in items]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 
@@ -76,11 +77,16 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_eval(args: argparse.Namespace) -> int:
     from engine.datasets import read_cases
-    from engine.evaluate import evaluate, model_predictor
+    from engine.evaluate import evaluate, model_predictor, unknown_intents
     from engine.intent import IntentModel
 
     cases = read_cases(args.cases)
     model = IntentModel.load(args.model)
+    unknown = unknown_intents(cases, model.labels)
+    if unknown:
+        named = ", ".join(f"{intent} ({n})" for intent, n in unknown.most_common(5))
+        print(f"frontdesk: warning: {unknown.total()} of {len(cases)} cases have an intent the "
+              f"model does not know ({named}); they count as errors.", file=sys.stderr)
     if any(case.history or case.image or case.audio for case in cases):
         # Conversations, screenshots and recordings go through the whole Assistant, as in the
         # app, in a scratch data folder so eval sessions never mix with the agent's own.
@@ -93,6 +99,7 @@ def run_eval(args: argparse.Namespace) -> int:
                 metrics = evaluate(case_predictor(assistant), cases, report=args.report)
     else:
         metrics = evaluate(model_predictor(model), cases, report=args.report)
+    metrics["unknown_intent_cases"] = unknown.total()
     metrics["model_version"] = model.version
     if args.report:
         (args.report / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
