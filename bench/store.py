@@ -22,7 +22,7 @@ from pathlib import Path
 from engine.errors import StoreError
 from engine.exchange import export_records
 from engine.merge import import_records
-from engine.store import WRITE_BATCH, Store, now_iso
+from engine.store import OPEN_CHECK_WAIT_S, WRITE_BATCH, Store, now_iso
 from engine.store_schema import apply_migrations
 from engine.types import Reply, Turn
 
@@ -172,6 +172,13 @@ def main(argv: list[str] | None = None) -> int:
         per_turn = (time.perf_counter() - start) / interactive * 1000
         print(f"interactive add_turn + add_reply (each committed, WAL + synchronous=NORMAL): "
               f"{per_turn:.2f} ms per turn")
+        checker = sqlite3.connect(folder / "store.db")
+        with Timer() as took:
+            checker.execute("PRAGMA quick_check").fetchall()
+        checker.close()
+        size = (folder / "store.db").stat().st_size / 1e6
+        print(f"PRAGMA quick_check (what Store runs at open) of that {size:.0f} MB store: {took}; "
+              f"open waits {OPEN_CHECK_WAIT_S * 1000:.0f} ms for it, then a first write waits")
 
         replies = store.count("replies")
         for label, name, kwargs in [
