@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QGuiApplication, QImage
-from PySide6.QtWidgets import QLabel, QToolButton
+from PySide6.QtGui import QColor, QGuiApplication, QImage
+from PySide6.QtWidgets import QLabel, QPushButton, QToolButton
 
 from desktop.widgets.chat_view import Bubble
 from engine.store import Store
@@ -274,3 +274,84 @@ def test_a_turn_and_a_session_can_be_deleted_and_undone(qtbot, make_window, home
     with Store.open(home) as store:
         assert store.sessions() == [] and store.count("turns") == 0
         assert store.count("feedback") == 0 and store.search("refund") == []
+
+
+def contrast(widget) -> float:
+    """WCAG contrast between a widget's background (its commonest colour, as drawn) and the
+    colour that stands out most from it (its text)."""
+    image = widget.grab().toImage()
+    counts: dict[int, int] = {}
+    for y in range(image.height()):
+        for x in range(image.width()):
+            rgb = image.pixel(x, y) & 0xFFFFFF
+            counts[rgb] = counts.get(rgb, 0) + 1
+
+    def luminance(rgb: int) -> float:
+        def channel(c: int) -> float:
+            c = c / 255
+            return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+        return (0.2126 * channel(rgb >> 16 & 255) + 0.7152 * channel(rgb >> 8 & 255)
+                + 0.0722 * channel(rgb & 255))
+
+    background = luminance(max(counts, key=counts.get))
+    ratios = [(max(background, luminance(c)) + 0.05) / (min(background, luminance(c)) + 0.05)
+              for c in counts]
+    return max(ratios)
+
+
+@pytest.fixture
+def dark_palette(qapp):
+    """The app in a dark palette (Fusion, as a desktop's dark theme gives it), then back."""
+    from PySide6.QtGui import QPalette
+
+    before_style, before_palette = qapp.style().name(), qapp.palette()
+    qapp.setStyle("Fusion")
+    dark = QPalette()
+    for role, colour in [
+        (QPalette.ColorRole.Window, "#2b2b2b"), (QPalette.ColorRole.WindowText, "#e6e6e6"),
+        (QPalette.ColorRole.Base, "#1e1e1e"), (QPalette.ColorRole.Text, "#e6e6e6"),
+        (QPalette.ColorRole.Button, "#3a3a3a"), (QPalette.ColorRole.ButtonText, "#e6e6e6"),
+        (QPalette.ColorRole.Highlight, "#2f6fd0"),
+        (QPalette.ColorRole.HighlightedText, "#ffffff"),
+    ]:
+        dark.setColor(role, QColor(colour))
+    qapp.setPalette(dark)
+    yield dark
+    qapp.setPalette(before_palette)
+    qapp.setStyle(before_style)
+
+
+def test_readable_in_a_dark_palette_and_nothing_cut_off(qtbot, make_window, dark_palette):
+    window = make_window()
+    with qtbot.waitSignal(window.reply_shown, timeout=60_000):
+        type_and_send(qtbot, window, REFUND)
+    qtbot.waitUntil(lambda: bool(window.chat.findChildren(QLabel, "turn-text")), timeout=10_000)
+    panel = window.suggestion
+    chip = next(c for c in panel.findChildren(QPushButton) if c.objectName() == "entity-chip")
+    qtbot.mouseClick(chip, Qt.MouseButton.LeftButton)  # "Copied 48213" in the status line
+    panel.resize(320, panel.height())  # a narrow column: the Top 3 line wraps, not cut
+    qtbot.wait(100)
+    bubble = window.chat.findChildren(Bubble)[0]  # its text as drawn on the bubble
+    for widget in (panel.top, panel.source, panel.status, chip, bubble):
+        assert contrast(widget) >= 4.5, widget.objectName()
+    top = panel.top
+    assert top.wordWrap() and top.height() >= top.heightForWidth(top.width())
+
+    # which side the next message is from is plain to see
+    composer = window.composer
+    def fill(button) -> QColor:  # the colour most of the button is painted in
+        image = button.grab().toImage()
+        pixels = [image.pixel(x, y) for y in range(image.height()) for x in range(image.width())]
+        return QColor(max(set(pixels), key=pixels.count))
+
+    on, off = fill(composer.customer_button), fill(composer.agent_button)
+    assert on == dark_palette.color(dark_palette.ColorRole.Highlight), on.name()
+    assert abs(on.lightness() - off.lightness()) + abs(on.blue() - off.blue()) > 100
+
+    # Settings shows the data folder's path whole
+    settings = window.open_settings()
+    qtbot.wait(100)
+    path = settings.data
+    assert path.width() >= path.fontMetrics().horizontalAdvance(path.text())
+    assert path.toolTip() == path.text()

@@ -108,6 +108,11 @@ class SettingsDialog(QDialog):
         row.setContentsMargins(0, 0, 0, 0)
         edit = QLineEdit(value)
         edit.setPlaceholderText(placeholder)
+        # a path shown whole (up to 80 characters; the full one in the tooltip), not cut
+        # mid-word at its start
+        edit.setMinimumWidth(edit.fontMetrics().horizontalAdvance(value[:80] + "  ") + 16)
+        edit.setToolTip(value)
+        edit.textChanged.connect(edit.setToolTip)
         browse = QPushButton("Browse…")
         browse.clicked.connect(
             lambda: edit.setText(QFileDialog.getExistingDirectory(self, "Choose a folder",

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.widgets.discard import discard
+from desktop.widgets.tones import ON_LIGHT
 
 THUMB_SIZE = 220
 
@@ -67,6 +68,7 @@ def text_label(text: str, query: str, name: str) -> QLabel:
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)  # the bubble's menu
+    label.setStyleSheet(f"border:none; color:{ON_LIGHT};")  # bubbles stay light in any palette
     return label
 
 
@@ -167,10 +169,10 @@ class Bubble(QFrame):
         column.addWidget(label)
         ocr = (attachment.get("ocr_text") or "").strip()
         if ocr:
-            column.addWidget(QLabel("<i>Read from the screenshot:</i>"))
-            text = text_label(ocr[:300], query, "ocr-text")
-            text.setStyleSheet("border:none;")
-            column.addWidget(text)
+            intro = QLabel("<i>Read from the screenshot:</i>")
+            intro.setStyleSheet("color:#444; border:none;")
+            column.addWidget(intro)
+            column.addWidget(text_label(ocr[:300], query, "ocr-text"))
         return box
 
     def _play_button(self, attachment: dict, view: ChatView) -> QWidget:

@@ -118,6 +118,11 @@ class Composer(QWidget):
             button.setCheckable(True)
             button.setProperty("role", role)
             button.setToolTip(f"The next message is from the {role} ({keys})")
+            button.setStyleSheet(  # which side is on must be plain in any palette
+                "QPushButton { padding:3px 10px; }"
+                "QPushButton:checked { background:palette(highlight); "
+                "color:palette(highlighted-text); font-weight:600; "
+                "border:1px solid palette(highlight); border-radius:3px; }")
             self._roles.addButton(button)
         self.customer_button.setChecked(True)
 

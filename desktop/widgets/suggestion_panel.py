@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QEvent, Signal
 from PySide6.QtGui import QGuiApplication, QTextCursor
 from PySide6.QtWidgets import (
     QFrame,
@@ -32,9 +32,8 @@ from PySide6.QtWidgets import (
 
 from desktop.widgets.discard import discard
 from desktop.widgets.intent_picker import IntentPicker, pretty_intent
+from desktop.widgets.tones import GREEN, LEVELS, ON_LIGHT, muted, pick
 from engine.types import Reply
-
-LEVEL_COLOURS = {"High": "#1b7f3b", "Medium": "#b7791f", "Low": "#b42318"}
 
 
 @dataclass
@@ -74,7 +73,7 @@ class SuggestionPanel(QWidget):
         self.level.setObjectName("level")
         self.top = QLabel()
         self.top.setObjectName("top3")
-        self.top.setStyleSheet("color:#555;")
+        self.top.setWordWrap(True)  # "newsletter subscription 12%" was cut off
 
         self.banner = QLabel()
         self.banner.setObjectName("handoff-banner")
@@ -103,7 +102,6 @@ class SuggestionPanel(QWidget):
         self.source = QLabel()
         self.source.setObjectName("source")
         self.source.setWordWrap(True)
-        self.source.setStyleSheet("color:#555;")
 
         self.use_button = QPushButton("Use (Ctrl+Shift+Return)")
         self.use_button.setToolTip("Insert the draft as the agent's turn and copy it")
@@ -126,13 +124,12 @@ class SuggestionPanel(QWidget):
 
         self.status = QLabel()
         self.status.setObjectName("feedback-status")
-        self.status.setStyleSheet("color:#1b7f3b;")
         self.picker.said.connect(self.status.setText)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         title = QLabel("Suggestion")
-        title.setStyleSheet("color:#888; text-transform:uppercase; letter-spacing:1px;")
+        self.title = title
         layout.addWidget(title)
         layout.addWidget(self.intent)
         layout.addWidget(self.level)
@@ -146,6 +143,24 @@ class SuggestionPanel(QWidget):
         layout.addWidget(self.picker)
         layout.addWidget(self.status)
         self._set_enabled(False)
+        self._apply_tones()
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        """A new palette (dark mode): secondary lines take colours readable on it."""
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.StyleChange):
+            self._apply_tones()
+
+    def _apply_tones(self) -> None:
+        palette = self.palette()
+        for label in (self.top, self.source, self.title):
+            label.setStyleSheet(f"color:{muted(palette)};")
+        self.status.setStyleSheet(f"color:{pick(palette, GREEN)};")
+        if self.reply is not None:
+            colour = pick(palette, LEVELS.get(self.reply.level, LEVELS["Low"]))
+            self.level.setText(
+                f"<span style='color:{colour}; font-weight:600'>{self.reply.level}</span> "
+                f"confidence ({self.reply.confidence:.0%})")
 
     def set_labels(self, labels: list[str]) -> None:
         """The intents offered by "correct intent" (the model's label set)."""
@@ -168,7 +183,7 @@ class SuggestionPanel(QWidget):
         self.verdict = known or Verdict()
         self.picker.reset()
         self.intent.setText(pretty_intent(reply.intent))
-        colour = LEVEL_COLOURS.get(reply.level, "#555")
+        colour = pick(self.palette(), LEVELS.get(reply.level, LEVELS["Low"]))
         self.level.setText(
             f"<span style='color:{colour}; font-weight:600'>{reply.level}</span> confidence "
             f"({reply.confidence:.0%})"
@@ -224,7 +239,8 @@ class SuggestionPanel(QWidget):
             chip.setObjectName("entity-chip")
             chip.setToolTip("Click to copy")
             chip.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
-            chip.setStyleSheet("border-radius:9px; padding:2px 8px; background:#e8eefc;")
+            chip.setStyleSheet(f"border-radius:9px; padding:2px 8px; background:#e8eefc; "
+                               f"color:{ON_LIGHT};")
             chip.clicked.connect(lambda _=False, v=entity.value: self._copy(v))
             self.entities.addWidget(chip, index // 2, index % 2)
 
