@@ -14,7 +14,8 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -24,6 +25,36 @@ from engine.errors import FrontdeskError
 log = logging.getLogger("frontdesk.desktop")
 
 PROGRESS_EVERY_S = 0.05  # at most ~20 progress signals a second: a 100k-row export must not flood
+
+
+_loading = 0  # loads in progress, on any worker thread
+_loading_lock = threading.Lock()
+
+
+@contextmanager
+def loading() -> Iterator[None]:
+    """No automatic garbage collection while models load, then everything loaded frozen.
+
+    Importing torch and transformers and building a model allocate millions of objects; each
+    full collection they trigger walks all of them holding the GIL, so the UI thread could not
+    run: 7 collections, 2.9 s in all and 823 ms the longest, while the Assistant loaded on a
+    2-core machine (bench/gui.py). Counted, so two workers loading at once share it; afterwards
+    `gc.freeze` keeps the loaded objects out of every later collection too (the one
+    faster-whisper runs after each file froze the UI 0.6-1 s once torch was loaded).
+    """
+    global _loading
+    with _loading_lock:
+        if _loading == 0:
+            gc.disable()
+        _loading += 1
+    try:
+        yield
+    finally:
+        gc.freeze()
+        with _loading_lock:
+            _loading -= 1
+            if _loading == 0:
+                gc.enable()
 
 
 class Cancelled(Exception):
@@ -89,17 +120,13 @@ class _Core(QObject):
     def load(self) -> None:
         started = time.perf_counter()
         try:
-            self.resource = self._factory()
+            with loading():
+                self.resource = self._factory()
         except Exception as err:  # shown as one sentence; details in the log
             log.exception("%s failed to load", self._name)
             self.load_error = error_sentence(err, f"loading the {self._name}")
             self.load_failed.emit(self.load_error)
             return
-        # Move everything loaded so far (models: millions of objects) out of the garbage
-        # collector's sight. A full collection, automatic or the explicit one faster-whisper
-        # runs after decoding each file, otherwise walks them all holding the GIL: the UI
-        # froze 0.6-1 s per dropped audio file once torch was loaded (bench/gui.py).
-        gc.freeze()
         log.info("%s ready in %.2f s", self._name, time.perf_counter() - started)
         self.loaded.emit(self._name)
 

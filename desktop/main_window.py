@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from desktop import loaders, ops
 from desktop.delete_actions import DeleteActions
 from desktop.engine_worker import EngineWorker, Job
+from desktop.preload import Preloader
 from desktop.recorder_bridge import RecorderBridge
 from desktop.settings import DesktopSettings
 from desktop.stall_probe import StallProbe
@@ -66,6 +67,7 @@ class MainWindow(DeleteActions, VoiceActions, DialogActions, QMainWindow):
         assistant_factory: Callable[[], Any] | None = None,
         transcriber_factory: Callable[[], Any] | None = None,
         sd_module: Any = None,
+        preload: bool = True,
     ) -> None:
         super().__init__()
         self.home = Path(home)
@@ -94,6 +96,8 @@ class MainWindow(DeleteActions, VoiceActions, DialogActions, QMainWindow):
             worker.status.connect(self.show_status)
             worker.error.connect(self.show_error)
         self.engine.ready.connect(self._engine_ready)
+        # Whisper and the screenshot models load once the text model is ready (desktop.preload)
+        self.preload = Preloader(self.engine, self.speech, self) if preload else None
         self.engine.busy.connect(self._busy)
 
         self.sessions = SessionList()
@@ -267,6 +271,8 @@ class MainWindow(DeleteActions, VoiceActions, DialogActions, QMainWindow):
         self.device_label.setText(f"device: {self.device_in_use}")
         if self.suggestion.reply is None:  # else the answer's status stays (it is newer news)
             self.show_status(f"Ready: {len(self.labels)} intents, on {self.device_in_use}.")
+        if self.preload is not None:  # after the turns typed while the text model loaded
+            self.preload.start()
 
     # --- sessions ----------------------------------------------------------------------------
     def refresh_sessions(self, query: str | None = None, select: int | None = None) -> Job:
@@ -472,6 +478,8 @@ class MainWindow(DeleteActions, VoiceActions, DialogActions, QMainWindow):
         self.hide()
         self.probe.stop()
         self.recorder.stop()
+        if self.preload is not None:
+            self.preload.stop()
         for worker in (self.speech, self.engine, self.store):
             worker.stop()
         super().closeEvent(event)

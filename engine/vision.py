@@ -217,15 +217,17 @@ class ScreenReader:
         self.min_confidence = min_confidence
         self._cache: OrderedDict[str, Screenshot] = OrderedDict()
         self._lock = threading.Lock()
+        self._engine_lock = threading.Lock()
         self.ocr_calls = 0
 
     @property
     def engine(self) -> Any:
         """The RapidOCR instance, created once on first use (its models ship in the wheel)."""
-        if self._engine is None:
-            from rapidocr import RapidOCR
+        with self._engine_lock:  # the window may warm it up on another thread
+            if self._engine is None:
+                from rapidocr import RapidOCR
 
-            self._engine = without_spinning(RapidOCR(params=OCR_PARAMS))
+                self._engine = without_spinning(RapidOCR(params=OCR_PARAMS))
         return self._engine
 
     def read(self, source: ImageSource | ValidImage) -> Screenshot:

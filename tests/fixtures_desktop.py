@@ -42,14 +42,16 @@ def make_window(
     request: pytest.FixtureRequest,
 ) -> Iterator[Callable[..., Any]]:
     """Build the real MainWindow over `home`: the Assistant is created in the engine thread
-    from the session's loaded model; `gate` (a threading.Event) holds the load back."""
+    from the session's loaded model; `gate` (a threading.Event) holds the load back; `preload`:
+    load Whisper and the screenshot models after it, as the app does."""
     from desktop.loaders import reserve_ui_core
     from desktop.main_window import MainWindow
     from engine.assistant import Assistant
 
     windows = []
 
-    def build(gate=None, sd_module=None, assistant_factory=None, start=True) -> MainWindow:
+    def build(gate=None, sd_module=None, assistant_factory=None, start=True,
+              preload=False) -> MainWindow:
         def load_assistant():
             if gate is not None:
                 gate.wait(60)
@@ -66,6 +68,7 @@ def make_window(
             assistant_factory=assistant_factory or load_assistant,
             transcriber_factory=load_transcriber,
             sd_module=sd_module,
+            preload=preload,  # Whisper and the fused model only where a test asks
         )
         qtbot.addWidget(window)
         window.show()

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.widgets.discard import discard
+from desktop.widgets.long_text import LongText
 from desktop.widgets.tones import ON_LIGHT
 
 THUMB_SIZE = 220
@@ -110,7 +111,8 @@ class Bubble(QFrame):
         text = turn.get("text") or ""
         read = [a for a in turn.get("attachments") or [] if (a.get("ocr_text") or "").strip()]
         if text and not (source == "image" and read):  # else it is the screenshot's own text,
-            body = text_label(text, query, "turn-text")  # shown under the screenshot
+            # shown under the screenshot; a very long message shows its start (LongText)
+            body = LongText(text, lambda shown: text_label(shown, query, "turn-text"))
             body.setStyleSheet("border:none;")
             layout.addWidget(body)
 

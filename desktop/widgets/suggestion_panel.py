@@ -33,7 +33,9 @@ from PySide6.QtWidgets import (
 from desktop.widgets.discard import discard
 from desktop.widgets.intent_picker import IntentPicker, pretty_intent
 from desktop.widgets.tones import GREEN, LEVELS, ON_LIGHT, muted, pick
-from engine.types import Reply
+from engine.types import Entity, Reply
+
+MAX_CHIPS = 12  # entity chips shown under a suggestion (distinct values)
 
 
 @dataclass
@@ -234,7 +236,7 @@ class SuggestionPanel(QWidget):
             item = self.entities.takeAt(0)
             if item.widget():
                 discard(item.widget())
-        for index, entity in enumerate(reply.entities if reply else []):
+        for index, entity in enumerate(distinct_entities(reply.entities if reply else [])):
             chip = QPushButton(f"{entity.type}: {entity.value}")
             chip.setObjectName("entity-chip")
             chip.setToolTip("Click to copy")
@@ -338,3 +340,12 @@ class SuggestionPanel(QWidget):
         """Keyboard shortcut for Use."""
         if self.use_button.isEnabled():
             self._on_use()
+
+
+def distinct_entities(entities: list[Entity], limit: int = MAX_CHIPS) -> list[Entity]:
+    """Each (type, value) once, the first `limit`: a long paste that repeats an order number
+    300 times made 300 styled chips, 250 ms of the UI thread (bench/gui.py)."""
+    seen: dict[tuple[str, str], Entity] = {}
+    for entity in entities:
+        seen.setdefault((entity.type, entity.value), entity)
+    return list(seen.values())[:limit]

@@ -1,0 +1,78 @@
+"""What a typed turn does not need, loaded after what it does.
+
+The Assistant's worker loads the text intent model and nothing else, so a message typed right
+after launch waits for that only. Once it is ready (and turns already queued are answered),
+Whisper loads on the speech thread and the screenshot models (OCR, the frozen MiniLM, the fused
+model) on a thread of their own, so the first screenshot or recording does not pay for them and
+a typed turn never queues behind them on the engine thread.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from desktop.engine_worker import EngineWorker, Job, loading
+
+
+def import_screenshot_modules() -> bool:
+    """The heavy imports (torch_geometric, RapidOCR), off the engine thread."""
+    import rapidocr  # noqa: F401
+
+    import engine.fused_retrain  # noqa: F401 (imported for its side effect: loaded modules)
+    import engine.multimodal  # noqa: F401
+
+    return True
+
+
+def warm_screenshot_models(reader: Any) -> None:
+    """Build the OCR engine, the frozen MiniLM and the fused model of `reader` (each is
+    built under its own lock, so a turn needing one meanwhile waits for the same load)."""
+    with loading():
+        reader.screen_reader.engine  # noqa: B018 (the property builds it)
+        reader.text  # noqa: B018
+        reader.model  # noqa: B018
+
+
+class Preloader(QObject):
+    """`start()` once the Assistant is ready; `finished` when everything is loaded."""
+
+    finished = Signal()
+
+    def __init__(self, engine: EngineWorker, speech: EngineWorker,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._engine = engine
+        self._speech = speech
+        self.worker = EngineWorker("screenshot models", import_screenshot_modules, self)
+        self.worker.ready.connect(self._imported)
+        self.worker.error.connect(lambda _m: self._finish(None))  # a screenshot will say why
+        self._started = False
+        self.done = False
+
+    def start(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        self._speech.start()
+        self.worker.start()
+
+    def stop(self) -> None:
+        self.worker.stop()
+
+    def _imported(self, _name: str) -> None:
+        self._engine.run(lambda assistant, _job: assistant.multimodal,  # cheap: modules loaded
+                         label="preparing the screenshot reader", on_done=self._warm,
+                         on_error=lambda _m: self._finish(None))
+
+    def _warm(self, reader: Any) -> None:
+        def op(_imported: Any, _job: Job) -> None:
+            warm_screenshot_models(reader)
+
+        self.worker.run(op, label="loading the screenshot models", on_done=self._finish,
+                        on_error=lambda _m: self._finish(None))
+
+    def _finish(self, _result: Any) -> None:
+        self.done = True
+        self.finished.emit()
