@@ -22,11 +22,10 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
-from torch_geometric.data import Batch
-from torch_geometric.nn import GATv2Conv
 
 from engine.errors import ModelError
 from engine.graph import EDGE_DIM, MAX_BLOCKS, NODE_TYPES, ConversationGraph, ConversationTurn
+from engine.pyg import Batch, GATv2Conv
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "fusion.safetensors"

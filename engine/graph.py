@@ -26,9 +26,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
-from torch_geometric.data import Batch, Data
 
 from engine.image_features import FEATURE_DIM, ImageFeatures
+from engine.pyg import Batch, Data
 from engine.types import Entity
 from engine.vision import Screenshot
 
