@@ -211,11 +211,13 @@ class ChatView(QScrollArea):
         # laid out, after the scroll to the end was asked for; so the view keeps to the bottom
         # as the range grows, until the agent scrolls up to read.
         self._follow = True
+        self._seek: QLabel | None = None  # a search hit to keep in view while laid out
         bar = self.verticalScrollBar()
         bar.rangeChanged.connect(self._range_changed)
         bar.valueChanged.connect(self._moved)
 
     def clear(self) -> None:
+        self._seek = None
         self.turns = []
         self._pending = []
         while self._column.count() > 1:
@@ -257,8 +259,8 @@ class ChatView(QScrollArea):
             self.add_pending(turn)
         hits = [label for label in self._inner.findChildren(QLabel) if label.property("hit")]
         if hits and not shown:  # opened from a search: start at the first hit
-            self._follow = False
-            QTimer.singleShot(0, lambda: self.ensureWidgetVisible(hits[0], 20, 60))
+            self._follow, self._seek = False, hits[0]
+            QTimer.singleShot(0, self._show_hit)
         elif new or not shown:  # a redraw of the same turns leaves the agent where they read
             self._scroll_to_end()
 
@@ -294,14 +296,20 @@ class ChatView(QScrollArea):
         self._column.insertWidget(self._column.count() - 1, row)
 
     def _scroll_to_end(self) -> None:
-        self._follow = True
+        self._follow, self._seek = True, None
         bar = self.verticalScrollBar()
         bar.setValue(bar.maximum())
         QTimer.singleShot(0, lambda: bar.setValue(bar.maximum()) if self._follow else None)
 
     def _range_changed(self, _minimum: int, maximum: int) -> None:
-        if self._follow:
+        if self._seek is not None:  # bubbles above it got their height: it moved
+            self._show_hit()
+        elif self._follow:
             self.verticalScrollBar().setValue(maximum)
+
+    def _show_hit(self) -> None:
+        if self._seek is not None:
+            self.ensureWidgetVisible(self._seek, 20, 60)
 
     def _moved(self, value: int) -> None:
         """The agent scrolled: follow new turns again only once back at the bottom."""
