@@ -355,3 +355,30 @@ def test_readable_in_a_dark_palette_and_nothing_cut_off(qtbot, make_window, dark
     path = settings.data
     assert path.width() >= path.fontMetrics().horizontalAdvance(path.text())
     assert path.toolTip() == path.text()
+
+
+def test_why_is_readable_at_15_turns(qtbot, make_window, home):
+    session = long_session(home, turns=14)
+    window = make_window()
+    qtbot.waitUntil(lambda: session in window.sessions.ids(), timeout=10_000)
+    with qtbot.waitSignal(window.session_shown, timeout=10_000):
+        click_session(qtbot, window, session)
+    with qtbot.waitSignal(window.reply_shown, timeout=60_000):
+        type_and_send(qtbot, window, REFUND)
+    qtbot.waitUntil(lambda: window.why.list.topLevelItemCount() == 15, timeout=10_000)
+    bar = window.tabs.tabBar()
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(1).center())
+    assert window.tabs.currentWidget() is window.why
+    listing = window.why.list
+    rows = [listing.topLevelItem(i) for i in range(15)]
+    assert rows[-1].text(0) == f"Customer (answered): {REFUND}" and rows[-1].font(0).bold()
+    assert rows[0].text(0).startswith("Customer: message 0: words words")
+    line = listing.fontMetrics().height()
+    assert listing.font().pointSizeF() >= QGuiApplication.font().pointSizeF()  # not shrunk
+    listing.scrollToItem(rows[-1])
+    qtbot.wait(100)
+    shown = listing.visualItemRect(rows[-1])
+    assert shown.height() >= line and listing.viewport().rect().contains(shown.topLeft())
+    assert listing.columnWidth(0) >= 150  # the text column takes the room
+    caption = window.why.caption.text()
+    assert "counted" in caption and "node" not in caption and "edge" not in caption

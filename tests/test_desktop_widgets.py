@@ -55,13 +55,27 @@ def test_graph_reads_the_text_engine_evidence_too():
     assert any(e.kind == "attends" and e.source == "turn:1" for e in graph.edges)
 
 
-def test_why_view_draws_thicker_lines_for_more_attention_and_outlines_boxes(qtbot):
+def test_why_view_lists_turns_with_bars_for_what_counted_and_outlines_boxes(qtbot):
     view = GraphView()
     qtbot.addWidget(view)
-    graph = view.show_graph(TURNS, reply_with_evidence())
-    widths = sorted(item.pen().widthF() for item in view.scene.items()
-                    if hasattr(item, "line"))
-    assert len(widths) == len(graph.edges) and widths[-1] > 3 * widths[0]
+    view.show_graph(TURNS, reply_with_evidence())
+    rows = [view.list.topLevelItem(i) for i in range(view.list.topLevelItemCount())]
+    assert [r.text(0) for r in rows] == [
+        "Customer: I paid twice for order 48213",
+        "Agent: Sorry! Can you send a screenshot?",  # whole, not cropped
+        "Customer (answered): here",
+    ]
+    assert rows[2].font(0).bold()
+
+    def bar(item):
+        widget = view.list.itemWidget(item, 1)
+        return widget.value() if widget is not None else None
+
+    assert (bar(rows[0]), bar(rows[1])) == (27, None)  # the earlier turn that carried it
+    parts = {rows[2].child(i).text(0): bar(rows[2].child(i))
+             for i in range(rows[2].childCount())}
+    assert parts["Text on the screenshot: Charged twice EUR 49.99"] == 61
+    assert "nodes" not in view.caption.text() and "counted" in view.caption.text()
     image = QImage(800, 400, QImage.Format.Format_RGB32)
     image.fill(QColor("white"))
     assert view.show_screenshot(image) == 1

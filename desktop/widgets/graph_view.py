@@ -1,38 +1,38 @@
-""""Why": the conversation graph the model read, and the screenshot with the boxes that mattered.
+""""Why": what the assistant looked at to answer, in words and bars an agent reads at a glance.
 
-Nodes are turns, screenshots, OCR boxes and entities; an edge's thickness is the attention the
-model gave it (from `reply.evidence`). The graph is built by `build_graph` (plain data, tested on
-its own) and drawn with QGraphicsView; the screenshot pane draws the image with its OCR boxes
-outlined, the stronger the attention the bolder.
+The reply's evidence (`reply.evidence`: the model's attention on turns, screenshot text boxes and
+values found) becomes a graph (`build_graph`, plain data tested on its own). It is shown as the
+conversation's turns in order, each with a bar for how much it counted and, under it, the
+screenshot text and values it contributed; the turn answered is marked. Long sessions scroll
+like the conversation (a drawn graph shrank 14 turns to 3 px labels). Below, the screenshot the
+answer looked at, its text boxes outlined (the bolder, the more they counted), fitted to the
+pane whatever its size.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QGraphicsScene,
     QGraphicsView,
+    QHeaderView,
     QLabel,
+    QProgressBar,
     QSplitter,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from engine.types import Reply
 
-KIND_COLOURS = {
-    "customer": "#4a74b5",
-    "agent": "#3a9a5b",
-    "assistant": "#c9a227",
-    "screenshot": "#8e5ab5",
-    "box": "#b57a5a",
-    "entity": "#d0543f",
-}
+WHO = {"customer": "Customer", "agent": "Agent"}
+PART = {"screenshot": "Screenshot", "box": "Text on the screenshot", "entity": "Found"}
 
 
 @dataclass
@@ -71,7 +71,7 @@ def _weight(item: dict[str, Any]) -> float:
     return UNWEIGHTED
 
 
-def _short(text: str, n: int = 28) -> str:
+def _short(text: str, n: int = 90) -> str:
     text = " ".join((text or "").split())
     return text if len(text) <= n else text[: n - 1] + "…"
 
@@ -172,58 +172,50 @@ def build_graph(turns: list[dict], reply: Reply | None) -> ConversationGraph:
     return graph
 
 
-def layout_positions(graph: ConversationGraph) -> dict[str, QPointF]:
-    """Turns down the middle in order; screenshots, boxes and entities fanned out beside them."""
-    positions: dict[str, QPointF] = {}
-    turn_keys = [k for k, n in graph.nodes.items() if k.startswith("turn:")]
-    for row, key in enumerate(turn_keys):
-        x = -120 if graph.nodes[key].kind == "customer" else 120
-        positions[key] = QPointF(x, row * 90)
-    children: dict[str, list[str]] = {}
-    for edge in graph.edges:
-        if edge.kind in ("contains", "mentions") and edge.source in positions:
-            children.setdefault(edge.source, []).append(edge.target)
-    for _ in range(2):  # turn -> screenshot -> box
-        for parent, kids in list(children.items()):
-            if parent not in positions:
-                continue
-            origin = positions[parent]
-            side = -1 if origin.x() <= 0 else 1
-            for i, kid in enumerate(kids):
-                if kid in positions:
-                    continue
-                angle = (i - (len(kids) - 1) / 2) * 0.45
-                radius = 170
-                positions[kid] = QPointF(
-                    origin.x() + side * radius * math.cos(angle),
-                    origin.y() + radius * math.sin(angle),
-                )
-                for edge in graph.edges:
-                    if edge.source == kid and edge.kind == "contains":
-                        children.setdefault(kid, []).append(edge.target)
-    for index, key in enumerate(k for k in graph.nodes if k not in positions):
-        positions[key] = QPointF(0, -90 - 50 * index)
-    return positions
+class FittedView(QGraphicsView):
+    """A view that keeps its whole scene in sight as the pane is resized (never cropped)."""
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        super().resizeEvent(event)
+        self.fit()
+
+    def fit(self) -> None:
+        if self.scene() is not None and not self.scene().itemsBoundingRect().isEmpty():
+            self.fitInView(self.scene().itemsBoundingRect(), Qt.AspectRatioMode.KeepAspectRatio)
+
+
+def share(weight: float) -> int:
+    """A node's attention as a bar value (0-100)."""
+    return round(100 * max(0.0, min(1.0, weight)))
 
 
 class GraphView(QWidget):
-    """The "Why" tab: graph on top, screenshot with highlighted boxes below."""
+    """The "Why" tab: the turns and what in them counted (a list with bars), and the
+    screenshot with its boxes."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.scene = QGraphicsScene(self)
-        self.view = QGraphicsView(self.scene)
-        self.view.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self.view.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
-        self.shot_scene = QGraphicsScene(self)
-        self.shot_view = QGraphicsView(self.shot_scene)
-        self.shot_view.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self.caption = QLabel("The graph of the last answer appears here.")
+        self.caption = QLabel("After an answer, this shows what the assistant looked at.")
+        self.caption.setObjectName("why-caption")
         self.caption.setWordWrap(True)
-        self.caption.setStyleSheet("color:#555;")
+        self.list = QTreeWidget()
+        self.list.setObjectName("why-list")
+        self.list.setColumnCount(2)
+        self.list.setHeaderLabels(["Conversation", "How much it counted"])
+        self.list.setWordWrap(True)
+        self.list.setUniformRowHeights(False)
+        self.list.setRootIsDecorated(False)
+        self.list.header().setStretchLastSection(False)
+        self.list.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.list.header().setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
+        self.list.header().resizeSection(1, 130)
+        self.shot_scene = QGraphicsScene(self)
+        self.shot_view = FittedView(self.shot_scene)
+        self.shot_view.setRenderHint(QPainter.RenderHint.Antialiasing)
         split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.view)
+        split.addWidget(self.list)
         split.addWidget(self.shot_view)
+        split.setSizes([420, 240])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.caption)
@@ -231,42 +223,70 @@ class GraphView(QWidget):
         self.graph = ConversationGraph()
 
     def show_graph(self, turns: list[dict], reply: Reply | None) -> ConversationGraph:
+        """List the session's turns with how much each counted for `reply`, and under each
+        what it contributed (screenshot text, values found)."""
         self.graph = build_graph(turns, reply)
-        self.scene.clear()
-        positions = layout_positions(self.graph)
+        self.list.clear()
+        current = f"turn:{reply.turn_id}" if reply and reply.turn_id is not None else None
+        below: dict[str, list[str]] = {}
         for edge in self.graph.edges:
-            if edge.source not in positions or edge.target not in positions:
-                continue
-            pen = QPen(QColor("#d0543f" if edge.kind == "attends" else "#9aa4b2"))
-            pen.setWidthF(1.0 + 9.0 * max(0.0, min(1.0, edge.weight)))
-            if edge.kind == "order":
-                pen.setStyle(Qt.PenStyle.DashLine)
-            a, b = positions[edge.source], positions[edge.target]
-            self.scene.addLine(a.x(), a.y(), b.x(), b.y(), pen).setZValue(-1)
-        font = QFont()
-        font.setPointSize(8)
+            if edge.kind in ("contains", "mentions"):
+                below.setdefault(edge.source, []).append(edge.target)
         for key, node in self.graph.nodes.items():
-            point = positions[key]
-            radius = 14 + 10 * max(0.0, min(1.0, node.weight))
-            colour = QColor(KIND_COLOURS.get(node.kind, "#777"))
-            current = key == f"turn:{getattr(reply, 'turn_id', None)}"
-            pen = QPen(QColor("#222") if current else colour)
-            pen.setWidthF(2.5)
-            self.scene.addEllipse(
-                point.x() - radius, point.y() - radius, 2 * radius, 2 * radius, pen,
-                QBrush(colour.lighter(150)),
-            )
-            text = self.scene.addSimpleText(node.label, font)
-            text.setPos(point.x() - text.boundingRect().width() / 2, point.y() + radius + 2)
-        self.view.fitInView(self.scene.itemsBoundingRect(), Qt.AspectRatioMode.KeepAspectRatio)
-        attended = sum(1 for e in self.graph.edges if e.kind in ("attends",) and e.weight > 0)
-        self.caption.setText(
-            f"{len(self.graph.nodes)} nodes, {len(self.graph.edges)} edges; thicker lines got "
-            f"more attention ({attended} weighted links)."
-            if reply
-            else "The graph of the last answer appears here."
-        )
+            if not key.startswith("turn:"):
+                continue
+            who = WHO.get(node.kind, node.kind.title())
+            text = next((t.get("text") or "(screenshot)" for t in turns
+                         if f"turn:{t['id']}" == key), node.label)
+            answered = key == current
+            item = self._row(None, f"{who}{' (answered)' if answered else ''}: {text}",
+                             node.weight, bold=answered)
+            for child in self._descendants(key, below):
+                part = self.graph.nodes[child]
+                said = ("Screenshot (the picture as a whole)" if part.kind == "screenshot"
+                        else f"{PART.get(part.kind, part.kind)}: {part.label}")
+                self._row(item, said, part.weight)
+            item.setExpanded(True)
+        self.caption.setText(self._caption(reply))
         return self.graph
+
+    def _descendants(self, key: str, below: dict[str, list[str]]) -> list[str]:
+        out: list[str] = []
+        for child in below.get(key, []):
+            out.append(child)
+            out.extend(self._descendants(child, below))
+        return out
+
+    def _row(self, parent: QTreeWidgetItem | None, text: str, weight: float,
+             bold: bool = False) -> QTreeWidgetItem:
+        item = QTreeWidgetItem([text, ""])
+        item.setToolTip(0, text)
+        if bold:
+            font = QFont(item.font(0))
+            font.setBold(True)
+            item.setFont(0, font)
+        if parent is None:
+            self.list.addTopLevelItem(item)
+        else:
+            parent.addChild(item)
+        if weight > 0:
+            bar = QProgressBar()
+            bar.setRange(0, 100)
+            bar.setValue(share(weight))
+            bar.setFormat("%p%")
+            bar.setMaximumHeight(16)
+            self.list.setItemWidget(item, 1, bar)
+        return item
+
+    def _caption(self, reply: Reply | None) -> str:
+        if reply is None:
+            return "After an answer, this shows what the assistant looked at."
+        counted = [n for n in self.graph.nodes.values() if n.weight > 0]
+        intent = reply.intent.replace("_", " ")
+        if not counted:
+            return f"The assistant answered “{intent}” from the message alone."
+        return (f"Why “{intent}”: the longer the bar, the more that part of the conversation "
+                "counted for the answer. The turn answered is in bold.")
 
     def show_screenshot(self, image: QImage | None) -> int:
         """Draw the screenshot with the evidence boxes; returns how many boxes were outlined."""
@@ -291,7 +311,5 @@ class GraphView(QWidget):
             fill.setAlphaF(0.25 * strength)
             self.shot_scene.addRect(rect, pen, QBrush(fill))
             drawn += 1
-        self.shot_view.fitInView(
-            self.shot_scene.itemsBoundingRect(), Qt.AspectRatioMode.KeepAspectRatio
-        )
+        self.shot_view.fit()
         return drawn
