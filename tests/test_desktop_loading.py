@@ -5,12 +5,14 @@ away), and an order number repeated through it is one chip, not hundreds."""
 
 from __future__ import annotations
 
+import gc
 import threading
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel, QPushButton, QToolButton
 
+from desktop.engine_worker import EngineWorker
 from desktop.widgets.long_text import SHOWN_CHARS
 from desktop.widgets.suggestion_panel import MAX_CHIPS
 from tests.desktop_drive import press, session_turns, type_and_send
@@ -87,3 +89,28 @@ def test_a_20k_character_paste_shows_its_start_and_the_whole_on_request(
     chips = [c.text() for c in window.suggestion.findChildren(QPushButton, "entity-chip")]
     assert 0 < len(chips) <= MAX_CHIPS and len(chips) == len(set(chips))
     assert any("48213" in chip for chip in chips)
+
+
+def test_no_collection_pauses_while_workers_load_and_collection_is_back_after(qtbot):
+    """Two workers loading at once (one fails): no automatic collection during either load
+    (each full one walked the loading models holding the GIL, up to 823 ms), on afterwards."""
+    during: list[bool] = []
+    both_started = threading.Barrier(2, timeout=30)
+
+    def model() -> str:
+        both_started.wait()
+        during.append(gc.isenabled())
+        return "model"
+
+    def broken() -> str:
+        both_started.wait()
+        during.append(gc.isenabled())
+        raise OSError("no such model folder")
+
+    workers = [EngineWorker("model", model), EngineWorker("broken", broken)]
+    with qtbot.waitSignals([workers[0].ready, workers[1].error], timeout=30_000):
+        for worker in workers:
+            worker.start()
+    for worker in workers:
+        worker.stop()
+    assert during == [False, False] and gc.isenabled()
