@@ -382,3 +382,13 @@ def test_why_is_readable_at_15_turns(qtbot, make_window, home):
     assert listing.columnWidth(0) >= 150  # the text column takes the room
     caption = window.why.caption.text()
     assert "counted" in caption and "node" not in caption and "edge" not in caption
+
+
+def test_the_train_table_header_is_not_cut(qtbot, make_window):
+    window = make_window(start=False)
+    dialog = window.open_train()
+    qtbot.waitUntil(dialog.isVisible, timeout=5_000)
+    header = dialog.table.horizontalHeader()
+    for column in range(dialog.table.columnCount()):
+        text = dialog.table.horizontalHeaderItem(column).text()
+        assert header.sectionSize(column) >= header.fontMetrics().horizontalAdvance(text), text

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
+    QHeaderView,
     QLabel,
     QProgressBar,
     QPushButton,
@@ -59,6 +60,10 @@ class TrainDialog(QDialog):
         self.progress.setValue(0)
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels(["held-out sessions", "current model", "new model"])
+        # columns as wide as their header and figures ("neld-out session:" at 200% scaling)
+        self.table.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
         self.use_button = QPushButton("Use the new model")
         self.keep_button = QPushButton("Keep the current model")
         self.use_button.clicked.connect(self.switch)
@@ -126,7 +131,7 @@ class TrainDialog(QDialog):
                      + ", ".join(result.needs_article) + ".")
         if result.held_back:  # too few held-out cases: the count only, no rates
             extra += " " + result.held_back
-        if result.fused and "before" in result.fused:
+        if result.fused and "before" in result.fused and "held_back" not in result.fused:
             fused = result.fused
             extra += (f" Screenshot turns (fused model): {_figure(fused['before']['accuracy'])}"
                       f" -> {_figure(fused['after']['accuracy'])}.")
