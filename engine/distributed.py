@@ -34,6 +34,7 @@ from torch.utils.data import DistributedSampler
 from engine.datasets import Case, read_many
 from engine.intent import IntentModel
 from engine.model_folder import check_output
+from engine.splits import validation_split
 from engine.train import (
     TrainOptions,
     _frozen_states,
@@ -42,7 +43,6 @@ from engine.train import (
     _save_atomically,
     _start_model,
     fit_calibration,
-    validation_split,
 )
 
 

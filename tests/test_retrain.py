@@ -133,7 +133,9 @@ def test_a_corrupt_line_names_the_file_and_line(home: Path, tmp_path: Path):
 
 @pytest.mark.slow
 def test_retraining_learns_the_new_intent_and_writes_a_version(team_home: Path):
-    result = retrain.retrain_from_store(team_home, retrain.RetrainOptions(epochs=4))
+    # 30% of the sessions held out: enough cases (>= MIN_SCORED_CASES) for before/after rates
+    result = retrain.retrain_from_store(team_home, retrain.RetrainOptions(epochs=4,
+                                                                          eval_fraction=0.3))
     assert result.version == "v002" and result.folder == team_home / "models" / "v002"
     for name in ("config.json", "model.safetensors", "metrics.json", "data_summary.json",
                  "replay.jsonl"):
@@ -174,7 +176,8 @@ def test_heads_only_learns_the_new_intent_too(team_home: Path, monkeypatch):
     lower = IntentModel.lower
     monkeypatch.setattr(IntentModel, "lower",
                         lambda self, ids, mask: encoded.append(len(ids)) or lower(self, ids, mask))
-    result = retrain.retrain_from_store(team_home, retrain.RetrainOptions(heads_only=True))
+    result = retrain.retrain_from_store(team_home, retrain.RetrainOptions(heads_only=True,
+                                                                          eval_fraction=0.3))
     summary = json.loads((result.folder / "data_summary.json").read_text())
     replay = retrain.read_cases(team_home / "models" / "v001" / retrain.REPLAY_FILE)
     cases, _ = retrain.from_store(team_home)
