@@ -17,7 +17,7 @@ from engine.errors import InputError, ModelError
 from engine.evaluate import evaluate, model_predictor
 from engine.intent import IntentModel
 from engine.sentence_encoder import SentenceEncoder
-from engine.train import TrainOptions, fine_tune
+from engine.train import TrainOptions, fast_bf16, fine_tune
 from engine.types import Turn
 
 INTENTS = ("card_arrival", "exchange_rate", "lost_or_stolen_card", "top_up_failed")
@@ -74,7 +74,8 @@ def test_unknown_bases_are_one_sentence():
 def test_train_save_load_predict_on_mpnet(banking_small, tmp_path):
     train, test = banking_small
     options = TrainOptions(epochs=2, batch_size=16, lr=5e-5, head_lr=3e-3, trainable_layers=2,
-                           max_length=32, base=encoder.MPNET_NAME, bf16=True)
+                           max_length=32, base=encoder.MPNET_NAME,
+                           bf16=fast_bf16(torch.device("cpu")))  # float32 on AVX2 alone
     model = fine_tune(train, tmp_path / "m", options)
     assert model.hidden_size == 768 and model.head.in_features == 768
     loaded = IntentModel.load(tmp_path / "m")

@@ -256,3 +256,25 @@ def test_cli_bad_input_is_one_sentence_and_nonzero(tmp_path, capsys):
     torch.save({"w": torch.zeros(1)}, pickled / "model.pt")
     assert main(["eval", str(DATA / "default_eval.jsonl"), "--model", str(pickled)]) == 4
     assert "safetensors" in capsys.readouterr().err
+
+
+def test_bf16_is_refused_on_a_cpu_without_fast_bfloat16(tmp_path):
+    """oneDNN capped at AVX2 (as on an AVX2-only CPU; the env var caps it in a child process):
+    --bf16 there ran an mpnet training step 20x slower, so it is one sentence, not a slow run."""
+    import os
+    import subprocess
+    import sys
+
+    data = tmp_path / "data.csv"
+    rows = [f"where is my order {i},track_order" for i in range(6)]
+    rows += [f"I want my money back {i},get_refund" for i in range(6)]
+    data.write_text("text,intent\n" + "\n".join(rows) + "\n")
+    env = {**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2"}
+    done = subprocess.run([sys.executable, "-m", "engine", "train", str(data), "--out",
+                           str(tmp_path / "m"), "--bf16", "--epochs", "1"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "frontdesk: This CPU has no fast bfloat16 (it needs AVX-512 or AMX): --bf16 would train "
+        "many times slower than float32 here, so train without it."]
+    assert not (tmp_path / "m" / "model.safetensors").exists()
