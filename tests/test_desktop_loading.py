@@ -76,7 +76,12 @@ def test_a_20k_character_paste_shows_its_start_and_the_whole_on_request(
     qtbot.waitUntil(lambda: bubble_label() is not None, timeout=10_000)
     start = bubble_label().text()
     assert text.startswith(start.removesuffix(" …")) and len(start) <= SHOWN_CHARS + 2
-    [more] = [b for b in window.chat.findChildren(QToolButton, "show-all") if b.isVisible()]
+    def shown_buttons() -> list[QToolButton]:
+        return [b for b in window.chat.findChildren(QToolButton, "show-all") if b.isVisible()]
+
+    # a widget added to a shown layout is shown at the next turn of the event loop
+    qtbot.waitUntil(lambda: len(shown_buttons()) == 1, timeout=5_000)
+    [more] = shown_buttons()
     assert more.text() == f"Show all {len(text):,} characters"
     window.chat.ensureWidgetVisible(more)  # the agent scrolls to it
     qtbot.waitUntil(lambda: not more.visibleRegion().isEmpty(), timeout=5_000)
