@@ -24,6 +24,7 @@ class DeleteActions:
     _pending_delete: tuple[str, int] | None
     _drafts: dict[int, Any]
     undo_bar: Any
+    composer: Any
     chat: Any
     suggestion: Any
     show_status: Any  # MainWindow's
@@ -44,7 +45,10 @@ class DeleteActions:
         self.flush_deletes()
         self._pending_delete = ("session", session_id)
         self.hidden_sessions.add(session_id)
-        if session_id == self.session_id:
+        if session_id == self.session_id:  # its unsent turn goes (or comes back) with it
+            left = self.composer.take_draft()
+            if left:
+                self._drafts[session_id] = left
             self.session_id = None
             self.chat.clear()
             self.suggestion.clear()

@@ -260,14 +260,18 @@ def test_a_turn_and_a_session_can_be_deleted_and_undone(qtbot, make_window, home
         export_records(store, tmp_path / "out.jsonl")
     assert "zanzibar" not in (tmp_path / "out.jsonl").read_text()
 
-    # a session: Delete in the list, Undo, Delete again, close: gone from the store
+    # a session: Delete in the list, Undo, Delete again, close: gone from the store; what was
+    # typed in it and not sent goes with it (never into the next session)
+    type_text(qtbot, window.composer.edit, "unsent words")
     press(qtbot, window.sessions.list, Qt.Key.Key_Delete)
     qtbot.waitUntil(lambda: window.sessions.ids() == [], timeout=10_000)
     assert window.chat.turns == [] and window.session_id is None
+    assert window.composer.text() == ""
     qtbot.mouseClick(window.undo_bar.undo_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.sessions.ids() == [session], timeout=10_000)
     with qtbot.waitSignal(window.session_shown, timeout=10_000):
         click_session(qtbot, window, session)
+    assert window.composer.text() == "unsent words"
     press(qtbot, window.sessions.list, Qt.Key.Key_Delete)
     qtbot.waitUntil(lambda: window.sessions.ids() == [], timeout=10_000)
     window.close()  # the deletion goes through before the threads end
