@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from engine.errors import InputError, StoreError
-from engine.export_format import CONTEXT_MESSAGES, FORMAT, SPEAKER_ROLE
+from engine.export_format import CONTEXT_MESSAGES, LABELS, SPEAKER_ROLE, record_format
 from engine.redact import phone_regions
 from engine.redact import redact as redact_text
 from engine.store import Store
@@ -132,7 +132,9 @@ def _export_rows(store: Store, where: str, params: list[Any]) -> _ExportRows:
         "SELECT reply, action, corrected_intent, final_answer FROM feedback "
         f"WHERE reply IN ({chosen}) ORDER BY id", params
     ):
-        rows.feedback[reply_id] = tuple(rest)  # the latest feedback wins
+        if rest[0] == "handoff" and rows.feedback.get(reply_id, ("",))[0] in LABELS:
+            continue  # handing off after labelling a reply keeps the label (it still teaches)
+        rows.feedback[reply_id] = tuple(rest)  # else the latest feedback wins
     desk = store.desk_id
     for session_id, origin in conn.execute(
         f"SELECT id, origin FROM sessions WHERE id IN ({sessions})", params
@@ -175,11 +177,12 @@ def _as_utc(text: str, *, end: bool) -> str:
 
 
 def _gold(feedback: tuple | None, predicted: str, draft: str) -> tuple[Any, Any, Any]:
-    """(gold intent, action, answer sent) from the latest feedback on a reply."""
+    """(gold intent, action, answer sent) from the latest feedback on a reply; a rejection or a
+    hand-off names no intent."""
     if feedback is None:
         return None, None, None
     action, corrected, final = feedback
-    intent = corrected if action == "corrected" else predicted if action != "rejected" else None
+    intent = {"corrected": corrected, "accepted": predicted, "edited": predicted}.get(action)
     answer = final if final is not None else (draft if action == "accepted" else None)
     return intent, action, answer
 
@@ -220,7 +223,8 @@ def _write_jsonl(
         paths = [path for paths in images[start:upto] for path in paths] if images else []
         last_image = images[upto - 1][-1] if images and upto and images[upto - 1] else None
         handle.write(
-            f'{{"format": {FORMAT}, "id": {_escape(origin or f"{desk}:{reply_id}")}, '
+            f'{{"format": {record_format(action)}, '
+            f'"id": {_escape(origin or f"{desk}:{reply_id}")}, '
             f'"session": {session_id}, '
             f'"session_key": {_escape(rows.session_keys[session_id])}, '
             f'"created": {_escape(created)}, "intent": {_text(gold)}, '

@@ -1,11 +1,12 @@
 """The export record's format, checked field by field before an import writes anything.
 
-engine.exchange writes records of `FORMAT`; engine.merge reads them back through `check_record`,
-which refuses a record whose fields have the wrong type or range (a `"confidence": "high"`
-would otherwise be stored and break every later export), a string with a lone surrogate (not
-UTF-8, so SQLite cannot store it), and a record of a newer format or with fields this version
-does not know (they would be dropped silently). Format 1 records (before each message named
-its turn) still import when their conversation was not cut to the export's window.
+engine.exchange writes records of format 2 (`FORMAT`, 3, where the feedback is a hand-off);
+engine.merge reads them back through `check_record`, which refuses a record whose fields have
+the wrong type or range (a `"confidence": "high"` would otherwise be stored and break every
+later export), a string with a lone surrogate (not UTF-8, so SQLite cannot store it), and a
+record of a newer format or with fields this version does not know (they would be dropped
+silently). Format 1 records (before each message named its turn) still import when their
+conversation was not cut to the export's window.
 """
 
 from __future__ import annotations
@@ -15,16 +16,25 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-FORMAT = 2  # 2: every message names its turn (`turn`), so windows of a long session line up
+FORMAT = 3  # 2: every message names its turn (`turn`), so windows of a long session line up;
+# 3: feedback may be "handoff" (written only on such records: see `record_format`)
 CONTEXT_MESSAGES = 50  # a record carries at most this many messages (engine.exchange)
 SPEAKER_ROLE = {"customer": "user", "agent": "assistant"}
 ROLE_SPEAKER = {"user": "customer", "assistant": "agent"}
-FEEDBACK = ("accepted", "edited", "corrected", "rejected")
+FEEDBACK = ("accepted", "edited", "corrected", "rejected", "handoff")
+LABELS = ("accepted", "edited", "corrected")  # the feedback that names the customer's intent
 RECORD_FIELDS = frozenset({
     "format", "id", "session", "session_key", "created", "intent", "predicted_intent",
     "confidence", "feedback", "answer", "draft", "images", "image", "model_version", "messages",
 })
 MESSAGE_FIELDS = frozenset({"role", "speaker", "content", "images", "turn"})
+
+
+def record_format(feedback: str | None) -> int:
+    """The format a record is written in: 3 only for a hand-off, so a desk on an older
+    Frontdesk still imports exports without one, and refuses one with a hand-off by asking
+    for an update rather than calling the feedback wrong."""
+    return FORMAT if feedback == "handoff" else 2
 
 
 class RecordError(ValueError):

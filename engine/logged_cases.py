@@ -3,8 +3,11 @@
 From each reply's latest feedback (exports of several desks merge; a reply seen twice counts
 once, by its `<desk>:<reply>` id): accepted -> the predicted intent is confirmed; edited -> the
 intent stands (the agent only changed the wording); corrected -> the intent the agent chose;
-rejected without a correction, or no feedback -> skipped. The answer the agent finally sent
-stays with the case as the answer-selection target; the message's screenshots stay with it too
+rejected without a correction, handed off, or no feedback -> skipped. An agent hands off what
+cannot be settled at the desk, whatever it is about, and the panel offers it when the model is
+unsure or out of scope, so a hand-off confirms no intent and refutes none (after a correction
+the export keeps the correction: engine.exchange). The answer the agent finally sent stays with
+the case as the answer-selection target; the message's screenshots stay with it too
 (engine.fused_retrain reads them).
 """
 
@@ -21,8 +24,7 @@ from typing import Any
 from engine import paths
 from engine.datasets import Case
 from engine.errors import InputError
-
-LABELLING_ACTIONS = ("accepted", "edited", "corrected")
+from engine.export_format import LABELS
 
 
 @dataclass
@@ -52,6 +54,7 @@ class LabelStats:
     duplicates: int = 0
     no_feedback: int = 0
     rejected: int = 0
+    handoffs: int = 0
     actions: dict[str, int] = field(default_factory=dict)
     answers: int = 0
 
@@ -90,7 +93,7 @@ def from_store(home: Path) -> tuple[list[LoggedCase], LabelStats]:
 
 
 def label(record: dict[str, Any], stats: LabelStats, where: str) -> LoggedCase | None:
-    """The training case one export record gives, or None (no feedback, rejected)."""
+    """The training case one export record gives, or None (no feedback, rejected, handed off)."""
     action = record.get("feedback")
     if action is None:
         stats.no_feedback += 1
@@ -98,7 +101,10 @@ def label(record: dict[str, Any], stats: LabelStats, where: str) -> LoggedCase |
     if action == "rejected":
         stats.rejected += 1
         return None
-    if action not in LABELLING_ACTIONS:
+    if action == "handoff":
+        stats.handoffs += 1
+        return None
+    if action not in LABELS:
         raise InputError(f"{where} has an unknown feedback {action!r}.")
     predicted = record.get("predicted_intent")
     intent = record.get("intent") if action == "corrected" else predicted

@@ -44,7 +44,8 @@ __all__ = ["Store", "StoreError", "decode_reply", "fts_query", "now_iso", "store
 
 log = logging.getLogger(__name__)
 
-FEEDBACK_ACTIONS: tuple[str, ...] = ("accepted", "edited", "rejected", "corrected")
+# handoff: the agent passed the customer on to a colleague; it says nothing about the intent
+FEEDBACK_ACTIONS: tuple[str, ...] = ("accepted", "edited", "rejected", "corrected", "handoff")
 ATTACHMENT_KINDS: tuple[str, ...] = ("image", "audio")
 DEFAULT_TIMEOUT_S = 5.0
 # quick_check at open: a store of up to ~20k turns is checked within this wait; a bigger one

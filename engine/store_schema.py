@@ -110,6 +110,25 @@ CREATE UNIQUE INDEX sessions_origin ON sessions (origin);
 CREATE UNIQUE INDEX turns_origin ON turns (origin);
 CREATE UNIQUE INDEX replies_origin ON replies (origin);
 """),
+    # SQLite cannot change a CHECK in place: the table is rebuilt with its ids, and nothing
+    # refers to feedback rows (no foreign key, trigger or FTS), so dropping the old one is safe.
+    # Hand-offs recorded before this as 'rejected' cannot be told apart and stay so.
+    (4, "hand-off as its own feedback", """
+CREATE TABLE feedback_new (
+    id INTEGER PRIMARY KEY,
+    reply INTEGER NOT NULL REFERENCES replies (id) ON DELETE CASCADE,
+    action TEXT NOT NULL
+        CHECK (action IN ('accepted', 'edited', 'rejected', 'corrected', 'handoff')),
+    corrected_intent TEXT,
+    final_answer TEXT,
+    created TEXT NOT NULL
+);
+INSERT INTO feedback_new (id, reply, action, corrected_intent, final_answer, created)
+    SELECT id, reply, action, corrected_intent, final_answer, created FROM feedback;
+DROP TABLE feedback;
+ALTER TABLE feedback_new RENAME TO feedback;
+CREATE INDEX feedback_reply ON feedback (reply);
+"""),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

@@ -16,13 +16,14 @@ from hypothesis import strategies as st
 from engine.cli import main
 from engine.errors import InputError
 from engine.exchange import CONTEXT_MESSAGES, export_records
+from engine.export_format import FORMAT
 from engine.merge import import_records
 from engine.store import Store
 from engine.types import Turn
 from tests.fixtures_store import reply_for
 
 INTENTS = ("track_order", "get_refund", "recover_password")
-FEEDBACK = (None, "accepted", "edited", "corrected", "rejected")
+FEEDBACK = (None, "accepted", "edited", "corrected", "rejected", "handoff")
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -142,7 +143,7 @@ BAD_RECORDS = [
     ("surrogate", lambda r: json.dumps(r).replace("where is", "where \\ud800is"),
      "lone surrogate"),
     ("surrogate_intent", lambda r: r.update(predicted_intent="track\udfff"), "lone surrogate"),
-    ("newer", lambda r: r.update(format=3), "newer Frontdesk"),
+    ("newer", lambda r: r.update(format=FORMAT + 1), "newer Frontdesk"),
     ("unknown_field", lambda r: r.update(sentiment="angry"), "(sentiment)"),
     ("unknown_message_field", lambda r: r["messages"][0].update(mood=1), "(mood)"),
     ("feedback", lambda r: r.update(feedback="loved"), "feedback must be one of"),
