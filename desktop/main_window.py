@@ -211,7 +211,7 @@ class MainWindow(DeleteActions, VoiceActions, DialogActions, QMainWindow):
         self.suggestion.feedback.connect(self.send_feedback)
         self.suggestion.use.connect(self.use_answer)
         self.suggestion.redraft.connect(self.redraft)
-        self.suggestion.handoff.connect(lambda rid: self.send_feedback(rid, "rejected", None, None))
+        self.suggestion.handoff.connect(lambda rid: self.send_feedback(rid, "handoff", None, None))
         self.chat.image_clicked.connect(self.open_image)
         self.chat.play_clicked.connect(self.play_audio)
 
