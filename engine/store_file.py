@@ -118,6 +118,9 @@ def damaged_error(path: Path) -> StoreError:
     )
 
 
+CHECK_ATTEMPTS = 3  # quick_check runs again when it could not finish
+
+
 class IntegrityCheck:
     """SQLite's `PRAGMA quick_check` of a store file, on its own read-only connection and thread.
 
@@ -139,27 +142,40 @@ class IntegrityCheck:
 
     def _run(self) -> None:
         try:
+            # A check that another connection's start-up (e.g. switching to WAL) kept from
+            # finishing is tried again, so a damaged file is not taken as sound by chance.
+            for _attempt in range(CHECK_ATTEMPTS):
+                if self._check_once():
+                    break
+        finally:
+            self._done.set()
+            if self.problem:
+                log.warning("quick_check of %s: %s", self.path, self.problem)
+
+    def _check_once(self) -> bool:
+        """One quick_check; True when it reached a verdict (or the store is closing)."""
+        try:
             with self._guard:
                 if self._stopped:
-                    return
+                    return True
                 self._conn = connect(self.path, read_only=True, timeout=5.0)
             rows = self._conn.execute("PRAGMA quick_check(10)").fetchall()
             if rows != [("ok",)]:
                 self.problem = " / ".join(str(row[0]) for row in rows)
+            return True
         except sqlite3.DatabaseError as err:
             text = str(err).lower()
             if "malformed" in text or "corrupt" in text or "not a database" in text:
                 self.problem = str(err)
-            else:  # interrupted at close, or the file cannot be opened a second time
-                log.debug("quick_check of %s did not finish: %s", self.path, err)
+                return True
+            # interrupted at close, or the file could not be read just now
+            log.debug("quick_check of %s did not finish: %s", self.path, err)
+            return self._stopped
         finally:
             with self._guard:
                 if self._conn is not None:
                     self._conn.close()
                     self._conn = None
-            self._done.set()
-            if self.problem:
-                log.warning("quick_check of %s: %s", self.path, self.problem)
 
     def wait(self, timeout: float | None = None) -> bool:
         """True once the check is over (within `timeout` seconds)."""
