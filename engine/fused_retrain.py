@@ -1,14 +1,15 @@
-"""Retraining the fused model from the logs: the screenshot turns agents labelled.
+"""Retraining the fused model from the logs: the screenshot and multi-turn turns agents labelled.
 
-engine.retrain hands over its labelled cases, already split by session. Those whose
-conversation holds a screenshot become fused training cases: each exported message a
-`ConversationTurn` (the copilot's own drafts left out, as at answer time), each image its OCR
+engine.retrain hands over its labelled cases, already split by session. Those whose conversation
+holds a screenshot, or earlier customer or agent turns, become fused training cases (the
+conversation model learns a team's follow-ups as well as its screenshots): each exported message
+a `ConversationTurn` (the copilot's own drafts left out, as at answer time), each image its OCR
 reading. A reading comes from the desk's store (one per image, found by the sha256 an export
-names every image file by), else the image beside the export is read now; an image that is
-gone is left out. Fine-tuning starts from the current fused model, its head widened for
-intents agents introduced (rows of the known intents kept); cross-attention, graph and head
-train while the text encoder stays frozen, as in engine.fused_train. With too few screenshot
-cases the fused model is kept as it is, and the metrics say why.
+names every image file by), else the image beside the export is read now; an image that is gone
+is left out. Fine-tuning starts from the current fused model, its head widened for intents
+agents introduced (rows of the known intents kept); cross-attention, graph and head train while
+the text encoder stays frozen, as in engine.fused_train. With too few such cases the fused model
+is kept as it is, and the metrics say why.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from engine.graph import ConversationTurn
 from engine.vision import ScreenReader, Screenshot
 
 FOLDER = "fused"  # a version's fused model, beside its intent model
-MIN_CASES = 12  # fewer labelled screenshot turns than this: nothing worth learning
+MIN_CASES = 12  # fewer labelled screenshot or multi-turn turns: nothing worth learning
 SPOKEN = ("customer", "agent")
 MAX_TURNS = 12  # as engine.multimodal reads a conversation
 
@@ -80,7 +81,8 @@ class Readings:
 
 
 def conversation(case: Any, readings: Readings) -> list[ConversationTurn] | None:
-    """The turns of a logged case as the fused model reads them; None without a screenshot.
+    """The turns of a logged case as the fused model reads them; None for a lone typed message
+    (the text model's job) or when no screenshot of a screenshot-only case can be read.
 
     `case` is an engine.logged_cases.LoggedCase: `history` holds the exported messages before the
     customer's `text`, whose images are `images`; `folder` is where the export lies."""
@@ -100,7 +102,7 @@ def conversation(case: Any, readings: Readings) -> list[ConversationTurn] | None
             text = ""  # a screenshot-only turn: its stored text is the OCR text itself
         pictured = pictured or bool(shots)
         turns.append(ConversationTurn(text, speaker, shots, [], extract(text)))
-    return turns[-MAX_TURNS:] if pictured else None
+    return turns[-MAX_TURNS:] if pictured or len(turns) > 1 else None
 
 
 def widen(model: FusedModel, labels: list[str]) -> list[str]:
@@ -141,7 +143,8 @@ def retrain_fused(
                               "heldout_cases": len(test), "images_read_now": readings.read_now,
                               "images_missing": readings.missing}
     if len(train) < MIN_CASES:
-        return {**report, "kept": f"fewer than {MIN_CASES} labelled screenshot turns"}
+        return {**report, "kept": f"fewer than {MIN_CASES} labelled screenshot or "
+                                  "multi-turn turns"}
     model = FusedModel.load(base)
     new = sorted({intent for _, intent in train + test} - set(model.labels))
     index = {label: i for i, label in enumerate(model.labels + new)}

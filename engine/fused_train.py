@@ -42,11 +42,12 @@ from engine.graph import ConversationGraph, ConversationTurn, batch_graphs, buil
 from engine.model_folder import check_output, write_model_folder
 from engine.synthetic import (
     SyntheticCase,
-    conversation_cases,
+    human_conversation_cases,
     labels,
     ocr_noise,
     screenshot_cases,
 )
+from engine.types import OUT_OF_SCOPE
 from engine.vision import Screenshot
 
 MODES = ("full", "no_image", "last", "concat")
@@ -81,6 +82,11 @@ def case_turns(case: SyntheticCase, mode: str, rng: random.Random, noise: float,
                 shots.append(Screenshot(key, *turn.screen.image.size, blocks,
                                         "\n".join(b.text for b in blocks)))
         turns.append(ConversationTurn(turn.text, turn.role, shots, [], extract(turn.text)))
+    return for_mode(turns, mode)
+
+
+def for_mode(turns: list[ConversationTurn], mode: str) -> list[ConversationTurn]:
+    """What a mode reads of a conversation: all of it, the last turn, or one joined text."""
     if mode == "concat":
         joined = " | ".join(t.text for t in turns)
         last = turns[-1]
@@ -293,15 +299,56 @@ def mode_config(mode: str, label_names: list[str], **sizes) -> FusionConfig:
                         use_graph=mode in ("full", "no_image"), **sizes)
 
 
+def label_set(data_dir: Path) -> list[str]:
+    """The fused model's classes: the 27 intents and out_of_scope (it says so itself)."""
+    return labels(data_dir) + [OUT_OF_SCOPE]
+
+
 def build_sets(data_dir: Path, shots_per_intent: int, convs_per_intent: int, seed: int = 0):
-    """(train cases, test cases): screenshot + conversation cases of each split."""
+    """(train cases, test cases): screenshot + conversation cases of each split
+    (conversations: engine.synthetic.human_conversation_cases, out_of_scope included)."""
     n = len(labels(data_dir))
     train_cases = (screenshot_cases(data_dir, "train", shots_per_intent * n, seed)
-                   + conversation_cases(data_dir, "train", convs_per_intent * n, seed))
+                   + human_conversation_cases(data_dir, "train", convs_per_intent * n, seed))
     test_n_shots, test_n_convs = max(1, shots_per_intent // 2), max(1, convs_per_intent // 2)
     test_cases = (screenshot_cases(data_dir, "test", test_n_shots * n, seed)
-                  + conversation_cases(data_dir, "test", test_n_convs * n, seed))
+                  + human_conversation_cases(data_dir, "test", test_n_convs * n, seed))
     return train_cases, test_cases
+
+
+def case_turns_of(case) -> list[ConversationTurn]:
+    """An eval/training case with `history` (engine.datasets.Case) as the graph's turns: its
+    customer and agent messages, then its own text, the newest MAX_TURNS (as at answer time)."""
+    from engine.multimodal import MAX_TURNS, SPOKEN_ROLES
+
+    turns = []
+    for message in case.history:
+        role = message.get("speaker") or message.get("role") or "customer"
+        role = "customer" if role == "user" else role
+        text = str(message.get("text") or message.get("content") or "")
+        if role in SPOKEN_ROLES and text:
+            turns.append(ConversationTurn(text, role, [], [], extract(text)))
+    turns.append(ConversationTurn(case.text, "customer", [], [], extract(case.text)))
+    return turns[-MAX_TURNS:]
+
+
+def train_conversations(cases: list, out: Path, epochs: int = 12, seed: int = 0,
+                        log=print) -> FusedModel | None:
+    """`frontdesk train` on files with conversations: the conversation (fused) model learns
+    them too, into `out` (the text model's folder holds it as `fused/`). Only cases with a
+    history count; None when there are fewer than two intents among them."""
+    chats = [case for case in cases if case.history]
+    label_names = sorted({case.intent for case in chats})
+    if len(label_names) < 2:
+        return None
+    index = {label: i for i, label in enumerate(label_names)}
+    items = prepare_turns([case_turns_of(case) for case in chats],
+                          [index[case.intent] for case in chats], FrozenText())
+    model = train(mode_config("full", label_names), items, epochs=epochs, seed=seed, log=log)
+    model.config.training = {"data": "frontdesk train", "train_cases": len(chats),
+                             "epochs": epochs, "seed": seed}
+    model.save(Path(out))
+    return model
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -311,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="folder for the trained model")
     parser.add_argument("--intent-model", type=Path, help="frozen IntentModel folder")
     parser.add_argument("--shots", type=int, default=8, help="screenshot cases per intent")
-    parser.add_argument("--convs", type=int, default=12, help="conversation cases per intent")
+    parser.add_argument("--convs", type=int, default=30, help="conversation cases per intent")
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--visual", action="store_true",
                         help="add EfficientNet box features (off: on the synthetic sets they "
@@ -327,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         else args.device
     check_output(args.out)  # refused before any work, never replaced
     start = time.perf_counter()
-    label_names = labels(args.data)
+    label_names = label_set(args.data)
     text = FrozenText(args.intent_model, device=device)
     encoder = None
     if args.visual:
@@ -350,7 +397,9 @@ def main(argv: list[str] | None = None) -> int:
     model = train(config, train_items, epochs=args.epochs, seed=args.seed, initial=initial,
                   device=device)
     score = accuracy(model, test_items)
-    model.config.training = {"data": "engine.synthetic (Bitext 8k, sha1 split)",
+    model.config.training = {"data": "engine.synthetic (Bitext 8k, NLU++ hotels and our "
+                             "out-of-scope list, MultiDoGO train follow-ups, our agent offers; "
+                             "sha1 split)",
                              "train_cases": len(train_cases), "epochs": args.epochs,
                              "seed": args.seed, "text": text.name,
                              "visual": encoder is not None, "pretrained": args.pretrain}

@@ -32,9 +32,15 @@ from engine.graph import (
     batch_graphs,
     build_graph,
 )
+from engine.types import OUT_OF_SCOPE
 from engine.vision import ScreenReader, Screenshot
 
 DEFAULT_FOLDER = paths.ASSETS / "models" / "fused"
+# The shipped conversation model (issue 13): the same architecture, trained on human-structured
+# conversations with an out_of_scope class; it answers turns without a screenshot. The shipped
+# fused model stays for screenshot turns (the conversation model read frontdesk-eval's
+# screenshots worse: 7/30 against 15/30). A retrained version's fused/ folder answers both.
+CONVERSATION_FOLDER = paths.ASSETS / "models" / "conversation"
 MAX_TURNS = 12  # the newest turns the graph reads; older ones rarely carry today's intent
 SPOKEN_ROLES = ("customer", "agent")  # our own drafts ("assistant") are not conversation
 EVIDENCE_TURNS = 3
@@ -52,13 +58,16 @@ class FusedPrediction:
     top: list[tuple[str, float]]  # best three intents with probabilities
     turns: list[dict[str, Any]] = field(default_factory=list)  # {turn_id, role, why, weight}
     boxes: list[dict[str, Any]] = field(default_factory=list)  # OCR boxes, strongest first
+    version: str = ""  # fused-<sha256 prefix> of the model that answered
+    abstains: bool = False  # the model has an out_of_scope class (it can say "nothing here")
 
 
 class MultimodalReader:
     """Screenshots of stored turns read once, and the fused model run over a conversation.
 
-    `model` is a fused model folder or a loaded `FusedModel` (None: the shipped one); it and the
-    frozen MiniLM load on first use, so typed single messages never pay for them.
+    `model` is a fused model folder or a loaded `FusedModel` (None: the shipped pair, the fused
+    model for screenshot turns and CONVERSATION_FOLDER for the others; a model handed in answers
+    both); models and the frozen MiniLM load on first use, so typed single messages never pay.
     """
 
     def __init__(
@@ -73,6 +82,10 @@ class MultimodalReader:
         self._model = model if isinstance(model, FusedModel) else None
         self._handed_in = self._model is not None
         self._folder = Path(model) if isinstance(model, (str, Path)) else DEFAULT_FOLDER
+        self._conversation_folder = CONVERSATION_FOLDER if model is None and (
+            CONVERSATION_FOLDER / WEIGHTS_FILE).is_file() else None
+        self._conversation: FusedModel | None = None
+        self._versions: dict[int, str] = {}
         self._text = None
         self._version: str | None = None
         self._load_lock = threading.Lock()
@@ -96,6 +109,27 @@ class MultimodalReader:
             if self._model is None:
                 self._model = FusedModel.load(self._folder, device=self.device)
         return self._model
+
+    @property
+    def conversation_model(self) -> FusedModel:
+        """The model for turns without a screenshot (the fused model unless a pair shipped)."""
+        if self._conversation_folder is None:
+            return self.model
+        with self._load_lock:
+            if self._conversation is None:
+                self._conversation = FusedModel.load(self._conversation_folder, self.device)
+        return self._conversation
+
+    def _version_of(self, model: FusedModel) -> str:
+        """fused-<sha256 prefix of the weights> of the model that answered a turn."""
+        if model is self._conversation and self._conversation_folder is not None:
+            if id(model) not in self._versions:
+                import hashlib
+
+                weights = (self._conversation_folder / WEIGHTS_FILE).read_bytes()
+                self._versions[id(model)] = "conv-" + hashlib.sha256(weights).hexdigest()[:10]
+            return self._versions[id(model)]
+        return self.version
 
     @property
     def text(self):
@@ -177,10 +211,17 @@ class MultimodalReader:
         return turns, attachment_ids
 
     @torch.inference_mode()
-    def predict(self, history: list[dict[str, Any]], turn_id: int) -> FusedPrediction:
-        """Intent of turn `turn_id` read with its screenshots and the turns before it."""
+    def predict(self, history: list[dict[str, Any]], turn_id: int,
+                in_scope: bool = False) -> FusedPrediction:
+        """Intent of turn `turn_id` read with its screenshots and the turns before it.
+
+        `in_scope`: name the best of the in-scope intents (out_of_scope's logit masked). The
+        Assistant asks this on a screenshot turn: training never showed an out-of-scope
+        screenshot, so the class only echoes a vague typed message there."""
         turns, attachment_ids = self.conversation(history, turn_id)
-        model, text = self.model, self.text
+        pictured = bool(turns[-1].screenshots)
+        model = self.model if pictured else self.conversation_model
+        text = self.text
         if len(text._memo) > MEMO_LIMIT:  # a long-running app: keep the cache bounded
             text._memo.clear()
         graph = build_graph(turns, text.embed)  # every node text, packed (FrozenText.states)
@@ -192,7 +233,10 @@ class MultimodalReader:
         device = torch.device(self.device)
         out = model(tokens.to(device), mask.to(device), blocks.to(device),
                     batch_graphs([graph]).to(device))
-        probs = torch.softmax(out.logits[0].float().cpu(), dim=-1)
+        logits = out.logits[0].float().cpu()
+        if in_scope and OUT_OF_SCOPE in model.labels:
+            logits[model.labels.index(OUT_OF_SCOPE)] = float("-inf")
+        probs = torch.softmax(logits, dim=-1)
         best = probs.topk(min(3, len(probs)))
         top = [(model.labels[i], round(float(p), 6))
                for p, i in zip(best.values, best.indices, strict=True)]
@@ -201,7 +245,8 @@ class MultimodalReader:
         attention = block_shares(out.block_attention.float().cpu(), mask, turns)
         return FusedPrediction(top[0][0], top[0][1], margin, top,
                                turn_evidence(graph, relevance, turns),
-                               box_evidence(graph, relevance, attention, turns, attachment_ids))
+                               box_evidence(graph, relevance, attention, turns, attachment_ids),
+                               self._version_of(model), OUT_OF_SCOPE in model.labels)
 
 
 def screenshot_text(shots: list[Screenshot]) -> str:

@@ -81,29 +81,32 @@ class StoreReads:
         return Path(row[1]).read_bytes()
 
     @guarded
-    def turns(self, session_id: int) -> list[dict[str, Any]]:
+    def turns(self, session_id: int, last: int | None = None) -> list[dict[str, Any]]:
         """A conversation in order; each turn has its `attachments` and latest `reply`
-        (with that reply's latest `feedback`, or None)."""
+        (with that reply's latest `feedback`, or None). `last`: only the newest `last` turns,
+        so a turn's answer reads a bounded window, however long the session (issue 15.7)."""
+        newest = "ORDER BY seq DESC LIMIT ?" if last is not None else ""
+        window = f"SELECT id FROM turns WHERE session = ? {newest}"
+        params = [session_id] + ([int(last)] if last is not None else [])
         turns = list(self.db.query(
-            "SELECT * FROM turns WHERE session = ? ORDER BY seq", [session_id]
+            f"SELECT * FROM turns WHERE id IN ({window}) ORDER BY seq", params
         ))
         by_id = {turn["id"]: turn for turn in turns}
         for turn in turns:
             turn["attachments"], turn["reply"] = [], None
         for row in self.db.query(
-            f"SELECT {ATTACHMENT_META} FROM attachments WHERE turn IN "
-            "(SELECT id FROM turns WHERE session = ?) ORDER BY id", [session_id]
+            f"SELECT {ATTACHMENT_META} FROM attachments WHERE turn IN ({window}) ORDER BY id",
+            params,
         ):
             by_id[row["turn"]]["attachments"].append(row)
         for row in self.db.query(
-            "SELECT * FROM replies WHERE turn IN (SELECT id FROM turns WHERE session = ?) "
-            "ORDER BY id", [session_id]
+            f"SELECT * FROM replies WHERE turn IN ({window}) ORDER BY id", params
         ):
             by_id[row["turn"]]["reply"] = decode_reply(row)
         replies = {t["reply"]["id"]: t["reply"] for t in turns if t["reply"]}
         for row in self.db.query(
-            "SELECT * FROM feedback WHERE reply IN (SELECT r.id FROM replies r JOIN turns t "
-            "ON t.id = r.turn WHERE t.session = ?) ORDER BY id", [session_id]
+            f"SELECT * FROM feedback WHERE reply IN (SELECT id FROM replies WHERE turn IN "
+            f"({window})) ORDER BY id", params
         ):
             if row["reply"] in replies:
                 replies[row["reply"]]["feedback"] = row

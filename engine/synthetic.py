@@ -42,7 +42,9 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+from engine.paths import ASSETS
 from engine.screen_text import CHROME, UI_TEXT
+from engine.types import OUT_OF_SCOPE
 from engine.vision import OcrBlock
 
 BITEXT_FILE = Path("bitext") / "bitext_8k_customer_service_sample.csv"
@@ -337,6 +339,169 @@ def conversation_cases(
             turns.append(SyntheticTurn("customer", rng.choice(VAGUE_FOLLOW_UPS)))
         stated = len(turns) - 1 if variant == "own" else (4 if variant == "switch" else 0)
         cases.append(SyntheticCase(f"{split}-conv-{seed}-{index}", intent, "conversation",
+                                   turns, variant, stated))
+    return cases
+
+
+AGENT_OFFERS = ASSETS / "training" / "agent_offers.tsv"
+OPENERS = ["hi", "hello", "hey there", "good morning", "hi, quick question", "hello?"]
+AGENT_GREETINGS = ["Hello! How can I help you today?", "Hi, thanks for contacting us.",
+                   "Good morning, what can I do for you?"]
+SHORT_YES = ["yes", "yes please", "yeah", "sure", "ok", "please do", "yes go ahead", "yep",
+             "ok do it", "that would be great", "yes thanks", "go on then"]
+CONVERSATION_WEIGHTS = {"carry": 0.27, "offer": 0.22, "switch": 0.18, "own": 0.15, "oos": 0.18}
+COLLOQUIAL_FILES = ("bitext_20k_utterances_sample.csv",
+                    "bitext_llm_4514_with_responses_2023-08-18.csv")
+COLLOQUIAL_PER_INTENT = 200
+SPELLINGS = {"check_invoices": "check_invoice"}  # the 20k file's spelling -> the taxonomy's
+
+
+@lru_cache(maxsize=1)
+def agent_offers() -> dict[str, list[str]]:
+    """{intent: [agent turns that offer it]} from assets/training/agent_offers.tsv (ours)."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for line in AGENT_OFFERS.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            intent, text = line.split("\t", 1)
+            out[intent].append(text.strip())
+    return dict(out)
+
+
+@lru_cache(maxsize=4)
+def human_pools(data_dir: Path, split: str) -> dict[str, list[str]]:
+    """Pools a conversation is drawn from besides Bitext, split by `split_of` like Bitext:
+    `out_of_scope` (the text model's own training negatives: NLU++ hotels folds 0-13 and our
+    written list) and MultiDoGO train-split follow-ups (`contentonly`, `confirmation`)."""
+    from engine.default_model import oos_cases
+    from engine.multidogo import follow_up_texts
+
+    data_dir = Path(data_dir)
+    out = {OUT_OF_SCOPE: [c.text for c in oos_cases(data_dir, "train")]}
+    out.update(follow_up_texts(data_dir))
+    return {key: [t for t in texts if split_of(t) == split] for key, texts in out.items()}
+
+
+@lru_cache(maxsize=2)
+def colloquial_pool(data_dir: Path) -> dict[str, list[str]]:
+    """{intent: [texts]} of the two other Bitext files (looser, typo'd phrasings), train side of
+    `split_of` only, at most COLLOQUIAL_PER_INTENT per intent: a statement in a training
+    conversation is drawn from here half the time, so "natural wording" is not a cue for
+    out_of_scope (whose negatives are human text)."""
+    from engine.datasets import read_cases
+
+    out: dict[str, list[str]] = defaultdict(list)
+    for name in COLLOQUIAL_FILES:
+        for case in read_cases(Path(data_dir) / "bitext" / name):
+            if split_of(case.text) == "train" and "{{" not in case.text:
+                out[SPELLINGS.get(case.intent, case.intent)].append(case.text)
+    rng = random.Random("colloquial")
+    return {intent: rng.sample(texts, min(len(texts), COLLOQUIAL_PER_INTENT))
+            for intent, texts in sorted(out.items())}
+
+
+def human_conversation_cases(
+    data_dir: Path, split: str, count: int, seed: int = 0
+) -> list[SyntheticCase]:
+    """Multi-turn cases with the structure of human chats, 27 intents + out_of_scope.
+
+    Variants (CONVERSATION_WEIGHTS): `carry` (intent stated, then human follow-ups: MultiDoGO's
+    detail turns and confirmations, entity turns, vague nudges); `offer` (the agent's question
+    carries the intent and the customer only says yes or gives a detail, after a greeting,
+    another topic or an out-of-scope remark); `switch` (a first topic, then a new one stated,
+    maybe followed up); `own` (the last turn says its intent itself); `oos` (out of scope at the
+    end: after chit-chat, after a finished or unfinished shop topic, or a nudge after an
+    off-topic question), so the model itself says out_of_scope instead of carrying an intent.
+    """
+    pools = load_pools(Path(data_dir))[split]
+    loose = colloquial_pool(Path(data_dir)) if split == "train" else {}
+    human = human_pools(Path(data_dir), split)
+    offers = agent_offers()
+    names = sorted(pools)
+    cases = []
+    for index in range(count):
+        rng = _rng(split, "human", seed, index)
+        values = _values(rng)
+        variant = rng.choices(list(CONVERSATION_WEIGHTS), list(CONVERSATION_WEIGHTS.values()))[0]
+        intent = OUT_OF_SCOPE if variant == "oos" else names[index % len(names)]
+        other = rng.choice([n for n in names if n != intent])
+
+        def say(pool: str, rng=rng) -> SyntheticTurn:
+            return SyntheticTurn("customer", rng.choice(human[pool]))
+
+        def detail(rng=rng, values=values) -> SyntheticTurn:
+            if rng.random() < 0.5:
+                return say("contentonly")
+            return SyntheticTurn("customer", rng.choice(ENTITY_TURNS).format(**values))
+
+        def state(name: str, rng=rng) -> SyntheticTurn:
+            if loose.get(name) and rng.random() < 0.5:
+                return SyntheticTurn("customer", rng.choice(loose[name]))
+            return SyntheticTurn("customer", rng.choice(pools[name]))
+
+        def offer(name: str, rng=rng) -> SyntheticTurn:
+            lead = rng.choice(AGENT_TURNS) + " " if rng.random() < 0.3 else ""
+            return SyntheticTurn("agent", lead + rng.choice(offers[name]))
+
+        def nudge(rng=rng) -> SyntheticTurn:
+            pick = rng.random()
+            if pick < 0.4:
+                return SyntheticTurn("customer", rng.choice(VAGUE_FOLLOW_UPS))
+            return say("confirmation") if pick < 0.6 else detail()
+
+        turns: list[SyntheticTurn] = []
+        if rng.random() < 0.4:
+            turns += [SyntheticTurn("customer", rng.choice(OPENERS)),
+                      SyntheticTurn("agent", rng.choice(AGENT_GREETINGS))]
+        elif rng.random() < 0.3:
+            turns.append(SyntheticTurn("agent", rng.choice(AGENT_GREETINGS)))
+        if variant in ("carry", "own") and rng.random() < 0.2:  # chit-chat before the topic
+            turns += [say(OUT_OF_SCOPE), SyntheticTurn("agent", rng.choice(AGENT_TURNS))]
+        if variant == "switch":
+            turns += [state(other),
+                      SyntheticTurn("agent", rng.choice(AGENT_TURNS))]
+            if rng.random() < 0.5:
+                turns.append(rng.choice([detail(), SyntheticTurn("customer",
+                                                                  rng.choice(CLOSERS))]))
+                turns.append(SyntheticTurn("agent", rng.choice(AGENT_TURNS)))
+        if variant in ("carry", "switch"):
+            stated = len(turns)
+            turns.append(state(intent))
+            for _ in range(rng.randint(0, 2)):
+                turns += [SyntheticTurn("agent", rng.choice(AGENT_TURNS)), detail()]
+            if variant == "carry" or rng.random() < 0.6:
+                turns += [SyntheticTurn("agent", rng.choice(AGENT_TURNS)), nudge()]
+        elif variant == "offer":
+            opener = rng.random()
+            if opener < 0.5:
+                turns.append(state(other))
+            elif opener < 0.7:
+                turns.append(say(OUT_OF_SCOPE))
+            stated = len(turns)
+            turns.append(offer(intent))
+            turns.append(SyntheticTurn("customer", rng.choice(SHORT_YES))
+                         if rng.random() < 0.6 else say("confirmation")
+                         if rng.random() < 0.5 else detail())
+        elif variant == "own":
+            if rng.random() < 0.6:
+                turns += [state(other),
+                          SyntheticTurn("agent", rng.choice(AGENT_TURNS))]
+            stated = len(turns)
+            turns.append(state(intent))
+        else:  # oos
+            kind = rng.random()
+            if kind < 0.35:  # an earlier shop topic, finished or not, then off topic
+                turns += [state(other),
+                          SyntheticTurn("agent", rng.choice(AGENT_TURNS))]
+                if rng.random() < 0.5:
+                    turns += [SyntheticTurn("customer", rng.choice(CLOSERS)),
+                              SyntheticTurn("agent", rng.choice(AGENT_TURNS))]
+            elif kind < 0.7:  # chit-chat, then more of it
+                turns += [say(OUT_OF_SCOPE), SyntheticTurn("agent", rng.choice(AGENT_TURNS))]
+            stated = len(turns)
+            turns.append(say(OUT_OF_SCOPE))
+            if kind >= 0.85:  # off topic, then a nudge: still nothing in scope to carry
+                turns += [SyntheticTurn("agent", rng.choice(AGENT_TURNS)), nudge()]
+        cases.append(SyntheticCase(f"{split}-human-{seed}-{index}", intent, "conversation",
                                    turns, variant, stated))
     return cases
 

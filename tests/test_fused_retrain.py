@@ -101,3 +101,30 @@ def test_an_exported_image_that_is_gone_is_counted_not_fatal(tmp_path: Path) -> 
                            folder=tmp_path)
     assert fused_retrain.conversation(case, readings) is None  # no screenshot left to read
     assert readings.missing == 1
+
+
+@pytest.mark.slow
+def test_multi_turn_corrections_reach_the_fused_model(
+    tmp_path: Path, default_intent_model, shipped_knowledge
+) -> None:
+    """Issue 13: a team's follow-ups without screenshots ("any news on that?" after a warranty
+    request) train the conversation model too, not only the text model."""
+    home = tmp_path / "home"
+    with Assistant(home, model=default_intent_model, knowledge=shipped_knowledge) as engine:
+        for message in warranty_messages()[:20]:
+            session = engine.new_session()
+            engine.add_turn(session, Turn(text=message))
+            engine.add_turn(session, Turn(text="Let me look into that.", role="agent"))
+            reply = engine.respond(session, Turn(text="any news on that?"))
+            assert reply.intent != NEW_INTENT  # neither model knows it yet
+            engine.feedback(reply.id, "corrected", corrected_intent=NEW_INTENT)
+        for text, intent in TYPED:
+            reply = engine.respond(engine.new_session(), Turn(text=text))
+            action = "accepted" if reply.intent == intent else "corrected"
+            engine.feedback(reply.id, action, corrected_intent=intent)
+    result = retrain.retrain_from_store(home, retrain.RetrainOptions(heads_only=True,
+                                                                     eval_fraction=0.3))
+    fused = json.loads((result.folder / versions.METRICS_FILE).read_text())["fused"]
+    assert fused["train_cases"] >= fused_retrain.MIN_CASES and fused["heldout_cases"] >= 3
+    assert fused["new_intents"] == [NEW_INTENT]
+    assert fused["after"]["new_intent_recall"][NEW_INTENT] >= 0.5
