@@ -8,7 +8,7 @@ ARCH := $(shell uname -m)
 CONSTRAINTS := $(if $(filter x86_64,$(ARCH)),-c constraints.txt,)
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast bench lint clean
+.PHONY: install run test test-fast bench lint clean bundle
 
 $(STAMP): pyproject.toml constraints.txt packaging/system-deps.sh packaging/mpnet-requirements.txt
 	bash packaging/system-deps.sh
@@ -31,6 +31,10 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m bench
+
+# The CPU desktop bundle (PyInstaller, its own venv; not part of `make test`): dist/frontdesk/
+bundle:
+	bash packaging/bundle.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

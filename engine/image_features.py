@@ -17,8 +17,6 @@ from pathlib import Path
 
 import torch
 from PIL import Image
-from torchvision.ops import roi_align
-from torchvision.transforms import v2 as transforms
 
 from engine.errors import ModelError
 from engine.vision import ValidImage
@@ -67,6 +65,10 @@ class ImageEncoder:
         self.device = torch.device(device)
         self.net = net.eval().to(self.device)
         self.long_side = long_side
+        # torchvision only here and in roi_align below: the answer path imports this module
+        # (graph.py) without ever building an encoder, and the CPU bundle has no torchvision.
+        from torchvision.transforms import v2 as transforms
+
         self.to_tensor = transforms.Compose(
             [transforms.ToImage(), transforms.ToDtype(torch.float32, scale=True)]
         )
@@ -135,6 +137,8 @@ class ImageEncoder:
                 rois.append([index, x0 * w, y0 * h, x1 * w, y1 * h])
         box_vectors = torch.zeros(0, FEATURE_DIM, device=fmap.device)
         if rois:
+            from torchvision.ops import roi_align
+
             pooled = roi_align(
                 fmap,
                 torch.tensor(rois, dtype=fmap.dtype, device=fmap.device),

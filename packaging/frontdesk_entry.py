@@ -1,0 +1,8 @@
+"""The bundle's executable: the same `frontdesk` command as the pip-installed script."""
+
+import sys
+
+from engine.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
