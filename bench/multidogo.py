@@ -1,0 +1,162 @@
+"""The conversation model on human chats: MultiDoGO dev, per domain, graph vs last vs concat.
+
+Labels: "the customer's task at this turn" (engine.multidogo: the turn's own task intent, else
+the latest task intent the customer stated earlier; greetings and thanks left out). Follow-ups:
+turns whose own labels are only dialogue acts (contentonly, confirmation, rejection, ...).
+MultiDoGO keeps customer turns only, so every conversation here is the customer's side.
+
+Per domain, each model is trained on a subsample of that domain's train split (`--train`
+dialogues, every scored turn of them a case) and scored on dev (`--dev` dialogues):
+  graph   the fused model (engine.fusion) over the conversation graph, frozen MiniLM
+  last    the same model on the current turn alone (no graph, no history)
+  concat  the same model on history + turn joined into one text (cut from the left, 128 tokens)
+  lr-last / lr-concat   frozen MiniLM sentence vector + logistic regression, same two views
+Accuracy on all scored dev turns and on the follow-ups among them.
+
+    python -m bench multidogo [--domains airline finance] [--train 300] [--epochs 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from engine.frozen_text import FrozenText
+from engine.fused_train import (
+    CONCAT_TOKENS,
+    for_mode,
+    mode_config,
+    predict,
+    prepare_turns,
+    train,
+)
+from engine.graph import ConversationTurn
+from engine.multidogo import DOMAINS, Dialogue, load
+from engine.multimodal import MAX_TURNS
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+REPORT = Path(__file__).resolve().parent / "reports" / "multidogo"
+FUSED_MODES = {"graph": "full", "last": "last", "concat": "concat"}
+
+
+def examples(dialogues: list[Dialogue]) -> list[tuple[list[ConversationTurn], str, bool]]:
+    """(turns up to and including a scored turn (newest MAX_TURNS), its task, follow-up?)."""
+    out = []
+    for dialogue in dialogues:
+        turns = [ConversationTurn(turn.text, "customer") for turn in dialogue.turns]
+        for index, turn in enumerate(dialogue.turns):
+            if turn.scored:
+                out.append((turns[max(0, index + 1 - MAX_TURNS): index + 1], turn.task,
+                            turn.follow_up))
+    return out
+
+
+def joined(turns: list[ConversationTurn]) -> str:
+    """History and current turn as one text, oldest first (fused_train's concat mode)."""
+    return " | ".join(turn.text for turn in turns)
+
+
+def lr_scores(text: FrozenText, train_set, dev_set, view: str, seed: int) -> list[bool]:
+    """Frozen MiniLM sentence vector + logistic regression; right/wrong per dev case."""
+    from sklearn.linear_model import LogisticRegression
+
+    def features(rows) -> torch.Tensor:
+        if view == "last":
+            return text.embed([turns[-1].text for turns, _, _ in rows])
+        states = text.states([joined(turns) for turns, _, _ in rows], CONCAT_TOKENS, True)
+        return torch.nn.functional.normalize(torch.stack([s.mean(0) for s in states]), dim=-1)
+
+    classifier = LogisticRegression(max_iter=2000, C=10.0, random_state=seed)
+    classifier.fit(features(train_set).numpy(), [task for _, task, _ in train_set])
+    predicted = classifier.predict(features(dev_set).numpy())
+    return [p == task for p, (_, task, _) in zip(predicted, dev_set, strict=True)]
+
+
+def fused_scores(text: FrozenText, train_set, dev_set, mode: str, epochs: int,
+                 seed: int) -> list[bool]:
+    """The fused model in `mode` (full = graph) trained on train_set; right/wrong per dev case."""
+    labels = sorted({task for _, task, _ in train_set})
+    index = {label: i for i, label in enumerate(labels)}
+    train_items = prepare_turns([for_mode(t, mode) for t, _, _ in train_set],
+                                [index[y] for _, y, _ in train_set], text, mode)
+    dev_items = prepare_turns([for_mode(t, mode) for t, _, _ in dev_set],
+                              [index[y] for _, y, _ in dev_set], text, mode)
+    model = train(mode_config(mode, labels), train_items, epochs=epochs, seed=seed, log=None)
+    predicted, _ = predict(model, dev_items)
+    return [p == item.label for p, item in zip(predicted, dev_items, strict=True)]
+
+
+def accuracy(right: list[bool], rows, follow_ups_only: bool = False) -> float:
+    chosen = [r for r, (_, _, follow) in zip(right, rows, strict=True)
+              if follow or not follow_ups_only]
+    return sum(chosen) / max(1, len(chosen))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench multidogo")
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--domains", nargs="+", default=list(DOMAINS))
+    parser.add_argument("--train", type=int, default=300, help="train dialogues per domain")
+    parser.add_argument("--dev", type=int, default=0, help="dev dialogues per domain (0: all)")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--models", nargs="+",
+                        default=["graph", "last", "concat", "lr-last", "lr-concat"])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--report", type=Path, default=REPORT)
+    args, _ = parser.parse_known_args(argv)
+    if not (args.data / "multidogo").is_dir():
+        print(f"MultiDoGO not found under {args.data}; nothing measured.")
+        return 0
+    torch.set_num_threads(1)
+    text = FrozenText()
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    started = time.perf_counter()
+    for domain in args.domains:
+        rng = random.Random(f"{domain}:{args.seed}")
+        train_dialogues = list(load(args.data, domain, "train"))
+        rng.shuffle(train_dialogues)
+        dev_dialogues = list(load(args.data, domain, "dev"))
+        if args.dev:
+            rng.shuffle(dev_dialogues)
+            dev_dialogues = dev_dialogues[: args.dev]
+        train_set = examples(train_dialogues[: args.train])
+        seen = {task for _, task, _ in train_set}
+        dev_set = [row for row in examples(dev_dialogues) if row[1] in seen]
+        results[domain] = {"cases": {"train": len(train_set), "dev": len(dev_set),
+                                     "dev_follow_ups": sum(f for _, _, f in dev_set)}}
+        for name in args.models:
+            if name.startswith("lr-"):
+                right = lr_scores(text, train_set, dev_set, name[3:], args.seed)
+            else:
+                right = fused_scores(text, train_set, dev_set, FUSED_MODES[name], args.epochs,
+                                     args.seed)
+            results[domain][name] = {"all": round(accuracy(right, dev_set), 4),
+                                     "follow_ups": round(accuracy(right, dev_set, True), 4)}
+            print(f"{domain:<10} {name:<10} all {results[domain][name]['all']:.3f}  follow-ups "
+                  f"{results[domain][name]['follow_ups']:.3f}  "
+                  f"({time.perf_counter() - started:.0f} s)", flush=True)
+    print(f"\n{'model':<10}" + "".join(f"{d[:9]:>20}" for d in args.domains) + f"{'mean':>20}")
+    for name in args.models:
+        cells, alls, follows = "", [], []
+        for domain in args.domains:
+            score = results[domain][name]
+            alls.append(score["all"])
+            follows.append(score["follow_ups"])
+            cells += f"{score['all']:>10.3f}/{score['follow_ups']:<9.3f}"
+        print(f"{name:<10}{cells}{statistics.mean(alls):>10.3f}/{statistics.mean(follows):<9.3f}")
+    print("(all scored dev turns / follow-up turns)")
+    args.report.mkdir(parents=True, exist_ok=True)
+    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    (args.report / "results.json").write_text(json.dumps(
+        {"settings": settings, "results": results}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
