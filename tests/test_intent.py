@@ -29,10 +29,13 @@ def test_default_model_on_our_own_messages(default_intent_model, default_eval_ca
     """Messages we wrote (not Bitext's templates): in-scope accuracy and OOS both hold up."""
     metrics = evaluate(model_predictor(default_intent_model), default_eval_cases)
     assert metrics["cases"] == len(default_eval_cases) >= 280
-    # Measured for the shipped model: in-scope 0.825, OOS recall 0.976, precision 0.75 (MODEL_CARD)
-    assert metrics["in_scope_accuracy"] >= 0.78
-    assert metrics["oos_recall"] >= 0.9
-    assert metrics["oos_precision"] >= 0.65
+    # Measured for the shipped model (intent-750afd8f5b, MODEL_CARD): in-scope 0.885, OOS
+    # precision 0.901, recall 0.762. The model before it read 0.825 / 0.75 / 0.976: trained on
+    # human text with human negatives it sends far fewer real requests to out_of_scope, and
+    # lets more of our out-of-scope lines through.
+    assert metrics["in_scope_accuracy"] >= 0.85
+    assert metrics["oos_recall"] >= 0.72
+    assert metrics["oos_precision"] >= 0.85
 
 
 def test_prediction_shape_and_levels(default_intent_model):

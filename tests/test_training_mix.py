@@ -1,0 +1,127 @@
+"""The human training mix (engine.training_mix), its augmentation (engine.augment), and the
+shipped model on plainly worded requests we wrote ourselves."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from engine.augment import KINDS, Augmenter, augment_cases
+from engine.datasets import Case
+from engine.errors import InputError
+from engine.training_mix import (
+    MAPPINGS,
+    SOURCES,
+    capped,
+    human_cases,
+    nlupp_rule,
+    read_mapping,
+    split_by_source_label,
+)
+from engine.types import OUT_OF_SCOPE
+
+INTENTS = {"payment_issue", "get_refund", "track_refund", "delete_account", "edit_account",
+           "recover_password", "check_payment_methods", "track_order", "delivery_period",
+           "change_shipping_address", "place_order", "change_order", "cancel_order",
+           "get_invoice", "check_invoice", "contact_human_agent"}
+
+
+def _banking77_copy(tmp_path: Path, shared_data: Path, license_file: bool = True) -> Path:
+    """A shared-data folder holding only a small Banking77 (first 400 rows)."""
+    folder = tmp_path / "shared" / "banking77"
+    folder.mkdir(parents=True)
+    lines = (shared_data / "banking77" / "train.csv").read_text(encoding="utf-8").splitlines()
+    (folder / "train.csv").write_text("\n".join(lines[:400]) + "\n", encoding="utf-8")
+    if license_file:
+        shutil.copy(shared_data / "banking77" / "LICENSE", folder / "LICENSE")
+    return folder.parent
+
+
+def test_every_shipped_mapping_names_a_known_intent_with_a_reason(shared_data: Path) -> None:
+    from engine.default_model import taxonomy
+
+    intents = taxonomy(shared_data)
+    assert len(intents) == 27
+    for source in SOURCES:
+        rows = read_mapping(MAPPINGS / f"{source}.tsv", intents)
+        assert rows and all(row.reason for row in rows)
+    notes = (MAPPINGS / "intent_notes.tsv").read_text(encoding="utf-8")
+    assert all(f"\n{intent}\t" in notes for intent in intents)  # a note for every intent
+
+
+def test_mapped_human_text_reaches_the_intents_the_mapping_names(shared_data: Path) -> None:
+    cases = human_cases(shared_data, INTENTS, ("banking77",))
+    by_label = {}
+    for case in cases:
+        by_label.setdefault(case.id.split(":")[1], set()).add(case.intent)
+    assert by_label["transaction_charged_twice"] == {"payment_issue"}
+    assert by_label["Refund_not_showing_up"] == {"track_refund"}
+    assert "card_not_working" not in by_label  # ambiguous for a shop: left out on both sides
+    negatives = [c for c in cases if c.intent == OUT_OF_SCOPE]
+    assert negatives and not any("refund" in c.text.lower() for c in negatives)
+
+
+def test_a_mapping_to_an_unknown_intent_is_one_sentence_and_nothing_is_read(
+        tmp_path: Path, shared_data: Path) -> None:
+    shared = _banking77_copy(tmp_path, shared_data)
+    mappings = tmp_path / "mappings"
+    mappings.mkdir()
+    (mappings / "banking77.tsv").write_text(
+        "label\tintent\treason\nrequest_refund\tgive_money_back\tmoney back\n", encoding="utf-8")
+    with pytest.raises(InputError, match="give_money_back.*not one of the intents"):
+        human_cases(shared, INTENTS, ("banking77",), mappings)
+
+
+def test_a_source_without_a_license_is_refused(tmp_path: Path, shared_data: Path) -> None:
+    shared = _banking77_copy(tmp_path, shared_data, license_file=False)
+    with pytest.raises(InputError, match="no license file"):
+        human_cases(shared, INTENTS, ("banking77",))
+
+
+def test_an_empty_source_is_one_sentence(tmp_path: Path, shared_data: Path) -> None:
+    shared = _banking77_copy(tmp_path, shared_data)
+    (shared / "banking77" / "train.csv").write_text("text,category\n", encoding="utf-8")
+    with pytest.raises(InputError, match="banking77 gave no training rows"):
+        human_cases(shared, INTENTS, ("banking77",))
+
+
+def test_nlupp_rules_need_every_intent_and_none_of_the_banned() -> None:
+    rule = nlupp_rule("banking:card+wrong_notworking_notshowing!withdrawal")
+    assert rule("banking", {"card", "wrong_notworking_notshowing", "debit"})
+    assert not rule("banking", {"card", "wrong_notworking_notshowing", "withdrawal"})
+    assert not rule("hotels", {"card", "wrong_notworking_notshowing"})
+    assert nlupp_rule("hotels:*")("hotels", {"booking"})
+
+
+def test_split_and_cap_keep_every_source_label_and_are_seeded() -> None:
+    cases = [Case(text=f"t{i}", intent="a", id=f"src:big:{i}") for i in range(100)]
+    cases += [Case(text=f"s{i}", intent="b", id=f"src:small:{i}") for i in range(3)]
+    train, val = split_by_source_label(cases, 0.2, 13)
+    assert len(val) == 20 and all(c.id.startswith("src:big") for c in val)  # 3 rows: all train
+    assert len(capped(train, 10, 13)) == 13
+    assert capped(train, 10, 13) == capped(train, 10, 13)
+
+
+def test_augmentation_keeps_the_label_and_changes_the_text() -> None:
+    cases = [Case(text="I would like to get a refund for the jacket I bought.", intent="get_refund",
+                  id=f"x:{i}") for i in range(20)]
+    augmenter = Augmenter(13, pads=["my name is sam", "order 4471"])
+    out = augment_cases(cases, augmenter, KINDS, 0.5)
+    assert len(out) == 10 * len(KINDS) and {c.intent for c in out} == {"get_refund"}
+    assert sum(c.text != cases[0].text for c in out) >= 0.8 * len(out)
+    again = augment_cases(cases, Augmenter(13, pads=["my name is sam", "order 4471"]), KINDS, 0.5)
+    assert [c.text for c in out] == [c.text for c in again]  # seeded: the recipe reruns
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("i got charged two times for one purchase", "payment_issue"),
+    ("how do i change my password, i forgot it", "recover_password"),
+    ("please close my account for good", "delete_account"),
+    ("I asked for my money back 2 weeks ago and still nothing", "track_refund"),
+    ("let me speak to a real person please", "contact_human_agent"),
+    ("what's the weather like in Lisbon tomorrow", OUT_OF_SCOPE),
+])
+def test_shipped_model_reads_plain_requests(default_intent_model, text: str, intent: str) -> None:
+    assert default_intent_model.predict([text])[0].intent == intent
