@@ -107,7 +107,8 @@ def test_train_cli_refuses_a_base_with_from(tmp_path, capsys):
 
 def test_layer_count_beyond_the_base_is_one_sentence(tmp_path, capsys):
     data = tmp_path / "d.csv"
-    data.write_text("text,intent\nhi,a\nyo,a\nhey,a\nbye,b\nciao,b\nlater,b\n")
+    rows = [f"hi there {n},a" for n in range(6)] + [f"bye now {n},b" for n in range(6)]
+    data.write_text("text,intent\n" + "\n".join(rows) + "\n")  # enough data to get that far
     assert main(["train", str(data), "--out", str(tmp_path / "m"), "--layers", "7"]) != 0
     err = capsys.readouterr().err.strip()
     assert "the encoder has 6" in err and err.count("\n") == 0
