@@ -5,6 +5,8 @@ Accepted:
   else `category`): our own `text,intent`, Banking77's `text,category`, Bitext's files.
 - JSONL of our exports (engine.exchange): records with `messages` ([{role, speaker, content}])
   and `intent`; the text is the last customer message; records without an intent are skipped.
+- MultiDoGO TSV (`conversationId, turnNumber, ..., utterance, ..., intent`): one case per
+  customer turn with a task, earlier customer turns as its history (engine.multidogo).
 - JSONL eval cases (shared/DESIGN.md): `{"id", "text", "history", "image", "audio", "intent"}`,
   every key but `intent` optional, paths relative to the file.
 """
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine import multidogo
 from engine.errors import InputError
 
 TEXT_COLUMNS = ("text", "utterance", "instruction")
@@ -43,7 +46,9 @@ def read_cases(path: Path) -> list[Case]:
     if not path.is_file():
         raise InputError(f"No data file at {path}.")
     suffix = path.suffix.lower()
-    if suffix in (".csv", ".tsv"):
+    if suffix == ".tsv" and multidogo.is_multidogo(path):  # conversations: cases with history
+        cases = multidogo.read_cases(path)
+    elif suffix in (".csv", ".tsv"):
         cases = _read_csv(path, delimiter="\t" if suffix == ".tsv" else ",")
     elif suffix in (".jsonl", ".json", ".ndjson"):
         cases = _read_jsonl(path)

@@ -13,8 +13,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     train = sub.add_parser(
         "train", help="fine-tune an intent model on labelled files",
         description="Fine-tune the intent model on CSV (text,intent / Banking77 text,category), "
-        "exported JSONL or JSONL eval cases. A validation split is carved from the data and the "
-        "best epoch is kept.")
+        "exported JSONL, JSONL eval cases or MultiDoGO TSV. A validation split is carved from "
+        "the data and the best epoch is kept. Cases with a history (conversations) also train "
+        "the conversation model, written to OUT/fused.")
     train.add_argument("data", nargs="+", type=Path, help="training files")
     train.add_argument("--out", type=Path, required=True, help="folder to write the model to")
     train.add_argument("--epochs", type=int, default=4)
@@ -72,7 +73,23 @@ def run_train(args: argparse.Namespace) -> int:
           f"{best['best_epoch']} of {len(best['history'])}, validation accuracy "
           f"{best['history'][best['best_epoch'] - 1]['val_accuracy']:.4f}, "
           f"{best['seconds']:.0f} s")
+    train_conversation_model(cases, args.out, args.seed)
     return 0
+
+
+def train_conversation_model(cases: list, out: Path, seed: int) -> None:
+    """Cases with a history (conversations) also teach the conversation (fused) model, kept
+    in OUT/fused beside the text model, where `eval --model OUT` and `models` find it."""
+    chats = sum(1 for case in cases if case.history)
+    if not chats:
+        return
+    from engine.fused_retrain import FOLDER
+    from engine.fused_train import train_conversations
+
+    fused = train_conversations(cases, out / FOLDER, seed=seed, log=None)
+    if fused is not None:
+        print(f"conversation model trained on {chats} cases with history: {out / FOLDER} "
+              f"({len(fused.labels)} intents)")
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -95,7 +112,9 @@ def run_eval(args: argparse.Namespace) -> int:
         from engine.assistant import Assistant, case_predictor
 
         with tempfile.TemporaryDirectory(prefix="frontdesk-eval-") as scratch:
-            with Assistant(home=Path(scratch), model=model) as assistant:
+            fused = Path(args.model) / "fused" if args.model else None  # as `train` wrote it
+            fused = fused if fused is not None and (fused / "config.json").is_file() else None
+            with Assistant(home=Path(scratch), model=model, fused=fused) as assistant:
                 metrics = evaluate(case_predictor(assistant), cases, report=args.report)
     else:
         metrics = evaluate(model_predictor(model), cases, report=args.report)
