@@ -138,10 +138,12 @@ class Assistant:
             history = self.store.turns(session_id, last=WINDOW_TURNS)
             prediction = self.model.predict([text[:MODEL_CHARS]])[0]
             fused, accepted = None, False
-            if _needs_fused(turn, prediction, history, turn_id):
+            if _needs_fused(turn, history, turn_id):
                 fused = self.multimodal.predict(history, turn_id, in_scope=bool(turn.images))
+                unsure = prediction.level == "Low" or prediction.intent == OUT_OF_SCOPE
                 accepted = fused.confidence >= FUSED_MIN_CONFIDENCE and (
-                    bool(turn.images) or fused.abstains or prediction.intent != OUT_OF_SCOPE)
+                    bool(turn.images) or fused.abstains
+                    or (unsure and prediction.intent != OUT_OF_SCOPE))
             intent, confidence, level, top = _decision(prediction, fused if accepted else None,
                                                        self.model)
             current, earlier = self._conversation_entities(history, turn_id)
@@ -330,15 +332,14 @@ def checked_text(text: object) -> str:
     return text
 
 
-def _needs_fused(
-    turn: Turn, prediction: IntentPrediction, history: list[dict[str, Any]], turn_id: int
-) -> bool:
-    """The gate: a screenshot, or earlier turns while the text model is unsure."""
+def _needs_fused(turn: Turn, history: list[dict[str, Any]], turn_id: int) -> bool:
+    """The gate: a screenshot, or earlier turns (a conversation is the conversation model's to
+    read: a text model sure of "yes go ahead" alone cannot know what it agrees to), or, for a
+    fused model without an out_of_scope class, earlier turns while the text model is unsure."""
     if turn.images:
         return True
-    unsure = prediction.level == "Low" or prediction.intent == OUT_OF_SCOPE
-    return unsure and any(row["id"] != turn_id and row["role"] in CONTEXT_ROLES and row["text"]
-                          for row in history)
+    return any(row["id"] != turn_id and row["role"] in CONTEXT_ROLES and row["text"]
+               for row in history)
 
 
 def _decision(

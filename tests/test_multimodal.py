@@ -125,8 +125,10 @@ def test_the_fused_model_decides_follow_ups_and_out_of_scope_itself(
             else:
                 assert reply.evidence["model"] == "text"
                 assert (reply.intent, reply.confidence) == (text.intent, text.confidence)
-            if earlier == "random question" or "banana" in follow_up:
-                assert reply.intent == "out_of_scope"  # nothing in scope to carry
+            if "banana" in follow_up:  # off topic, whatever came before (the text model
+                assert reply.intent == "out_of_scope"  # is sure of place_order here)
+            elif earlier == "random question":  # nothing in scope to carry: never a sure intent
+                assert reply.intent == "out_of_scope" or reply.level == "Low"
             seen.add(reply.evidence["model"])
     assert "fused" in seen
 
