@@ -10,15 +10,15 @@ Which model answers (one simple gate, `_needs_fused`): the text intent model ans
 single message, exactly as before (so Banking77 accuracy and typed-turn latency cannot move).
 The fused model (engine.multimodal: screenshot cross-attention + GATv2 over the conversation;
 shipped as a pair: assets/models/fused for screenshot turns, assets/models/conversation for the
-others) answers when the turn carries a screenshot, or when there are earlier turns and the text
-model is unsure (level Low, or out_of_scope) - "still nothing?" after "my refund hasn't arrived",
-"yes please" after the agent offered an invoice copy. The fused model has its own out_of_scope
-class, trained on conversations that end off topic ("banana bread?" after chit-chat), so it
-decides out of scope itself; its answer stands when its probability is at least
-FUSED_MIN_CONFIDENCE, else the text model's calibrated decision does. Nothing depends on what
-the text model said about earlier turns. A fused model without an out_of_scope class (older
-versions, one trained on a team's files) cannot say "nothing to carry": it does not overrule
-the text model's out_of_scope on a turn without a screenshot.
+others) answers when the turn carries a screenshot or has earlier turns - "still nothing?" after
+"my refund hasn't arrived", "yes please" after the agent offered an invoice copy (a text model
+can be sure of "yes go ahead" alone and still not know what it agrees to). The conversation
+model has its own out_of_scope class, trained on conversations that end off topic ("banana
+bread?" after chit-chat), so it decides out of scope itself; its answer stands when its
+probability is at least FUSED_MIN_CONFIDENCE, else the text model's calibrated decision does.
+Nothing depends on what the text model said about earlier turns. A fused model without an
+out_of_scope class (older versions, one trained on a team's files) cannot say "nothing to
+carry": without a screenshot it only replaces a Low in-scope answer of the text model.
 
 A turn reads the newest WINDOW_TURNS turns of its session from the store (the fused graph the
 newest 12 of them, slots and evidence all of them), so its cost does not grow with the session.
