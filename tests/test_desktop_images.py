@@ -4,14 +4,13 @@ and the files the window must refuse (in one sentence, keeping what was typed)."
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
+from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QLabel
 
 from engine.store import Store
+from tests.desktop_drive import drop_files
 from tests.fixtures_desktop import render_screenshot
 
 pytestmark = pytest.mark.slow  # real OCR and intent models
@@ -19,16 +18,6 @@ pytestmark = pytest.mark.slow  # real OCR and intent models
 
 def ocr_labels(window) -> list[str]:
     return [label.text() for label in window.chat.findChildren(QLabel, "ocr-text")]
-
-
-def drop_files(widget, paths: list[Path]) -> None:
-    """A real drop event handed to the widget's handler (QApplication only routes drops that
-    come with a drag in progress, which offscreen tests cannot start)."""
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    event = QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime,
-                       Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
-    widget.dropEvent(event)
 
 
 def test_pasted_screenshot_is_read_and_answered(qtbot, make_window, home, tmp_path):
