@@ -24,6 +24,7 @@ run: $(STAMP)
 	$(BIN)/frontdesk
 
 test: $(STAMP)
+	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest -q
 
 test-fast: $(STAMP)

@@ -33,7 +33,7 @@ def test_the_window_opens_on_x11_and_the_app_exits_cleanly(tmp_path: Path) -> No
     env.pop("WAYLAND_DISPLAY", None)
     done = subprocess.run(
         [XVFB_RUN, "-a", "-s", "-screen 0 1440x900x24",
-         sys.executable, "-m", "engine", "--check"],
+         sys.executable, "-m", "desktop", "--check"],
         env=env, capture_output=True, text=True, timeout=180,
     )
     said = done.stdout + done.stderr
@@ -49,7 +49,7 @@ def test_the_check_fails_without_a_display(tmp_path: Path) -> None:
     env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "DISPLAY": ":93",
            "FRONTDESK_HOME": str(tmp_path / "home")}
     env.pop("WAYLAND_DISPLAY", None)
-    done = subprocess.run([sys.executable, "-m", "engine", "--check"], env=env,
+    done = subprocess.run([sys.executable, "-m", "desktop", "--check"], env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode != 0
     assert "window shown" not in done.stdout

@@ -1,7 +1,10 @@
 """`frontdesk` command line: a thin layer over engine functions (tests call the same ones).
 
-No arguments opens the window. Each subcommand lives in a small module with a `register(sub)`
-that adds its parser; heavy imports happen inside the handlers so `--help` stays instant.
+The installed `frontdesk` script is `desktop.cli.main`: it hands this parser the window as
+`open_window`, so that run bare it opens the window while the engine never imports it. Run
+here without a command (`python -m engine`), it prints the usage. Each subcommand lives in a
+small module with a `register(sub)` that adds its parser; heavy imports happen inside the
+handlers so `--help` stays instant.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import argparse
 import importlib
 import logging
 import sys
+from collections.abc import Callable
 
 from engine.errors import FrontdeskError
 
@@ -66,8 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `frontdesk` script; returns the exit code."""
+def main(
+    argv: list[str] | None = None,
+    open_window: Callable[[argparse.Namespace], int] | None = None,
+) -> int:
+    """Run one command; returns the exit code. `open_window` is what no command does (the
+    desktop passes the window; without it the usage is printed)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -76,9 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         if args.command is None:
-            from desktop.app import main as run_app
-
-            return run_app(home=args.home, check=args.check)
+            if open_window is None:
+                parser.print_usage(sys.stderr)
+                print("frontdesk: no command given; the window opens with the `frontdesk` "
+                      "script or `python -m desktop`", file=sys.stderr)
+                return 2
+            return open_window(args)
         return int(args.func(args) or 0)
     except FrontdeskError as err:
         log.debug("command failed", exc_info=True)
