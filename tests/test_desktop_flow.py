@@ -143,8 +143,9 @@ def test_the_status_says_how_long_the_agent_waited(qtbot, make_window):
         gate.set()
     status = window.status_text.text()
     waited = float(status.split("answered in ")[1].split(" s")[0])
-    assert waited >= 2.0, status
-    assert shown.args[0].latency_ms < 2_000  # the model's own time was far less
+    # qtbot.wait's coarse timer may end up to 5% early, and the status rounds to 0.1 s
+    assert waited >= 1.8, status
+    assert shown.args[0].latency_ms < 1_800  # the model's own time was far less
     assert "the rest waiting" in status
 
 
