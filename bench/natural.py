@@ -14,7 +14,7 @@ calibration before/after, and the ablation of the training mix.
   encoded) trained on the recipe's mix with one source or one augmentation left out (or alone),
   scored on typed dev and the human validation split; written to bench/reports/natural/
   ablation.json and printed. The first run encodes ~35k texts (15 min on the shared 2-core CPU);
-  the features are kept in ~/.cache/frontdesk/ablation_features.pt for the next.
+  the features are kept in ~/.cache/frontdesk/ablation_features.safetensors for the next.
 
     python -m bench natural [--model DIR] [--before DIR] [--no-voice] [--ablation]
 """
@@ -24,7 +24,14 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+    from engine.default_model import Mix
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
@@ -125,11 +132,89 @@ def evaluate_model(folder: Path | None, voice: bool) -> dict:
     return out
 
 
+def ablation_table(shared: Path, base: Mix | None = None,
+                   cache_file: Path | None = None) -> dict[str, dict]:
+    """Frozen MiniLM + a linear head per mix (the recipe's, then one part changed), scored on
+    typed dev and the human validation split: what each source and augmentation adds.
+    `cache_file` keeps the frozen features ({text: tensor}) between runs."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from engine.datasets import read_cases
+    from engine.default_model import SEED, SOURCES, Mix, taxonomy, training_cases
+    from engine.evaluate import score
+    from engine.intent import IntentConfig, IntentModel
+    from engine.train import encode_once, fit_calibration
+    from engine.types import OUT_OF_SCOPE
+
+    base = base or Mix()
+    labels = sorted(taxonomy(shared)) + [OUT_OF_SCOPE]
+    index = {label: i for i, label in enumerate(labels)}
+    dev = read_cases(DEV / "typed.jsonl")
+    plain = replace(base, augment=())  # sources are compared without augmentation: the
+    # augmented copies depend on the rows they copy, and each new text costs an encoding
+    mixes = {"recipe": base, "recipe without augmentation": plain,
+             "no bitext": replace(plain, bitext=False),
+             "bitext + written OOS only": replace(plain, human=(), negatives=()),
+             "no written OOS": replace(plain, written=False)}
+    for source in SOURCES:
+        mixes[f"no {source} in scope"] = replace(
+            plain, human=tuple(s for s in base.human if s != source))
+        if source != "abcd":
+            mixes[f"no {source} negatives"] = replace(
+                plain, negatives=tuple(s for s in base.negatives if s != source))
+    encoder = IntentModel(IntentConfig(labels=labels, trainable_layers=0))
+    cache: dict[str, torch.Tensor] = (load_file(str(cache_file)) if cache_file and
+                                      cache_file.exists() else {})
+    out = {}
+    for name, mix in mixes.items():
+        train, val = training_cases(shared, mix)
+        missing = [c.text for c in train + val + dev if c.text not in cache]
+        if missing:
+            cache.update(encode_once(encoder, missing))
+            if cache_file:
+                save_file({text: t.contiguous() for text, t in cache.items()}, str(cache_file))
+        features = lambda cases: torch.stack([cache[c.text] for c in cases])  # noqa: E731
+        gold = lambda cases: torch.tensor([index[c.intent] for c in cases])  # noqa: E731
+        torch.manual_seed(SEED)
+        head = linear_head(features(train), gold(train), len(labels), seed=SEED)
+        encoder.head = head
+        with torch.no_grad():
+            fit_calibration(encoder, head(features(val)), gold(val))
+            row = {"train_rows": len(train)}
+            for part, cases in (("val", val), ("dev", dev)):
+                probs = encoder.pooled_probabilities(features(cases))
+                predicted = [encoder.decide(p).intent for p in probs]
+                m = score([c.intent for c in cases], predicted)
+                row[part] = {"in": m["in_scope_accuracy"], "P": m["oos_precision"] or 0.0,
+                             "R": m["oos_recall"] or 0.0}
+        out[name] = row
+    return out
+
+
+def linear_head(features: torch.Tensor, gold: torch.Tensor, n_labels: int,
+                epochs: int = 40, lr: float = 3e-3, seed: int = 13) -> torch.nn.Linear:
+    """A linear head on frozen features (AdamW, dropout 0.1, batch 256): the ablation's model."""
+    import torch
+
+    head = torch.nn.Linear(features.shape[1], n_labels)
+    optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=0.01)
+    dropout = torch.nn.Dropout(0.1)
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
+        order = torch.randperm(len(features), generator=generator)
+        for start in range(0, len(order), 256):
+            idx = order[start:start + 256]
+            loss = torch.nn.functional.cross_entropy(head(dropout(features[idx])), gold[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return head
+
+
 def ablation() -> dict:
     """Frozen-feature linear heads on the recipe's mix, one part changed at a time."""
-    from engine.default_model import ablation_table
-
-    cache = Path.home() / ".cache" / "frontdesk" / "ablation_features.pt"
+    cache = Path.home() / ".cache" / "frontdesk" / "ablation_features.safetensors"
     cache.parent.mkdir(parents=True, exist_ok=True)
     return ablation_table(SHARED, cache_file=cache)
 

@@ -40,12 +40,9 @@ from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-import torch
-
 from engine.augment import KINDS as AUG_KINDS
 from engine.augment import Augmenter, augment_cases
 from engine.datasets import Case, read_cases
-from engine.evaluate import score
 from engine.paths import ASSETS
 from engine.train import TrainOptions, fine_tune, stratified_split
 from engine.training_mix import (
@@ -329,76 +326,6 @@ def train_default(shared: Path, out: Path, options: TrainOptions = OPTIONS, mix:
                        "no Bitext)",
     }
     return fine_tune(train, out, options, val_cases=val, notes=notes)
-
-
-def ablation_table(shared: Path, base: Mix = Mix(),
-                   cache_file: Path | None = None) -> dict[str, dict]:
-    """Frozen MiniLM + a linear head per mix (the recipe's, then one part changed), scored on
-    typed dev and the human validation split: what each source and augmentation adds.
-    `cache_file` keeps the frozen features ({text: tensor}) between runs."""
-    from engine.intent import IntentConfig, IntentModel
-    from engine.train import encode_once, fit_calibration
-
-    labels = sorted(taxonomy(shared)) + [OUT_OF_SCOPE]
-    index = {label: i for i, label in enumerate(labels)}
-    dev = read_cases(shared / "frontdesk-eval" / "typed.jsonl")
-    plain = replace(base, augment=())  # sources are compared without augmentation: the
-    # augmented copies depend on the rows they copy, and each new text costs an encoding
-    mixes = {"recipe": base, "recipe without augmentation": plain,
-             "no bitext": replace(plain, bitext=False),
-             "bitext + written OOS only": replace(plain, human=(), negatives=()),
-             "no written OOS": replace(plain, written=False)}
-    for source in SOURCES:
-        mixes[f"no {source} in scope"] = replace(
-            plain, human=tuple(s for s in base.human if s != source))
-        if source != "abcd":
-            mixes[f"no {source} negatives"] = replace(
-                plain, negatives=tuple(s for s in base.negatives if s != source))
-    encoder = IntentModel(IntentConfig(labels=labels, trainable_layers=0))
-    cache: dict[str, torch.Tensor] = (torch.load(cache_file) if cache_file and
-                                      cache_file.exists() else {})
-    out = {}
-    for name, mix in mixes.items():
-        train, val = training_cases(shared, mix)
-        missing = [c.text for c in train + val + dev if c.text not in cache]
-        if missing:
-            cache.update(encode_once(encoder, missing))
-            if cache_file:
-                torch.save(cache, cache_file)
-        features = lambda cases: torch.stack([cache[c.text] for c in cases])  # noqa: E731
-        gold = lambda cases: torch.tensor([index[c.intent] for c in cases])  # noqa: E731
-        torch.manual_seed(SEED)
-        head = linear_head(features(train), gold(train), len(labels))
-        encoder.head = head
-        with torch.no_grad():
-            fit_calibration(encoder, head(features(val)), gold(val))
-            row = {"train_rows": len(train)}
-            for part, cases in (("val", val), ("dev", dev)):
-                probs = encoder.pooled_probabilities(features(cases))
-                predicted = [encoder.decide(p).intent for p in probs]
-                m = score([c.intent for c in cases], predicted)
-                row[part] = {"in": m["in_scope_accuracy"], "P": m["oos_precision"] or 0.0,
-                             "R": m["oos_recall"] or 0.0}
-        out[name] = row
-    return out
-
-
-def linear_head(features: torch.Tensor, gold: torch.Tensor, n_labels: int,
-                epochs: int = 40, lr: float = 3e-3) -> torch.nn.Linear:
-    """A linear head on frozen features (AdamW, dropout 0.1, batch 256): the ablation's model."""
-    head = torch.nn.Linear(features.shape[1], n_labels)
-    optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=0.01)
-    dropout = torch.nn.Dropout(0.1)
-    generator = torch.Generator().manual_seed(SEED)
-    for _ in range(epochs):
-        order = torch.randperm(len(features), generator=generator)
-        for start in range(0, len(order), 256):
-            idx = order[start:start + 256]
-            loss = torch.nn.functional.cross_entropy(head(dropout(features[idx])), gold[idx])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-    return head
 
 
 def evaluate_default(model, shared: Path, reports: Path) -> dict[str, dict]:
