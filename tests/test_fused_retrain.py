@@ -37,6 +37,14 @@ def screenshot(folder: Path, index: int, message: str) -> Path:
 
 
 @pytest.mark.slow
+def give_typed_feedback(engine: Assistant) -> None:
+    """The agent's verdict on each typed message of TYPED: accepted when right, else corrected."""
+    for text, intent in TYPED:
+        reply = engine.respond(engine.new_session(), Turn(text=text))
+        action = "accepted" if reply.intent == intent else "corrected"
+        engine.feedback(reply.id, action, corrected_intent=intent)
+
+
 def test_screenshot_corrections_retrain_the_fused_model(
     tmp_path: Path, default_intent_model, shipped_knowledge, screen_reader
 ) -> None:
@@ -48,10 +56,7 @@ def test_screenshot_corrections_retrain_the_fused_model(
             reply = engine.respond(engine.new_session(), Turn(text="see attached", images=[path]))
             assert reply.intent != NEW_INTENT  # neither model knows it yet
             engine.feedback(reply.id, "corrected", corrected_intent=NEW_INTENT)
-        for text, intent in TYPED:
-            reply = engine.respond(engine.new_session(), Turn(text=text))
-            action = "accepted" if reply.intent == intent else "corrected"
-            engine.feedback(reply.id, action, corrected_intent=intent)
+        give_typed_feedback(engine)
         shipped_version = engine.multimodal.version
 
     calls: list[tuple[int, int]] = []
@@ -118,10 +123,7 @@ def test_multi_turn_corrections_reach_the_fused_model(
             reply = engine.respond(session, Turn(text="any news on that?"))
             assert reply.intent != NEW_INTENT  # neither model knows it yet
             engine.feedback(reply.id, "corrected", corrected_intent=NEW_INTENT)
-        for text, intent in TYPED:
-            reply = engine.respond(engine.new_session(), Turn(text=text))
-            action = "accepted" if reply.intent == intent else "corrected"
-            engine.feedback(reply.id, action, corrected_intent=intent)
+        give_typed_feedback(engine)
     result = retrain.retrain_from_store(home, retrain.RetrainOptions(heads_only=True,
                                                                      eval_fraction=0.3))
     fused = json.loads((result.folder / versions.METRICS_FILE).read_text())["fused"]
