@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from engine.assistant import Assistant
-from engine.entities import extract
+from engine.nlu.entities import extract
 from engine.types import Turn
 
 MESSAGES = [

@@ -3,7 +3,7 @@
 One prepared run for a machine with a GPU (each part prints its figures):
 1. text model (the shipped default) on tests/data/default_eval.jsonl: predictions that agree,
    largest probability difference;
-2. fused model on the 270 held-out synthetic cases (engine.synthetic, frozen MiniLM packed on
+2. fused model on the 270 held-out synthetic cases (engine.fusion.synthetic, frozen MiniLM packed on
    each device): accuracy on each device, agreement, largest probability difference;
 3. batch throughput: fused forwards over batches of 64 cases, and the frozen MiniLM over every
    distinct text of the 270 cases (texts/s), CPU vs CUDA;
@@ -36,8 +36,8 @@ def sync(device: str) -> None:
 
 
 def text_model(device: str) -> None:
-    from engine.datasets import read_cases
-    from engine.intent import IntentModel
+    from engine.data.datasets import read_cases
+    from engine.nlu.intent import IntentModel
 
     texts = [case.text for case in read_cases(EVAL_SET)]
     cpu, other = IntentModel.load(None, "cpu"), IntentModel.load(None, device)
@@ -48,10 +48,10 @@ def text_model(device: str) -> None:
 
 
 def fused_model(device: str, cases: int) -> None:
-    from engine.frozen_text import FrozenText
-    from engine.fused_train import build_sets, collate, on_device, predict, prepare
-    from engine.fusion import FusedModel
-    from engine.multimodal import DEFAULT_FOLDER
+    from engine.fusion.frozen_text import FrozenText
+    from engine.fusion.model import FusedModel
+    from engine.fusion.reader import DEFAULT_FOLDER
+    from engine.fusion.train import build_sets, collate, on_device, predict, prepare
 
     _, test = build_sets(DATA, 8, 12)
     test = test[:cases]

@@ -1,7 +1,8 @@
 """Retraining the fused model from the logs, measured on a team whose customers send screenshots.
 
 1. A team starts from the shipped models. Its customers send screenshots with a vague line
-   ("see attached", "any idea?") or a hint ("about my refund"): engine.synthetic's held-out side
+   ("see attached", "any idea?") or a hint ("about my refund"): engine.fusion.synthetic's held-out
+   side
    (test utterances, fonts training never saw), and screenshots of warranty claims, an intent
    neither model knows (our own messages, tests/data/warranty_claim.txt, rendered the same
    way). A real Assistant answers each turn in a real store (real RapidOCR); the agent accepts
@@ -10,7 +11,7 @@
 2. Before/after, end to end through `Assistant.respond` on screenshots the training never saw
    (other utterances, other renderings, 20 warranty claims held back): accuracy of the replies,
    recall of the new intent, and how often the fused answer was taken.
-3. Forgetting: the fused model's accuracy on engine.synthetic's held-out test set (screenshot
+3. Forgetting: the fused model's accuracy on engine.fusion.synthetic's held-out test set (screenshot
    and conversation cases, perfect OCR) before/after.
 
     python -m bench.fused_retrain [--per-intent 4] [--eval-per-intent 2]
@@ -27,15 +28,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from engine import retrain, versions
 from engine.assistant import Assistant
-from engine.synthetic import (
+from engine.fusion.synthetic import (
     TEST_ONLY_FONTS,
     VAGUE_WITH_IMAGE,
     labels,
     render_screen,
     screenshot_cases,
 )
+from engine.learning import retrain, versions
 from engine.types import Turn
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,10 +89,11 @@ def answer_all(engine: Assistant, turns: list[tuple[Path, str, str]], feedback: 
 
 
 def synthetic_test_accuracy(folder: Path) -> float:
-    """The fused model's score on engine.synthetic's held-out set (as bench.fusion builds it)."""
-    from engine.frozen_text import FrozenText
-    from engine.fused_train import accuracy, build_sets, prepare
-    from engine.fusion import FusedModel
+    """The fused model's score on engine.fusion.synthetic's held-out set (as bench.fusion builds
+    it)."""
+    from engine.fusion.frozen_text import FrozenText
+    from engine.fusion.model import FusedModel
+    from engine.fusion.train import accuracy, build_sets, prepare
 
     model = FusedModel.load(folder)
     _, test_cases = build_sets(SHARED, 8, 12)

@@ -1,13 +1,13 @@
-"""Ablations of the fused model on the held-out synthetic sets (engine.synthetic).
+"""Ablations of the fused model on the held-out synthetic sets (engine.fusion.synthetic).
 
-Each mode of engine.fused_train is trained on the same training cases with the same seed and
+Each mode of engine.fusion.train is trained on the same training cases with the same seed and
 scored on the same test cases (test pool of utterances, a font training never saw):
   screenshot cases: full (image + graph) vs no_image (the typed text alone, trained so) and vs
     the full model with the image taken away at test time;
   conversation cases: full (graph) vs last (the last message alone) vs concat (history joined
     into one text).
 Evidence: on conversations whose intent sits in an earlier turn, how often the attention
-rollout (engine.fusion.node_relevance) ranks that turn first among the earlier turns; on
+rollout (engine.fusion.model.node_relevance) ranks that turn first among the earlier turns; on
 screenshot cases, how often a screenshot/OCR-block node outranks the other non-current nodes.
 Latency: the fused model's forward pass for one 5-turn conversation (text encoder excluded).
 
@@ -37,7 +37,9 @@ from pathlib import Path
 
 import torch
 
-from engine.fused_train import (
+from engine.fusion.model import node_relevance
+from engine.fusion.synthetic import labels
+from engine.fusion.train import (
     MODES,
     FrozenText,
     build_sets,
@@ -47,8 +49,6 @@ from engine.fused_train import (
     prepare,
     train,
 )
-from engine.fusion import node_relevance
-from engine.synthetic import labels
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -107,7 +107,7 @@ def real_ocr_check(model, test_cases, names, text, encoder, count: int, seed: in
     """The full model on N test screenshots read by real RapidOCR vs by perfect OCR."""
     import io
 
-    from engine.vision import ScreenReader
+    from engine.vision.ocr import ScreenReader
 
     reader = ScreenReader()
     cases = [c for c in test_cases if c.kind == "screenshot"][:count]
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     text = FrozenText()
     encoder = None
     if args.visual and not args.no_visual:
-        from engine.image_features import ImageEncoder
+        from engine.vision.features import ImageEncoder
 
         encoder = ImageEncoder.load(device="cpu", long_side=256)
     train_cases, test_cases = build_sets(args.data, args.shots, args.convs, args.seed)

@@ -192,7 +192,7 @@ def stalls(model: str | None, turns: int, export_rows: int) -> dict:
     from desktop.dialogs.export import ExportDialog
     from desktop.main_window import MainWindow
     from desktop.stall_probe import StallProbe
-    from engine.store import Store
+    from engine.store.database import Store
     from engine.types import Reply, Turn
 
     app = QApplication.instance() or QApplication([])
@@ -293,7 +293,7 @@ def stalls(model: str | None, turns: int, export_rows: int) -> dict:
     figures["export"] = {"rows": dialog.result_count,
                          "window_ms": (time.perf_counter() - started) * 1000,
                          "longest_stall_ms": probe.longest_ms}
-    from engine.exchange import export_records
+    from engine.exchange.records import export_records
 
     with Store.open(home) as store:
         raw_ms, raw_stall = raw_in_thread(

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import torch
 
-from engine import encoder as text_encoder
-from engine.datasets import read_cases
-from engine.evaluate import percentile
-from engine.intent import IntentModel
+from engine.data.datasets import read_cases
+from engine.learning.evaluate import percentile
+from engine.nlu import encoder as text_encoder
+from engine.nlu.intent import IntentModel
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORTS = ROOT / "bench" / "reports"
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
               f"p95 {percentile(values, 95):6.2f} ms")
     print(f"  ratio predict/raw      p50 {statistics.median(ours) / statistics.median(raw):.2f}x")
     if args.refresh:
-        from engine.default_model import evaluate_default, write_card
+        from engine.recipes.default_model import evaluate_default, write_card
 
         write_card(model, evaluate_default(model, SHARED, REPORTS))
     for metrics_file in sorted(REPORTS.glob("*/metrics.json")):

@@ -1,13 +1,13 @@
 """The conversation model on human chats: MultiDoGO dev, per domain, graph vs last vs concat.
 
-Labels: "the customer's task at this turn" (engine.multidogo: the turn's own task intent, else
+Labels: "the customer's task at this turn" (engine.data.multidogo: the turn's own task intent, else
 the latest task intent the customer stated earlier; greetings and thanks left out). Follow-ups:
 turns whose own labels are only dialogue acts (contentonly, confirmation, rejection, ...).
 MultiDoGO keeps customer turns only, so every conversation here is the customer's side.
 
 Per domain, each model is trained on a subsample of that domain's train split (`--train`
 dialogues, every scored turn of them a case) and scored on dev (`--dev` dialogues):
-  graph   the fused model (engine.fusion) over the conversation graph, frozen MiniLM
+  graph   the fused model (engine.fusion.model) over the conversation graph, frozen MiniLM
   last    the same model on the current turn alone (no graph, no history)
   concat  the same model on history + turn joined into one text (cut from the left, 128 tokens)
   lr-last / lr-concat   frozen MiniLM sentence vector + logistic regression, same two views
@@ -27,8 +27,11 @@ from pathlib import Path
 
 import torch
 
-from engine.frozen_text import FrozenText
-from engine.fused_train import (
+from engine.data.multidogo import DOMAINS, Dialogue, load
+from engine.fusion.frozen_text import FrozenText
+from engine.fusion.graph import ConversationTurn
+from engine.fusion.reader import MAX_TURNS
+from engine.fusion.train import (
     CONCAT_TOKENS,
     for_mode,
     mode_config,
@@ -36,9 +39,6 @@ from engine.fused_train import (
     prepare_turns,
     train,
 )
-from engine.graph import ConversationTurn
-from engine.multidogo import DOMAINS, Dialogue, load
-from engine.multimodal import MAX_TURNS
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 REPORT = Path(__file__).resolve().parent / "reports" / "multidogo"

@@ -6,7 +6,7 @@ OCR it (ScreenReader), store the reading, text model, fused model (MiniLM token 
 and OCR blocks, graph, cross-attention, GATv2), draft, store the reply - against the raw
 RapidOCR call on the same PNG, interleaved in the same run. The raw call goes to a RapidOCR of
 its own, built as the library builds it (same limits as ours, its own session settings: ours
-differ only in letting idle threads sleep, engine.vision.without_spinning).
+differ only in letting idle threads sleep, engine.vision.ocr.without_spinning).
 Each round draws a fresh copy of every image (one corner pixel changed) so neither the memory
 cache nor the store's reading answers for it: every respond pays for a real OCR, and the frozen
 MiniLM's memory of texts is emptied first, so the lines read are encoded anew as a new
@@ -34,9 +34,9 @@ from rapidocr import RapidOCR
 from bench.assistant import MESSAGES, percentile
 from bench.vision import IMAGES, SHARED
 from engine.assistant import Assistant
-from engine.synthetic import TEST_ONLY_FONTS, render_screen
+from engine.fusion.synthetic import TEST_ONLY_FONTS, render_screen
 from engine.types import Turn
-from engine.vision import OCR_PARAMS
+from engine.vision.ocr import OCR_PARAMS
 
 INTENTS = ["payment_issue", "track_refund", "cancel_order", "recover_password"]
 FOLLOW_UPS = ["still nothing?", "any update?", "so?", "and now?"]

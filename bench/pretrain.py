@@ -1,9 +1,9 @@
-"""Does self-supervised pretraining (engine.pretrain) help the fused model? An ablation.
+"""Does self-supervised pretraining (engine.fusion.pretrain) help the fused model? An ablation.
 
-The labelled sets are those of the README's fused table (engine.fused_train.build_sets, seed 0:
+The labelled sets are those of the README's fused table (engine.fusion.train.build_sets, seed 0:
 540 training cases, 270 held-out test cases). For each seed, the cross-attention and graph
-network are pretrained once on unlabelled training-side cases (engine.pretrain.unlabelled),
-then the fused model is fine-tuned with today's recipe (engine.fused_train.train, same seed)
+network are pretrained once on unlabelled training-side cases (engine.fusion.pretrain.unlabelled),
+then the fused model is fine-tuned with today's recipe (engine.fusion.train.train, same seed)
 from scratch and from the pretrained weights, on all labelled training cases and on a
 stratified fraction of them (the low-label setting), and both are scored on the same test set.
 
@@ -27,17 +27,17 @@ from pathlib import Path
 import torch
 
 from bench.fusion import evidence_hits, real_ocr_check, scores
-from engine.frozen_text import FrozenText
-from engine.fused_train import build_sets, mode_config, prepare, train
-from engine.fusion import FusedModel
-from engine.pretrain import (
+from engine.fusion.frozen_text import FrozenText
+from engine.fusion.model import FusedModel
+from engine.fusion.pretrain import (
     PretrainConfig,
     load_pretrained,
     pretrain,
     save_pretrained,
     unlabelled,
 )
-from engine.synthetic import labels
+from engine.fusion.synthetic import labels
+from engine.fusion.train import build_sets, mode_config, prepare, train
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 REPORT = Path(__file__).resolve().parent / "reports" / "pretrain"

@@ -33,8 +33,8 @@ from pathlib import Path
 import phonenumbers
 from stdnum import iban, luhn
 
-import engine.redact
-from engine.redact import DEFAULT_REGIONS, redact
+import engine.exchange.redact
+from engine.exchange.redact import DEFAULT_REGIONS, redact
 
 EU_PHONE = ["DE", "FR", "ES", "IT", "NL", "IE", "BE", "AT", "PT", "PL", "SE", "DK", "FI"]
 LEFT = ["please call me on", "my details:", "you can reach me at", "write it down:",
@@ -344,7 +344,7 @@ def timed(redactor: Callable[[str], str], texts: list[str], repeat: int) -> floa
     of text shapes emptied: a real export runs once)."""
     best = float("inf")
     for _ in range(repeat):
-        engine.redact._SHAPES_SEEN.clear()
+        engine.exchange.redact._SHAPES_SEEN.clear()
         started = time.process_time()
         for text in texts:
             redactor(text)

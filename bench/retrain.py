@@ -1,7 +1,8 @@
 """Retraining from the logs, measured on a simulated team.
 
 1. A team starts from the default model. Its customers write messages the default model never
-   trained on: the held-out 10% test split of the Bitext 8k file (engine.default_model's split,
+   trained on: the held-out 10% test split of the Bitext 8k file (engine.recipes.default_model's
+   split,
    seed 13), 40% of them roughed up the way people type (lower case, no punctuation, typos),
    and warranty claims, an intent the model never saw (tests/data/warranty_claim.txt, 60
    messages we wrote). A real Assistant answers every customer turn in a real store; the agent
@@ -36,10 +37,11 @@ from pathlib import Path
 
 import torch
 
-from engine import default_model, retrain, versions
-from engine.datasets import read_cases
-from engine.evaluate import score
-from engine.intent import DEFAULT_FOLDER, IntentModel, read_config
+from engine.data import default_mix
+from engine.data.datasets import read_cases
+from engine.learning import retrain, versions
+from engine.learning.evaluate import score
+from engine.nlu.intent import DEFAULT_FOLDER, IntentModel, read_config
 from engine.types import Turn
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,7 +70,7 @@ def roughen(text: str, rng: random.Random) -> str:
 def team_messages(shared: Path, rng: random.Random,
                   limit: int | None = None) -> list[tuple[str, str]]:
     """(text, gold intent): Bitext held-out rows (40% roughened) and our warranty claims."""
-    _, _, test = default_model.bitext_splits(shared)
+    _, _, test = default_mix.bitext_splits(shared)
     test = test[:limit] if limit else test
     out = [(roughen(c.text, rng) if rng.random() < 0.4 else c.text, c.intent) for c in test]
     lines = WARRANTY.read_text(encoding="utf-8").splitlines()
@@ -111,7 +113,7 @@ def simulate_team(home: Path, messages: list[tuple[str, str]], rng: random.Rando
 def domain_scores(model: IntentModel, shared: Path) -> dict:
     """Accuracy on our own default-domain messages and OOS recall on unseen Banking77 intents."""
     own = read_cases(OWN_EVAL)
-    oos = default_model.oos_cases(shared, "test")
+    oos = default_mix.oos_cases(shared, "test")
     predicted = [p.intent for p in model.predict([c.text for c in own])]
     oos_predicted = [p.intent for p in model.predict([c.text for c in oos])]
     return {"own_messages_accuracy": score([c.intent for c in own], predicted)["accuracy"],
@@ -128,7 +130,7 @@ def old_intent_accuracy(recall: dict) -> float:
 
 def ten_thousand(shared: Path, rng: random.Random, n: int = 10_000) -> list[retrain.LoggedCase]:
     """n logged replies (sessions of 4) from Bitext held-out rows + warranty claims, roughened."""
-    _, val, test = default_model.bitext_splits(shared)
+    _, val, test = default_mix.bitext_splits(shared)
     lines = [line for line in WARRANTY.read_text().splitlines() if line and line[0] != "#"]
     pool = [(c.text, c.intent) for c in val + test] + [(t, NEW_INTENT) for t in lines]
     out = []
@@ -142,7 +144,7 @@ def ten_thousand(shared: Path, rng: random.Random, n: int = 10_000) -> list[retr
 
 def raw_encode_seconds(texts: list[str], batch_size: int = 128) -> float:
     """The library underneath: plain transformers MiniLM forward over `texts`, no grad."""
-    from engine import encoder as text_encoder
+    from engine.nlu import encoder as text_encoder
 
     tokenizer, model = text_encoder.load_tokenizer(), text_encoder.load_encoder()
     started = time.perf_counter()
@@ -165,8 +167,8 @@ def fresh_home(base: Path, parent: Path) -> Path:
 
 def team_part(args: argparse.Namespace, work: Path, rng: random.Random) -> dict:
     """The simulated team: before/after on held-out sessions, new intent, forgetting."""
-    from engine.exchange import export_records
-    from engine.store import Store
+    from engine.exchange.records import export_records
+    from engine.store.database import Store
 
     results: dict = {"default_domain_before": domain_scores(IntentModel.load(args.base),
                                                             args.shared)}

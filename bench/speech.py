@@ -26,9 +26,9 @@ from pathlib import Path
 import jiwer
 import numpy as np
 
-from engine.audio import SAMPLE_RATE, load_audio
-from engine.live import LiveTranscriber
-from engine.speech import FasterWhisperTranscriber, load_transcriber
+from engine.speech.audio import SAMPLE_RATE, load_audio
+from engine.speech.live import LiveTranscriber
+from engine.speech.transcribe import FasterWhisperTranscriber, load_transcriber
 
 SPEECH = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "speech"
 

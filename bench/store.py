@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 
 from engine.errors import StoreError
-from engine.exchange import export_records
-from engine.merge import import_records
-from engine.store import OPEN_CHECK_WAIT_S, WRITE_BATCH, Store, now_iso
-from engine.store_schema import apply_migrations
+from engine.exchange.merge import import_records
+from engine.exchange.records import export_records
+from engine.store.database import OPEN_CHECK_WAIT_S, WRITE_BATCH, Store, now_iso
+from engine.store.schema import apply_migrations
 from engine.types import Reply, Turn
 
 INTENTS = ["refund", "track_order", "cancel_order", "change_address", "payment_issue",
@@ -253,7 +253,7 @@ def desk_during_import(folder: Path, export: Path) -> tuple[list[float], int]:
 
 def store_fts(query: str) -> str:
     """The same MATCH expression the store builds (so raw and ours run the same search)."""
-    from engine.store import fts_query
+    from engine.store.database import fts_query
 
     return fts_query(query)
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.image_features import ImageEncoder
-from engine.vision import ScreenReader, open_image
+from engine.vision.features import ImageEncoder
+from engine.vision.ocr import ScreenReader, open_image
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "screenshots"
 IMAGES = ["pytesseract/test.png", "abcd_ui/customer_site.png", "abcd_ui/agent_dashboard.png",

@@ -33,7 +33,7 @@ def reserve_ui_core() -> None:
 
 
 def open_store(home: Path):
-    from engine.store import Store
+    from engine.store.database import Store
 
     return Store.open(home)
 
@@ -54,7 +54,7 @@ def load_assistant(home: Path, settings: DesktopSettings):
 
 def load_transcriber(home: Path, settings: DesktopSettings):
     reserve_ui_core()
-    from engine.speech import load_transcriber
+    from engine.speech.transcribe import load_transcriber
 
     transcriber = load_transcriber(model=settings.whisper_model or None, device=settings.device,
                                    home=home)

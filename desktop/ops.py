@@ -98,7 +98,7 @@ def screen_reader_for(assistant: Any) -> Any:
             return reader
     reader = getattr(assistant, "_desktop_reader", None)
     if reader is None:
-        from engine.vision import ScreenReader, Screenshot
+        from engine.vision.ocr import ScreenReader, Screenshot
 
         store = store_of(assistant)
 
@@ -149,7 +149,7 @@ def redraft(assistant: Any, session_id: int, turn_id: int, intent: str) -> tuple
     up to that turn as for the first draft: (text, article id, whether an article answers
     that intent; else the draft is the hand-off one)."""
     from engine.assistant import CONTEXT_ROLES
-    from engine.entities import extract_conversation, latest_values
+    from engine.nlu.entities import extract_conversation, latest_values
 
     rows = [row for row in store_of(assistant).turns(session_id)
             if row["id"] <= turn_id and row["role"] in CONTEXT_ROLES and row["text"]]
@@ -170,8 +170,8 @@ def add_turn(owner: Any, session_id: int, turn: Turn) -> int:
 
 def play_audio(store: Any, attachment_id: int, cache: Path, sd_module: Any = None) -> float:
     """Play a voice turn's recording; returns its length in seconds."""
-    from engine.audio import load_audio
     from engine.errors import InputError
+    from engine.speech.audio import load_audio
 
     cache.mkdir(parents=True, exist_ok=True)
     file = cache / f"play-{attachment_id}.audio"

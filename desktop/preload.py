@@ -20,8 +20,8 @@ def import_screenshot_modules() -> bool:
     """The heavy imports (torch_geometric, RapidOCR), off the engine thread."""
     import rapidocr  # noqa: F401
 
-    import engine.fused_retrain  # noqa: F401 (imported for its side effect: loaded modules)
-    import engine.multimodal  # noqa: F401
+    import engine.fusion.reader  # noqa: F401
+    import engine.learning.fused_retrain  # noqa: F401 (imported for its side effect: loaded modules)
 
     return True
 

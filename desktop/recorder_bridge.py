@@ -1,8 +1,9 @@
 """The microphone as Qt signals: level, live partial text, final transcript, one-sentence errors.
 
-`engine.recorder.Recorder` captures on PortAudio's thread and calls back from there; this bridge
+`engine.speech.recorder.Recorder` captures on PortAudio's thread and calls back from there; this
+bridge
 turns those callbacks into signals (safe to emit from any thread) and feeds the audio to
-`engine.live.LiveTranscriber` on the speech worker's thread, one feed at a time: chunks that
+`engine.speech.live.LiveTranscriber` on the speech worker's thread, one feed at a time: chunks that
 arrive while a decode runs are joined into the next feed, so a slow CPU never queues minutes of
 work. The audio backend is injectable (`sd_module`), so tests play a real file through it.
 """
@@ -65,7 +66,7 @@ class RecorderBridge(QObject):
         """Open the microphone; False (and one sentence on `error`) when it cannot."""
         if self._recorder is not None:
             return True
-        from engine.recorder import Recorder
+        from engine.speech.recorder import Recorder
 
         try:
             recorder = Recorder(
@@ -91,7 +92,7 @@ class RecorderBridge(QObject):
         self.started_at = time.monotonic()
 
         def make_live(transcriber, _job: Job):
-            from engine.live import LiveTranscriber
+            from engine.speech.live import LiveTranscriber
 
             # set here, on the speech thread, so a `finish` queued behind this op sees it
             self._live = LiveTranscriber(transcriber, on_partial=self._emit_partial)
@@ -122,7 +123,7 @@ class RecorderBridge(QObject):
         def finish(_transcriber, _job: Job) -> tuple[str, Path | None]:
             import numpy as np
 
-            from engine.audio import save_wav
+            from engine.speech.audio import save_wav
 
             live = holder._live
             if live is None:

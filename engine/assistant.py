@@ -8,7 +8,7 @@ from interleaving two turns.
 
 Which model answers (one simple gate, `_needs_fused`): the text intent model answers a typed
 single message, exactly as before (so Banking77 accuracy and typed-turn latency cannot move).
-The fused model (engine.multimodal: screenshot cross-attention + GATv2 over the conversation;
+The fused model (engine.fusion.reader: screenshot cross-attention + GATv2 over the conversation;
 shipped as a pair: assets/models/fused for screenshot turns, assets/models/conversation for the
 others) answers when the turn carries a screenshot or has earlier turns - "still nothing?" after
 "my refund hasn't arrived", "yes please" after the agent offered an invoice copy (a text model
@@ -34,22 +34,23 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine import paths, versions
-from engine.datasets import Case
-from engine.encoder import BASE_NAME
-from engine.entities import extract, latest_values
+from engine import paths
+from engine.data.datasets import Case
 from engine.errors import InputError
-from engine.intent import IntentModel, IntentPrediction
-from engine.knowledge import KnowledgeBase
-from engine.sentence_encoder import SentenceEncoder
-from engine.store import Store
+from engine.learning import versions
+from engine.nlu.encoder import BASE_NAME
+from engine.nlu.entities import extract, latest_values
+from engine.nlu.intent import IntentModel, IntentPrediction
+from engine.nlu.knowledge import KnowledgeBase
+from engine.nlu.sentence_encoder import SentenceEncoder
+from engine.store.database import Store
 from engine.types import OUT_OF_SCOPE, Entity, Reply, Turn
 
 if TYPE_CHECKING:
-    from engine.fusion import FusedModel
-    from engine.multimodal import FusedPrediction, MultimodalReader
-    from engine.speech import Transcriber
-    from engine.vision import ScreenReader
+    from engine.fusion.model import FusedModel
+    from engine.fusion.reader import FusedPrediction, MultimodalReader
+    from engine.speech.transcribe import Transcriber
+    from engine.vision.ocr import ScreenReader
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,8 @@ WINDOW_TURNS = 40  # newest turns a reply reads (fused graph, slots, evidence)
 class Assistant:
     """Intent, entities and a drafted answer for each customer turn, all kept in the store.
 
-    `model` and `knowledge` take a folder (None: the model version in use, see engine.versions;
+    `model` and `knowledge` take a folder (None: the model version in use, see
+    engine.learning.versions;
     the shipped knowledge base) or an object already loaded, so tests and the window can share
     one loaded model.
     """
@@ -192,7 +194,7 @@ class Assistant:
     def transcriber(self) -> Transcriber:
         """The speech-to-text backend, loaded on first use (faster-whisper tiny.en by default)."""
         if self._transcriber is None:
-            from engine.speech import load_transcriber
+            from engine.speech.transcribe import load_transcriber
 
             self._transcriber = load_transcriber(device=self._device, home=self.home)
         return self._transcriber
@@ -201,10 +203,9 @@ class Assistant:
     def multimodal(self) -> MultimodalReader:
         """Screenshot reading and the fused model, loaded on the first turn that needs them."""
         if self._multimodal is None:
-            from engine.fused_retrain import current_folder
-            from engine.multimodal import DEFAULT_FOLDER, MultimodalReader
+            from engine.fusion.reader import DEFAULT_FOLDER, MultimodalReader
 
-            fused = self._fused if self._fused is not None else current_folder(self.home)
+            fused = self._fused if self._fused is not None else versions.fused_folder(self.home)
             if fused == DEFAULT_FOLDER:
                 fused = None  # the shipped pair: fused for screenshots, conversation model
             self._multimodal = MultimodalReader(self.store, fused, self._device,
@@ -226,7 +227,7 @@ class Assistant:
 
     def _read_screenshots(self, turn: Turn, turn_id: int, text: str) -> str:
         """OCR a stored turn's images; a screenshot-only turn gets their text as its own."""
-        from engine.multimodal import screenshot_text
+        from engine.fusion.reader import screenshot_text
 
         shots = [shot for _, shot in self.multimodal.read_turn(turn_id)]
         if text.strip():
@@ -252,7 +253,8 @@ class Assistant:
         return text
 
     def use_version(self, name: str) -> None:
-        """Switch the data folder to model version `name` (engine.versions) and answer with it
+        """Switch the data folder to model version `name` (engine.learning.versions) and answer
+        with it
         from the next turn: its intent model now, its fused model on the next screenshot."""
         with self._lock:
             versions.use(self.home, name)

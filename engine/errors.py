@@ -23,3 +23,9 @@ class ModelError(FrontdeskError):
     """A model folder or checkpoint that cannot be loaded safely."""
 
     exit_code = 4
+
+
+class TrainingCancelled(FrontdeskError):
+    """The person pressed cancel; nothing was written."""
+
+    exit_code = 130

@@ -19,12 +19,14 @@ from pathlib import Path
 from engine.errors import InputError
 
 CONFIG_FILE = "config.json"
-# What our model writers put in a model folder (engine.intent, engine.adapters, engine.fusion,
-# engine.default_model's card, engine.retrain's notes); a folder holding anything else is not one.
+# What our model writers put in a model folder (engine.nlu.intent, engine.nlu.adapters,
+# engine.fusion.model, engine.recipes.default_model's card, engine.learning.retrain's notes); a
+# folder holding anything else is not one.
 WEIGHTS_FILES = frozenset({"model.safetensors", "adapters.safetensors", "fusion.safetensors"})
 MODEL_FILES = WEIGHTS_FILES | {CONFIG_FILE, "MODEL_CARD.md", "metrics.json",
                                "data_summary.json", "replay.jsonl"}
-FUSED_FOLDER = "fused"  # a version's fused model, itself a model folder (engine.fused_retrain)
+# A version's fused model, itself a model folder (engine.learning.fused_retrain writes it).
+FUSED_FOLDER = "fused"
 
 
 def is_model_folder(folder: Path) -> bool:

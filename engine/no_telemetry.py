@@ -1,6 +1,6 @@
 """Library telemetry off before any library starts: nothing the desk handles leaves the machine.
 
-onnxruntime (RapidOCR's OCR in engine.vision, faster-whisper's Silero VAD in the speech path)
+onnxruntime (RapidOCR's OCR in engine.vision.ocr, faster-whisper's Silero VAD in the speech path)
 ships Microsoft's 1DS telemetry, on by default on Linux: about 10 s after its first session it
 looks up mobile.events.data.microsoft.com. `ORT_DISABLE_TELEMETRY=1` stops its uploader, but only
 when set before onnxruntime is imported (strace: set after the import, or with

@@ -11,6 +11,7 @@ import platformdirs
 from engine.errors import InputError
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
+SHARED_DATA = ASSETS.parent.parent / "shared" / "data"  # the public datasets, beside a checkout
 APP_NAME = "frontdesk"
 
 
@@ -52,6 +53,13 @@ def shared_cache() -> Path:
     path = Path(chosen).expanduser() if chosen else Path(platformdirs.user_cache_dir(APP_NAME))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def shared_data() -> Path | None:
+    """The public datasets folder ($FRONTDESK_SHARED_DATA or ../shared/data), if present."""
+    chosen = os.environ.get("FRONTDESK_SHARED_DATA")
+    folder = Path(chosen) if chosen else SHARED_DATA
+    return folder if folder.is_dir() else None
 
 
 def file_sha256(path: Path) -> str:

@@ -10,7 +10,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from engine.store import Store
+from engine.store.database import Store
 
 DATA = Path(__file__).parent / "data"
 VOICE_CLIP = DATA / "audio" / "refund_order.wav"  # "... charged twice for order 48213 ..."

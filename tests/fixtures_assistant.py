@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from engine.assistant import Assistant
-from engine.intent import IntentModel
-from engine.knowledge import KnowledgeBase
+from engine.nlu.intent import IntentModel
+from engine.nlu.knowledge import KnowledgeBase
 
 
 @pytest.fixture(scope="session")

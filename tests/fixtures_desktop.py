@@ -20,7 +20,7 @@ def desktop_intent_model(request: pytest.FixtureRequest) -> Any:
     """The shipped intent model, or the folder named by $FRONTDESK_TEST_MODEL."""
     override = os.environ.get("FRONTDESK_TEST_MODEL")
     if override:
-        from engine.intent import IntentModel
+        from engine.nlu.intent import IntentModel
 
         return IntentModel.load(Path(override))
     return request.getfixturevalue("default_intent_model")

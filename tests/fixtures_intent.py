@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.datasets import Case, read_cases
-from engine.intent import IntentModel
+from engine.data.datasets import Case, read_cases
+from engine.nlu.intent import IntentModel
 
 DATA = Path(__file__).resolve().parent / "data"
 

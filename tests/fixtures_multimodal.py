@@ -1,5 +1,5 @@
 """Fixtures for the fused path: one Assistant whose OCR and fused model load once per run,
-and screenshots rendered with Pillow (the same drawing calls engine.synthetic uses)."""
+and screenshots rendered with Pillow (the same drawing calls engine.fusion.synthetic uses)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from engine.assistant import Assistant
-from engine.intent import IntentModel
-from engine.knowledge import KnowledgeBase
+from engine.nlu.intent import IntentModel
+from engine.nlu.knowledge import KnowledgeBase
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.datasets import Case, read_cases
-from engine.intent import IntentConfig, IntentModel
+from engine.data.datasets import Case, read_cases
+from engine.nlu.intent import IntentConfig, IntentModel
 from engine.types import Turn
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -61,7 +61,7 @@ def bitext_pools(shared_data: Path) -> tuple[list[Case], list[Case]]:
 def team_base_model(tmp_path_factory: pytest.TempPathFactory, bitext_pools) -> Path:
     """A base model trained on 80 Bitext rows of 4 intents, with its replay sample beside it
     (what a retrained version keeps)."""
-    from engine.train import TrainOptions, fine_tune
+    from engine.learning.train import TrainOptions, fine_tune
 
     base, _ = bitext_pools
     folder = tmp_path_factory.mktemp("base") / "model"
@@ -78,9 +78,9 @@ def team_base_model(tmp_path_factory: pytest.TempPathFactory, bitext_pools) -> P
 def team_logs(tmp_path_factory: pytest.TempPathFactory, team_base_model: Path,
               bitext_pools) -> Path:
     """A data folder whose store holds 32 sessions of a team using the base model (v001)."""
-    from engine import versions
     from engine.assistant import Assistant
-    from engine.knowledge import KnowledgeBase
+    from engine.learning import versions
+    from engine.nlu.knowledge import KnowledgeBase
 
     _, team_rows = bitext_pools
     home = tmp_path_factory.mktemp("team") / "home"

@@ -48,14 +48,14 @@ JFK_TEXT = (
 
 @pytest.fixture(scope="session")
 def faster_transcriber(speech_home: Path) -> Any:
-    from engine.speech import load_transcriber
+    from engine.speech.transcribe import load_transcriber
 
     return load_transcriber("faster-whisper", home=speech_home, device="cpu")
 
 
 @pytest.fixture(scope="session")
 def openai_transcriber(speech_home: Path) -> Any:
-    from engine.speech import load_transcriber
+    from engine.speech.transcribe import load_transcriber
 
     return load_transcriber("openai-whisper", home=speech_home, device="cpu")
 

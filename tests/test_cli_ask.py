@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli import main
-from engine.store import Store
+from engine.store.database import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,7 +12,7 @@ import pytest
 
 from engine import paths
 from engine.cli import main
-from engine.store import Store
+from engine.store.database import Store
 from engine.types import Turn
 from tests.conftest import ROOT
 from tests.fixtures_store import fill_conversation

@@ -1,12 +1,14 @@
-"""The circumstance augmentation of the default-model recipe (engine.default_model.with_context)."""
+"""The circumstance augmentation of the default-model recipe
+(engine.data.default_mix.with_context)."""
 
 from __future__ import annotations
 
 import json
 import random
 
-from engine.datasets import Case
-from engine.default_model import OWN_EVAL_SET, context_copies, read_clauses, with_context
+from engine.data.datasets import Case
+from engine.data.default_mix import context_copies, read_clauses, with_context
+from engine.recipes.default_model import OWN_EVAL_SET
 
 
 def test_clauses_are_many_and_none_is_lifted_from_our_eval_set():

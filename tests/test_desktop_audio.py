@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QToolButton
 
-from engine.store import Store
+from engine.store.database import Store
 from tests.fixtures_speech import FilePlaybackSoundDevice
 
 pytestmark = pytest.mark.slow  # real Whisper and intent models

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from desktop.dialogs.export import ExportDialog
-from engine.store import Store
+from engine.store.database import Store
 from engine.types import Reply, Turn
 
 pytestmark = pytest.mark.slow  # the window's engine thread loads the intent model

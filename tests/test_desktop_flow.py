@@ -15,7 +15,7 @@ from PySide6.QtGui import QColor, QGuiApplication, QImage
 from PySide6.QtWidgets import QLabel, QPushButton, QToolButton
 
 from desktop.widgets.chat_view import Bubble
-from engine.store import Store
+from engine.store.database import Store
 from engine.types import Turn
 from tests.desktop_drive import (
     VOICE_CLIP,
@@ -229,7 +229,7 @@ def bubble_texts(window) -> list[str]:
 
 
 def test_a_turn_and_a_session_can_be_deleted_and_undone(qtbot, make_window, home, tmp_path):
-    from engine.exchange import export_records
+    from engine.exchange.records import export_records
 
     window = make_window()
     with qtbot.waitSignal(window.reply_shown, timeout=60_000):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from engine.store import Store
+from engine.store.database import Store
 
 pytestmark = pytest.mark.slow  # the real intent model (loaded once per session)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from engine.knowledge import claimed_action
-from engine.store import Store
+from engine.nlu.knowledge import claimed_action
+from engine.store.database import Store
 from tests.desktop_drive import (
     VOICE_CLIP,
     click_session,

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QLabel
 
-from engine.store import Store
+from engine.store.database import Store
 from tests.desktop_drive import drop_files
 from tests.fixtures_desktop import render_screenshot
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.store import Store
+from engine.store.database import Store
 
 
 def test_a_refused_first_turn_leaves_no_empty_session(qtbot, make_window, home, tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from engine import versions
+from engine.learning import versions
 from engine.types import Turn
 
 pytestmark = pytest.mark.slow  # trains a model (heads only, a few seconds)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from engine.audio import SAMPLE_RATE, load_audio, save_wav
+from engine.speech.audio import SAMPLE_RATE, load_audio, save_wav
 from tests.desktop_drive import VOICE_CLIP, drop_files, press, session_turns
 
 CANCEL_BOUND_S = 3.0  # generous for a loaded CI machine; the window itself reacts in one event

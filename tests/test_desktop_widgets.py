@@ -20,7 +20,7 @@ TURNS = [
 
 
 def reply_with_evidence() -> Reply:
-    """Evidence as engine.fusion.evidence writes it (attention rollout per node)."""
+    """Evidence as engine.fusion.model.evidence writes it (attention rollout per node)."""
     nodes = [
         {"kind": "block", "label": "Charged twice  EUR 49.99", "turn": 2, "turn_id": 3,
          "screenshot": 0, "block": 1, "box": [0.10, 0.20, 0.60, 0.30], "weight": 0.61},

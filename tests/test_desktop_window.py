@@ -13,7 +13,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
-from engine.store import Store
+from engine.store.database import Store
 
 pytestmark = pytest.mark.slow  # real models (loaded once per session)
 

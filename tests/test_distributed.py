@@ -14,9 +14,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from engine.datasets import read_cases
-from engine.encoder import load_encoder
-from engine.intent import IntentModel
+from engine.data.datasets import read_cases
+from engine.nlu.encoder import load_encoder
+from engine.nlu.intent import IntentModel
 
 ROOT = Path(__file__).resolve().parent.parent
 INTENTS = ("track_order", "cancel_order", "get_refund", "recover_password", "delivery_options")
@@ -40,7 +40,7 @@ def test_two_processes_match_one(shared_data: Path, tmp_path: Path):
     data = tmp_path / "train.jsonl"
     data.write_text("".join(json.dumps({"id": c.id, "text": c.text, "intent": c.intent}) + "\n"
                             for c in train))
-    common = ["-m", "engine.distributed", "--data", str(data), "--epochs", "2",
+    common = ["-m", "engine.learning.distributed", "--data", str(data), "--epochs", "2",
               "--batch-size", "16", "--layers", "1", "--lr", "3e-4", "--no-dropout"]
     one = _run([sys.executable, *common, "--out", str(tmp_path / "one")], tmp_path)
     two = _run([sys.executable, "-m", "torch.distributed.run", "--standalone",

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.entities import ENTITY_TYPES, extract, extract_conversation, latest_values
+from engine.nlu.entities import ENTITY_TYPES, extract, extract_conversation, latest_values
 
 TODAY = date(2026, 11, 28)
 

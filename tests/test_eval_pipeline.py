@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli import main
-from engine.store import Store
+from engine.store.database import Store
 
 pytestmark = pytest.mark.slow
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from engine.errors import InputError, StoreError
-from engine.exchange import CSV_COLUMNS, export_records
-from engine.merge import import_records
-from engine.store import Store
+from engine.exchange.merge import import_records
+from engine.exchange.records import CSV_COLUMNS, export_records
+from engine.store.database import Store
 from engine.types import Turn
 from tests.fixtures_store import fill_conversation, reply_for
 
@@ -253,7 +253,7 @@ def test_jpeg_screenshot_travels_with_its_extension_and_size(
 def test_export_reads_back_as_labelled_training_cases(
     store: Store, store_screenshot: Path, tmp_path: Path
 ) -> None:
-    from engine.datasets import read_cases
+    from engine.data.datasets import read_cases
 
     talk = fill_conversation(store, store_screenshot)
     cases = read_cases(_export(store, tmp_path / "out" / "train.jsonl"))
@@ -268,7 +268,7 @@ def test_export_reads_back_as_labelled_training_cases(
 
 
 def test_a_long_session_exports_only_recent_context(store, tmp_path: Path) -> None:
-    from engine.exchange import CONTEXT_MESSAGES, export_records
+    from engine.exchange.records import CONTEXT_MESSAGES, export_records
     from engine.types import Reply, Turn
 
     session = store.new_session()

@@ -10,12 +10,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from engine import fused_retrain, retrain, versions
 from engine.assistant import Assistant
 from engine.cli.models_cmds import fused_line
-from engine.fusion import FusedModel
-from engine.multimodal import DEFAULT_FOLDER
-from engine.synthetic import TEST_ONLY_FONTS, render_screen
+from engine.fusion.model import FusedModel
+from engine.fusion.reader import DEFAULT_FOLDER
+from engine.fusion.synthetic import TEST_ONLY_FONTS, render_screen
+from engine.learning import fused_retrain, retrain, versions
+from engine.model_folder import FUSED_FOLDER
 from engine.types import Turn
 from tests.fixtures_retrain import NEW_INTENT, warranty_messages
 
@@ -73,16 +74,16 @@ def test_screenshot_corrections_retrain_the_fused_model(
     assert fused["after"]["new_intent_recall"][NEW_INTENT] >= 0.5
     assert fused["new_intents"] == [NEW_INTENT]
     assert fused_line(fused).startswith(f"fused model retrained on {fused['train_cases']} turns")
-    model = FusedModel.load(result.folder / fused_retrain.FOLDER)
+    model = FusedModel.load(result.folder / FUSED_FOLDER)
     assert model.labels[-1] == NEW_INTENT and model.labels[:-1] == FusedModel.load(
         DEFAULT_FOLDER).labels  # the known intents keep their rows, in order
 
-    assert fused_retrain.current_folder(home) == DEFAULT_FOLDER  # not switched to by itself
+    assert versions.fused_folder(home) == DEFAULT_FOLDER  # not switched to by itself
     with Assistant(home, knowledge=shipped_knowledge) as engine:
         engine.screen_reader = screen_reader
         assert engine.multimodal.version == shipped_version
         engine.use_version(result.version)  # as the Train dialog's "Use" does
-        assert fused_retrain.current_folder(home) == result.folder / fused_retrain.FOLDER
+        assert versions.fused_folder(home) == result.folder / FUSED_FOLDER
         assert engine.multimodal.version != shipped_version
         assert NEW_INTENT in engine.multimodal.labels
         assert engine.multimodal.screen_reader is screen_reader  # OCR not loaded again

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from engine.errors import ModelError
-from engine.fusion import (
+from engine.fusion.graph import ConversationTurn, batch_graphs, build_graph
+from engine.fusion.model import (
     WEIGHTS_FILE,
     Blocks,
     FusedModel,
@@ -19,9 +20,8 @@ from engine.fusion import (
     evidence,
     node_relevance,
 )
-from engine.graph import ConversationTurn, batch_graphs, build_graph
-from engine.synthetic import TRAIN_FONTS, render_screen
-from engine.vision import Screenshot
+from engine.fusion.synthetic import TRAIN_FONTS, render_screen
+from engine.vision.ocr import Screenshot
 
 LABELS = ["payment_issue", "track_order", "get_refund"]
 
@@ -158,9 +158,9 @@ def test_bad_model_folders_are_refused(inputs, tmp_path: Path):
 def test_training_learns_from_the_image_and_from_earlier_turns(shared_data: Path):
     """A short run on the 4 order intents (the typed hint "about my order" cannot tell them
     apart): the screenshot and the earlier turn must both be used."""
-    from engine.frozen_text import FrozenText
-    from engine.fused_train import accuracy, mode_config, prepare, train
-    from engine.synthetic import conversation_cases, labels, screenshot_cases
+    from engine.fusion.frozen_text import FrozenText
+    from engine.fusion.synthetic import conversation_cases, labels, screenshot_cases
+    from engine.fusion.train import accuracy, mode_config, prepare, train
 
     chosen = ["cancel_order", "change_order", "place_order", "track_order"]
     assert set(chosen) <= set(labels(shared_data))

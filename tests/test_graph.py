@@ -8,8 +8,7 @@ from collections import Counter
 import pytest
 import torch
 
-from engine.entities import extract
-from engine.graph import (
+from engine.fusion.graph import (
     EDGE_DIM,
     EDGE_TYPES,
     ConversationTurn,
@@ -17,8 +16,9 @@ from engine.graph import (
     build_graph,
     edge_type_names,
 )
-from engine.synthetic import TRAIN_FONTS, render_screen
-from engine.vision import Screenshot
+from engine.fusion.synthetic import TRAIN_FONTS, render_screen
+from engine.nlu.entities import extract
+from engine.vision.ocr import Screenshot
 
 
 def truth_screenshot(seed: int = 3) -> Screenshot:

@@ -9,9 +9,9 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from engine import image_features
 from engine.errors import ModelError
-from engine.image_features import FEATURE_DIM, ImageEncoder
+from engine.vision import features as image_features
+from engine.vision.features import FEATURE_DIM, ImageEncoder
 
 MILITARY_UNIFORM = 652  # ImageNet class of the Grace Hopper portrait
 

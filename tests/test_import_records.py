@@ -1,7 +1,7 @@
 """Import of exports: sessions of any length round-trip, and a bad record is refused whole.
 
 Real SQLite stores in temporary data folders; the exports are real files written by
-engine.exchange, edited where a test needs a bad record.
+engine.exchange.records, edited where a test needs a bad record.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 
 from engine.cli import main
 from engine.errors import InputError
-from engine.exchange import CONTEXT_MESSAGES, export_records
-from engine.export_format import FORMAT
-from engine.merge import import_records
-from engine.store import Store
+from engine.exchange.format import FORMAT
+from engine.exchange.merge import import_records
+from engine.exchange.records import CONTEXT_MESSAGES, export_records
+from engine.store.database import Store
 from engine.types import Turn
 from tests.fixtures_store import reply_for
 

@@ -11,8 +11,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from engine.errors import InputError, ModelError
-from engine.evaluate import evaluate, model_predictor
-from engine.intent import DEFAULT_FOLDER, IntentModel
+from engine.learning.evaluate import evaluate, model_predictor
+from engine.nlu.intent import DEFAULT_FOLDER, IntentModel
 from engine.types import OUT_OF_SCOPE
 
 

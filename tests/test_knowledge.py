@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.entities import ENTITY_TYPES, extract, extract_conversation, latest_values
 from engine.errors import InputError
-from engine.knowledge import PLACEHOLDER, SLOT_PROMPTS, KnowledgeBase
-from engine.sentence_encoder import SentenceEncoder
+from engine.nlu.entities import ENTITY_TYPES, extract, extract_conversation, latest_values
+from engine.nlu.knowledge import PLACEHOLDER, SLOT_PROMPTS, KnowledgeBase
+from engine.nlu.sentence_encoder import SentenceEncoder
 from engine.types import OUT_OF_SCOPE, Entity
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from engine.assistant import Assistant
-from engine.entities import extract
-from engine.knowledge import SLOT_PROMPTS, KnowledgeBase, claimed_action
+from engine.nlu.entities import extract
+from engine.nlu.knowledge import SLOT_PROMPTS, KnowledgeBase, claimed_action
 from engine.types import Entity, Turn
 
 # What a value of each slot looks like in a customer's message (extracted for real below).

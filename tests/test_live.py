@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.audio import SAMPLE_RATE, load_audio
-from engine.live import LiveTranscriber
-from engine.recorder import Recorder
+from engine.speech.audio import SAMPLE_RATE, load_audio
+from engine.speech.live import LiveTranscriber
+from engine.speech.recorder import Recorder
 from tests.fixtures_speech import JFK_TEXT, FilePlaybackSoundDevice, write_wav
 from tests.fixtures_speech import wer as _wer
 

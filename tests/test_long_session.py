@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from engine.assistant import WINDOW_TURNS, Assistant
-from engine.intent import IntentModel
-from engine.knowledge import KnowledgeBase
-from engine.multimodal import MAX_TURNS
+from engine.fusion.reader import MAX_TURNS
+from engine.nlu.intent import IntentModel
+from engine.nlu.knowledge import KnowledgeBase
 from engine.types import Reply, Turn
 
 SESSION_TURNS = 300

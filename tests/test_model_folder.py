@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from engine.cli import main
-from engine.intent import IntentModel
 from engine.model_folder import is_model_folder
-from engine.store import Store
+from engine.nlu.intent import IntentModel
+from engine.store.database import Store
 from engine.types import Turn
 from tests.fixtures_store import file_digest
 

@@ -9,15 +9,15 @@ import random
 import pytest
 import torch
 
-from engine import encoder
 from engine.assistant import Assistant
 from engine.cli import main
-from engine.datasets import Case, read_cases
+from engine.data.datasets import Case, read_cases
 from engine.errors import InputError, ModelError
-from engine.evaluate import evaluate, model_predictor
-from engine.intent import IntentModel
-from engine.sentence_encoder import SentenceEncoder
-from engine.train import TrainOptions, fast_bf16, fine_tune
+from engine.learning.evaluate import evaluate, model_predictor
+from engine.learning.train import TrainOptions, fast_bf16, fine_tune
+from engine.nlu import encoder
+from engine.nlu.intent import IntentModel
+from engine.nlu.sentence_encoder import SentenceEncoder
 from engine.types import Turn
 
 INTENTS = ("card_arrival", "exchange_rate", "lost_or_stolen_card", "top_up_failed")

@@ -15,9 +15,9 @@ import torch
 from engine.assistant import FUSED_MIN_CONFIDENCE, Assistant
 from engine.cli import main
 from engine.errors import InputError
-from engine.fusion import FusedModel
-from engine.intent import IntentModel
-from engine.multimodal import CONVERSATION_FOLDER, DEFAULT_FOLDER
+from engine.fusion.model import FusedModel
+from engine.fusion.reader import CONVERSATION_FOLDER, DEFAULT_FOLDER
+from engine.nlu.intent import IntentModel
 from engine.types import Turn
 
 pytestmark = pytest.mark.slow  # every test here loads the intent, fused or OCR models
@@ -205,7 +205,7 @@ def test_packed_states_match_each_text_encoded_alone() -> None:
     """Texts packed end to end (block-diagonal mask, positions restarting) get the states
     each would get alone: short OCR lines, a text cut at max_length (from either side), an
     empty one, and rows small enough that the texts spread over several forwards."""
-    from engine import encoder
+    from engine.nlu import encoder
 
     tokenizer, bert = encoder.load_tokenizer(), encoder.load_encoder()
     long = " ".join(f"word{i}" for i in range(80))

@@ -1,4 +1,4 @@
-"""Self-supervised pretraining (engine.pretrain) on a few real synthetic cases and MiniLM."""
+"""Self-supervised pretraining (engine.fusion.pretrain) on a few real synthetic cases and MiniLM."""
 
 from __future__ import annotations
 
@@ -9,18 +9,17 @@ import pytest
 import torch
 
 from engine.errors import ModelError
-from engine.frozen_text import FrozenText
-from engine.fused_train import mode_config, train
-from engine.fusion import FusedModel
-from engine.pretrain import (
+from engine.fusion.frozen_text import FrozenText
+from engine.fusion.model import FusedModel, apply_pretrained
+from engine.fusion.pretrain import (
     PretrainConfig,
-    apply_pretrained,
     load_pretrained,
     pretrain,
     save_pretrained,
     unlabelled,
 )
-from engine.synthetic import labels, load_pools, split_of
+from engine.fusion.synthetic import labels, load_pools, split_of
+from engine.fusion.train import mode_config, train
 
 
 @pytest.fixture(scope="module")

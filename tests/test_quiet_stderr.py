@@ -23,7 +23,7 @@ def _run(args: list[str], **env: str) -> subprocess.CompletedProcess:
 def test_the_graph_modules_import_without_a_warning() -> None:
     """Any FutureWarning raised while importing them is an error here."""
     done = _run(["-W", "error::FutureWarning", "-c",
-                 "import engine.graph, engine.fusion, engine.multimodal"])
+                 "import engine.fusion.graph, engine.fusion.model, engine.fusion.reader"])
     assert done.returncode == 0 and done.stderr == "", done.stderr
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.audio import SAMPLE_RATE, load_audio
-from engine.recorder import VANISHED, DeviceError, Recorder, level_of
+from engine.speech.audio import SAMPLE_RATE, load_audio
+from engine.speech.recorder import VANISHED, DeviceError, Recorder, level_of
 from tests.fixtures_speech import CROSS_CPU_WER, JFK_TEXT, FilePlaybackSoundDevice, wer
 
 

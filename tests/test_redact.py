@@ -13,8 +13,8 @@ from stdnum import iban, luhn
 from bench.privacy import audit_set, damaged, leaked
 from engine.cli import main
 from engine.errors import InputError
-from engine.exchange import export_records
-from engine.redact import (
+from engine.exchange.records import export_records
+from engine.exchange.redact import (
     _first_look_ascii,
     address_spans,
     card_spans,
@@ -26,7 +26,7 @@ from engine.redact import (
     phone_spans,
     redact,
 )
-from engine.store import Store
+from engine.store.database import Store
 from engine.types import Reply, Turn
 
 letters_word = st.text(alphabet=st.characters(categories=("L",)), min_size=1, max_size=12)

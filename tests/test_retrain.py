@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from engine import retrain, versions
 from engine.errors import InputError
-from engine.exchange import export_records
-from engine.merge import import_records
-from engine.store import Store
+from engine.exchange.merge import import_records
+from engine.exchange.records import export_records
+from engine.learning import retrain, versions
+from engine.store.database import Store
 from engine.types import Reply, Turn
 from tests.fixtures_retrain import NEW_INTENT, warranty_messages
 
@@ -157,7 +157,7 @@ def test_retraining_learns_the_new_intent_and_writes_a_version(team_home: Path):
     assert versions.current_name(team_home) == "v001"
     versions.use(team_home, "v002")
     from engine.assistant import Assistant
-    from engine.knowledge import KnowledgeBase
+    from engine.nlu.knowledge import KnowledgeBase
 
     unseen = warranty_messages()[-5:]  # the fixture's team only used the first 30
     with Assistant(team_home, knowledge=KnowledgeBase.load()) as assistant:
@@ -170,7 +170,7 @@ def test_retraining_learns_the_new_intent_and_writes_a_version(team_home: Path):
 
 @pytest.mark.slow
 def test_heads_only_learns_the_new_intent_too(team_home: Path, monkeypatch):
-    from engine.intent import IntentModel
+    from engine.nlu.intent import IntentModel
 
     encoded: list[int] = []  # rows through the encoder: each distinct text once, nothing more
     lower = IntentModel.lower
@@ -224,7 +224,7 @@ def test_a_run_killed_halfway_changes_nothing(team_home: Path, tmp_path: Path):
 
 @pytest.mark.slow
 def test_cancel_writes_nothing(team_home: Path):
-    from engine.train import TrainingCancelled
+    from engine.errors import TrainingCancelled
 
     def check() -> None:  # the GUI's Job.check: raises once the person pressed cancel
         raise RuntimeError("cancelled")
@@ -249,20 +249,20 @@ def test_cli_refuses_bad_logs_in_one_sentence(home: Path, tmp_path: Path, capsys
 
 
 def test_replay_for_the_shipped_model_comes_from_its_own_recipe(shared_data: Path, monkeypatch):
-    from engine import default_model
-    from engine.intent import DEFAULT_FOLDER, read_config
+    from engine.data import default_mix
+    from engine.nlu.intent import DEFAULT_FOLDER, read_config
 
     monkeypatch.setenv("FRONTDESK_SHARED_DATA", str(shared_data))
     train, val, source = retrain.replay_cases(DEFAULT_FOLDER, per_intent=6, seed=13)
     labels = read_config(DEFAULT_FOLDER).labels
-    assert "engine.default_model" in source
+    assert "engine.data.default_mix" in source
     assert sorted({c.intent for c in train}) == sorted(labels) == sorted({c.intent for c in val})
     counts = {label: sum(c.intent == label for c in train) for label in labels}
     assert counts.pop("out_of_scope") == 24 and set(counts.values()) == {6}
-    recipe_train, recipe_val, recipe_test = default_model.bitext_splits(shared_data)
+    recipe_train, recipe_val, recipe_test = default_mix.bitext_splits(shared_data)
     never = {c.text for c in recipe_test}
     assert not never & {c.text for c in train + val}  # the default's test split stays unseen
     oos_val_sources = {c.id.split(":")[0] for c in val if c.intent == "out_of_scope"}
     assert oos_val_sources <= {"nlupp_hotels", "banking77"}
     assert {c.id.split(":")[1] for c in val if c.id.startswith("banking77")} <= set(
-        default_model.OOS_VAL_B77)
+        default_mix.OOS_VAL_B77)

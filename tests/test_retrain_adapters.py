@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from engine import adapters, versions
 from engine.errors import ModelError
-from engine.intent import IntentModel
-from engine.train import TrainOptions, fine_tune
+from engine.learning import versions
+from engine.learning.train import TrainOptions, fine_tune
+from engine.nlu import adapters
+from engine.nlu.intent import IntentModel
 from tests.fixtures_retrain import NEW_INTENT, install_version, warranty_messages
 
 

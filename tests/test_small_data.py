@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from engine import versions
 from engine.cli import main
-from engine.evaluate import MIN_SCORED_CASES
-from engine.retrain import RetrainOptions, retrain_from_store
-from engine.store import Store
+from engine.learning import versions
+from engine.learning.evaluate import MIN_SCORED_CASES
+from engine.learning.retrain import RetrainOptions, retrain_from_store
+from engine.store.database import Store
 from engine.types import Turn
 from tests.fixtures_retrain import install_version
 from tests.fixtures_store import reply_for

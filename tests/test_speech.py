@@ -14,16 +14,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.audio import SAMPLE_RATE, load_audio, resample, save_wav
 from engine.errors import InputError, ModelError
-from engine.speech import (
+from engine.speech.audio import SAMPLE_RATE, load_audio, resample, save_wav
+from engine.speech.convert import convert, read_ct2_model
+from engine.speech.models import resolve_model
+from engine.speech.transcribe import (
     Cancelled,
     Transcriber,
     load_transcriber,
     split_blocks,
 )
-from engine.speech_models import resolve_model
-from engine.whisper_convert import convert, read_ct2_model
 from tests.fixtures_speech import CROSS_CPU_WER, JFK_TEXT, write_wav
 from tests.fixtures_speech import wer as _wer
 

@@ -17,8 +17,8 @@ from PIL import Image
 
 from engine import paths
 from engine.errors import InputError, StoreError
-from engine.store import Store
-from engine.store_schema import LATEST_VERSION, MIGRATIONS, apply_migrations
+from engine.store.database import Store
+from engine.store.schema import LATEST_VERSION, MIGRATIONS, apply_migrations
 from engine.types import Turn
 from tests.conftest import ROOT
 from tests.fixtures_store import file_digest, fill_conversation, reply_for
@@ -232,7 +232,7 @@ def test_newer_schema_is_refused_and_left_untouched(tmp_path: Path) -> None:
 
 WRITER = """
 import sys
-from engine.store import Store
+from engine.store.database import Store
 from engine.types import Turn
 store = Store(sys.argv[1])
 session = store.new_session()
@@ -285,7 +285,7 @@ def test_killed_writer_loses_no_committed_turn(tmp_path: Path) -> None:
 
 RACER = """
 import sys
-from engine.store import Store
+from engine.store.database import Store
 from engine.types import Turn
 store = Store(sys.argv[1])
 session = store.new_session(agent=sys.argv[2])

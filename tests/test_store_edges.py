@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from engine import store as store_module
 from engine.cli import main as cli
 from engine.errors import InputError, StoreError
-from engine.store import Store
+from engine.store import database as store_module
+from engine.store.database import Store
 from engine.types import Turn
 from tests.fixtures_store import file_digest, fill_conversation
 
@@ -155,7 +155,7 @@ def test_the_recovery_the_message_names_works(damaged_home: Path, tmp_path: Path
 
 def _big_export(folder: Path, sessions: int = 3000, per_session: int = 8) -> Path:
     """A real export of `sessions` x `per_session / 2` replied customer turns."""
-    from engine.exchange import export_records
+    from engine.exchange.records import export_records
     from tests.fixtures_store import reply_for
 
     with Store(folder / "desk.db") as desk:
@@ -266,8 +266,8 @@ def test_the_recorder_stops_keeping_audio_at_the_limit(
     jfk: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The microphone keeps at most the limit (and says so), so what it recorded can be stored."""
-    from engine.audio import SAMPLE_RATE
-    from engine.recorder import Recorder
+    from engine.speech.audio import SAMPLE_RATE
+    from engine.speech.recorder import Recorder
     from tests.fixtures_speech import FilePlaybackSoundDevice
 
     monkeypatch.setenv("FRONTDESK_MAX_RECORDING_S", "4")

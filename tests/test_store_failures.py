@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import InputError, StoreError
-from engine.store import Store
+from engine.store.database import Store
 from engine.types import Turn
 from tests.fixtures_store import file_digest, reply_for
 

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from engine import retrain
 from engine.errors import InputError
-from engine.exchange import export_records
-from engine.merge import import_records
-from engine.store import Store
-from engine.store_schema import LATEST_VERSION, apply_migrations
+from engine.exchange.merge import import_records
+from engine.exchange.records import export_records
+from engine.learning import retrain
+from engine.store.database import Store
+from engine.store.schema import LATEST_VERSION, apply_migrations
 from engine.types import Turn
 from tests.fixtures_store import reply_for
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from engine.synthetic import (
+from engine.fusion.synthetic import (
     TEST_ONLY_FONTS,
     TRAIN_FONTS,
     conversation_cases,

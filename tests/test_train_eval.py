@@ -12,19 +12,19 @@ import pytest
 import torch
 
 from engine.cli import main
-from engine.datasets import Case, check_trainable, read_cases
-from engine.default_model import roughen
+from engine.data.datasets import Case, check_trainable, read_cases
+from engine.data.default_mix import roughen
+from engine.data.splits import stratified_split
 from engine.errors import InputError
-from engine.evaluate import evaluate, model_predictor, score
-from engine.intent import IntentModel
-from engine.train import (
+from engine.learning.evaluate import evaluate, model_predictor, score
+from engine.learning.train import (
     TrainingCancelled,
     TrainOptions,
     best_threshold,
     calibrate,
     fine_tune,
-    stratified_split,
 )
+from engine.nlu.intent import IntentModel
 from engine.types import OUT_OF_SCOPE
 
 DATA = Path(__file__).resolve().parent / "data"

@@ -1,4 +1,4 @@
-"""The human training mix (engine.training_mix), its augmentation (engine.augment), and the
+"""The human training mix (engine.data.mix), its augmentation (engine.data.augment), and the
 shipped model on plainly worded requests we wrote ourselves."""
 
 from __future__ import annotations
@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.augment import KINDS, Augmenter, augment_cases
-from engine.datasets import Case
-from engine.errors import InputError
-from engine.training_mix import (
+from engine.data.augment import KINDS, Augmenter, augment_cases
+from engine.data.datasets import Case
+from engine.data.mix import (
     MAPPINGS,
     SOURCES,
     capped,
@@ -20,6 +19,7 @@ from engine.training_mix import (
     read_mapping,
     split_by_source_label,
 )
+from engine.errors import InputError
 from engine.types import OUT_OF_SCOPE
 
 INTENTS = {"payment_issue", "get_refund", "track_refund", "delete_account", "edit_account",
@@ -40,7 +40,7 @@ def _banking77_copy(tmp_path: Path, shared_data: Path, license_file: bool = True
 
 
 def test_every_shipped_mapping_names_a_known_intent_with_a_reason(shared_data: Path) -> None:
-    from engine.default_model import taxonomy
+    from engine.data.default_mix import taxonomy
 
     intents = taxonomy(shared_data)
     assert len(intents) == 27

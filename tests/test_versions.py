@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from engine import intent, versions
 from engine.cli import main as cli
 from engine.errors import InputError
+from engine.learning import versions
+from engine.nlu import intent
 from tests.fixtures_retrain import install_version
 
 
@@ -109,7 +110,7 @@ def test_cli_lists_marks_and_switches(home: Path, tiny_model_folder: Path, capsy
 
 def test_assistant_loads_the_version_in_use(home: Path, tiny_model_folder: Path):
     from engine.assistant import Assistant
-    from engine.knowledge import KnowledgeBase
+    from engine.nlu.knowledge import KnowledgeBase
     from engine.types import Turn
 
     _two_versions(home, tiny_model_folder)

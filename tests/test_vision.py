@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from engine.errors import InputError
-from engine.vision import ScreenReader, Screenshot, open_image
+from engine.vision.ocr import ScreenReader, Screenshot, open_image
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 # onnxruntime picks its kernels by CPU (AVX-512 here, AVX2 elsewhere): a rendered line may come
@@ -84,7 +84,7 @@ def test_real_customer_service_ui(screen_reader, shared_data: Path):
 
 def test_ocr_threads_sleep_when_idle(screen_reader):
     """Every ONNX session RapidOCR runs was rebuilt with idle spinning off (see
-    engine.vision.without_spinning), and the reader still reads."""
+    engine.vision.ocr.without_spinning), and the reader still reads."""
     engine = screen_reader.engine
     sessions = [part.session.session for part in (engine.text_det, engine.text_cls,
                                                    engine.text_rec)]

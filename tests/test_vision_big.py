@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from engine.errors import InputError
-from engine.vision import OCR_MAX_SIDE, ScreenReader, open_image
+from engine.vision.ocr import OCR_MAX_SIDE, ScreenReader, open_image
 
 WORDS = ("Albert Sanders", "6449343909", "as205981@email.com", "WCUSTYQERI", "Kennedy St")
 

@@ -1,6 +1,6 @@
 """Export the logs for retraining: format, date range, redaction, progress, cancel.
 
-The export runs on the store's worker thread (`engine.exchange.export_records`); the dialog
+The export runs on the store's worker thread (`engine.exchange.records.export_records`); the dialog
 only shows progress and the one-sentence result, so the window keeps responding.
 """
 
@@ -138,7 +138,7 @@ class ExportDialog(QDialog):
         }
 
         def op(store, job: Job) -> int:
-            from engine.exchange import export_records
+            from engine.exchange.records import export_records
 
             try:
                 return export_records(store, out, progress=job.progress, **options)

@@ -31,7 +31,7 @@ def list_microphones(sd_module=None) -> tuple[list[str], str]:
     from engine.errors import FrontdeskError
 
     try:
-        from engine.recorder import Recorder
+        from engine.speech.recorder import Recorder
 
         names = list(Recorder.list_input_devices(sd_module))
     except FrontdeskError as err:

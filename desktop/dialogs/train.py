@@ -1,8 +1,10 @@
 """Train from the logs: progress, cancel, before/after metrics, then switch or keep the old model.
 
-Runs `engine.retrain.retrain_from_store` on the engine thread (the Assistant keeps answering
+Runs `engine.learning.retrain.retrain_from_store` on the engine thread (the Assistant keeps
+answering
 with the current model until the agent switches; the queue simply waits while training runs).
-Switching points the data folder at the new version (`engine.versions.use`) and loads it into
+Switching points the data folder at the new version (`engine.learning.versions.use`) and loads it
+into
 the live Assistant, so no restart is needed; keeping the old model changes nothing.
 """
 
@@ -94,7 +96,7 @@ class TrainDialog(QDialog):
         home, heads_only = self._home, self.heads_only.isChecked()
 
         def op(_assistant, job: Job):
-            from engine.retrain import RetrainOptions, retrain_from_store
+            from engine.learning.retrain import RetrainOptions, retrain_from_store
 
             return retrain_from_store(home, RetrainOptions(heads_only=heads_only),
                                       progress=job.progress, cancel=job.check)

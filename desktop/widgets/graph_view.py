@@ -98,7 +98,7 @@ def evidence_items(evidence: Any) -> list[dict[str, Any]]:
 
 def build_graph(turns: list[dict], reply: Reply | None) -> ConversationGraph:
     """The session's turns, screenshots, OCR boxes and entities as nodes, with the reply's
-    evidence (the model's attention per node, see engine.fusion.evidence) as weights and as
+    evidence (the model's attention per node, see engine.fusion.model.evidence) as weights and as
     "attends" edges into the turn being answered: thicker = more attention."""
     graph = ConversationGraph()
     items = evidence_items(reply.evidence if reply else None)

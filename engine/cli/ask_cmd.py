@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.assistant import Assistant, checked_text
 
     if args.image is not None:  # refuse a bad image before loading any model
-        from engine.vision import open_image
+        from engine.vision.ocr import open_image
 
         open_image(args.image)
     if args.audio is None and args.image is None:
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.audio is not None:  # missing, not audio, or over the length limit
         if not args.audio.is_file():
             raise InputError(f"No audio file at {args.audio}.")
-        from engine.media import read_media
+        from engine.store.media import read_media
 
         read_media("audio", args.audio)
     with Assistant(home=args.home, model=args.model, knowledge=args.knowledge) as assistant:

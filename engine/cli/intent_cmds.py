@@ -1,4 +1,5 @@
-"""`frontdesk train` and `frontdesk eval`: thin wrappers over engine.train and engine.evaluate."""
+"""`frontdesk train` and `frontdesk eval`: thin wrappers over engine.learning.train and
+engine.learning.evaluate."""
 
 from __future__ import annotations
 
@@ -50,10 +51,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from engine.datasets import read_many
-    from engine.encoder import base_name
+    from engine.data.datasets import read_many
     from engine.errors import InputError
-    from engine.train import TrainOptions, fine_tune
+    from engine.learning.train import TrainOptions, fine_tune
+    from engine.nlu.encoder import base_name
 
     if args.layers < 1 or args.epochs < 1 or not 0 < args.val_fraction < 0.5:
         raise InputError("--layers must be at least 1, --epochs at least 1, --val-fraction in "
@@ -83,19 +84,19 @@ def train_conversation_model(cases: list, out: Path, seed: int) -> None:
     chats = sum(1 for case in cases if case.history)
     if not chats:
         return
-    from engine.fused_retrain import FOLDER
-    from engine.fused_train import train_conversations
+    from engine.fusion.train import train_conversations
+    from engine.model_folder import FUSED_FOLDER
 
-    fused = train_conversations(cases, out / FOLDER, seed=seed, log=None)
+    fused = train_conversations(cases, out / FUSED_FOLDER, seed=seed, log=None)
     if fused is not None:
-        print(f"conversation model trained on {chats} cases with history: {out / FOLDER} "
+        print(f"conversation model trained on {chats} cases with history: {out / FUSED_FOLDER} "
               f"({len(fused.labels)} intents)")
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from engine.datasets import read_cases
-    from engine.evaluate import evaluate, model_predictor, unknown_intents
-    from engine.intent import IntentModel
+    from engine.data.datasets import read_cases
+    from engine.learning.evaluate import evaluate, model_predictor, unknown_intents
+    from engine.nlu.intent import IntentModel
 
     cases = read_cases(args.cases)
     model = IntentModel.load(args.model)

@@ -1,5 +1,6 @@
-"""`frontdesk models` (list, use) and `frontdesk retrain`: thin wrappers over engine.versions and
-engine.retrain."""
+"""`frontdesk models` (list, use) and `frontdesk retrain`: thin wrappers over
+engine.learning.versions and
+engine.learning.retrain."""
 
 from __future__ import annotations
 
@@ -52,7 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_models(args: argparse.Namespace) -> int:
-    from engine import paths, versions
+    from engine import paths
+    from engine.learning import versions
 
     home = paths.home(args.home)
     if args.models_action == "use":
@@ -74,8 +76,9 @@ def run_models(args: argparse.Namespace) -> int:
 
 
 def run_retrain(args: argparse.Namespace) -> int:
-    from engine import paths, retrain, versions
+    from engine import paths
     from engine.errors import InputError
+    from engine.learning import retrain, versions
 
     if (args.epochs is not None and args.epochs < 1) or not 0 < args.eval_fraction < 1:
         raise InputError("--epochs must be at least 1 and --eval-fraction between 0 and 1.")
@@ -122,7 +125,7 @@ def run_retrain(args: argparse.Namespace) -> int:
 
 
 def fused_line(report: dict) -> str:
-    """What became of the fused model, in one line (engine.fused_retrain's report)."""
+    """What became of the fused model, in one line (engine.learning.fused_retrain's report)."""
     if "kept" in report:
         return f"fused model kept ({report['kept']})"
     if "held_back" in report:

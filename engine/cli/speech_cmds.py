@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     """Load the transcriber once, then transcribe each file; a bad file fails alone."""
     from engine.errors import InputError
     from engine.paths import home
-    from engine.speech import load_transcriber
+    from engine.speech.transcribe import load_transcriber
 
     transcriber = load_transcriber(args.backend, args.model, args.device, home(args.home))
     failures = 0

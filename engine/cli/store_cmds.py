@@ -1,4 +1,5 @@
-"""`frontdesk sessions | export | import`: thin wrappers over engine.store and engine.exchange."""
+"""`frontdesk sessions | export | import`: thin wrappers over engine.store.database and
+engine.exchange.records."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _store(args: argparse.Namespace):
     from engine import paths
-    from engine.store import Store
+    from engine.store.database import Store
 
     return Store.open(paths.home(args.home))
 
@@ -83,7 +84,7 @@ def run_sessions(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from engine.exchange import export_records
+    from engine.exchange.records import export_records
 
     fmt = "csv" if args.csv or args.out.suffix.lower() == ".csv" else "jsonl"
     update, close = _progress_bar("export")
@@ -102,7 +103,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from engine.merge import import_records
+    from engine.exchange.merge import import_records
 
     update, close = _progress_bar("import")
     try:

@@ -1,0 +1,1 @@
+"""Training data: reading cases, public corpora mapped to our intents, augmentation."""

@@ -1,0 +1,211 @@
+"""Human-written training text for the 27 shop intents, read through reviewed label mappings.
+
+Each public source in shared/data keeps its own labels; `assets/training/mappings/<source>.tsv`
+says, per source label, which Frontdesk intent it means (or `out_of_scope`, a human negative)
+and why. A label not in the mapping is not used at all: ambiguous categories stay out of both
+sides. `intent_notes.tsv` says, per intent, where its human text comes from or that none exists.
+
+Sources (each folder must hold its license file):
+- banking77: `train.csv` (`text,category`); the label is the category.
+- multidogo: `<domain>/train.tsv` customer turns with one label; the label is `domain/intent`.
+- nlupp: `<domain>/fold*.json` multi-label records; a mapping label is `domain:a+b!c` (see
+  `nlupp_rule`), the first matching row wins.
+- abcd: `abcd_sample.json`; the customer's first turn that asks something, label
+  `flow/subflow`.
+
+Bad input is one sentence and nothing is written: a mapping naming an unknown intent, a source
+with no rows, a source folder without a license file.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import json
+import random
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.data.datasets import Case
+from engine.errors import InputError
+from engine.paths import ASSETS
+from engine.types import OUT_OF_SCOPE
+
+MAPPINGS = ASSETS / "training" / "mappings"
+LICENSE_NAMES = ("LICENSE", "LICENSE.txt", "LICENSE.md")
+# Negatives that name an online-shop topic are dropped: they would be in scope for a shop's agent.
+SHOP_WORDS = re.compile(r"refund|pay|invoice|bill|cancel|password|account|complain|address|"
+                        r"deliver|order|ship|subscri|newsletter|fee|charge", re.IGNORECASE)
+Rows = Iterator[tuple[str, str]]  # (text, source label)
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """One reviewed row: a source label, the intent it means, and why."""
+
+    label: str
+    intent: str
+    reason: str
+
+
+def read_mapping(path: Path, intents: set[str]) -> list[Mapping]:
+    """The rows of a mapping file (TSV: label, intent, reason; `#` lines are comments)."""
+    if not path.is_file():
+        raise InputError(f"No mapping file at {path}.")
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines()
+             if line.strip() and not line.startswith("#")]
+    rows = list(csv.DictReader(lines, delimiter="\t"))
+    if not rows or not {"label", "intent", "reason"} <= set(rows[0]):
+        raise InputError(f"{path.name} needs a header `label, intent, reason` and rows under it.")
+    out = []
+    for row in rows:
+        label, intent, reason = (row.get(k, "") or "" for k in ("label", "intent", "reason"))
+        if intent not in intents | {OUT_OF_SCOPE}:
+            raise InputError(f"{path.name} maps {label!r} to {intent!r}, which is not one of the "
+                             "intents (see INTENTS.md) nor out_of_scope.")
+        if not label.strip() or not reason.strip():
+            raise InputError(f"{path.name} has a row without a label or a reason ({label!r}).")
+        out.append(Mapping(label.strip(), intent, reason.strip()))
+    return out
+
+
+def nlupp_rule(label: str) -> Callable[[str, set[str]], bool]:
+    """`domain:a+b!c` -> a test of (domain, intents): in `domain` (`*`: any), has a and b, not c.
+    `domain:*` matches every record of the domain."""
+    domain, _, expression = label.partition(":")
+    parts = expression.split("!")
+    needed = set() if parts[0] == "*" else set(parts[0].split("+"))
+    banned = set(parts[1:])
+
+    def matches(record_domain: str, intents: set[str]) -> bool:
+        return (domain in ("*", record_domain) and needed <= intents and not banned & intents)
+
+    return matches
+
+
+def banking77_rows(folder: Path) -> Rows:
+    with open(folder / "train.csv", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            yield row["text"], row["category"]
+
+
+def multidogo_rows(folder: Path) -> Rows:
+    for path in sorted(folder.glob("*/train.tsv")):
+        with open(path, encoding="utf-8") as handle:
+            for row in csv.DictReader(handle, delimiter="\t"):
+                if "<div>" not in row["intent"]:
+                    yield row["utterance"], f"{path.parent.name}/{row['intent']}"
+
+
+def nlupp_records(folder: Path) -> Iterator[tuple[str, str, set[str]]]:
+    for path in sorted(glob.glob(str(folder / "*" / "fold*.json"))):
+        for record in json.loads(Path(path).read_text(encoding="utf-8")):
+            yield record["text"], Path(path).parent.name, set(record.get("intents", []))
+
+
+def abcd_rows(folder: Path) -> Rows:
+    for convo in json.loads((folder / "abcd_sample.json").read_text(encoding="utf-8")):
+        scenario = convo["scenario"]
+        asks = [text for speaker, text in convo["original"]
+                if speaker == "customer" and len(text.split()) >= 5]
+        if asks:
+            yield asks[0], f"{scenario['flow']}/{scenario['subflow']}"
+
+
+READERS: dict[str, Callable[[Path], Rows]] = {
+    "banking77": banking77_rows, "multidogo": multidogo_rows, "abcd": abcd_rows}
+SOURCES = ("banking77", "multidogo", "nlupp", "abcd")
+
+
+def check_license(folder: Path) -> None:
+    """A source is used only with its license beside it (it travels with what we derive)."""
+    if not folder.is_dir():
+        raise InputError(f"No data folder at {folder}.")
+    if not any((folder / name).is_file() for name in LICENSE_NAMES):
+        raise InputError(f"{folder.name} has no license file ({' or '.join(LICENSE_NAMES)}), "
+                         "so its text cannot be trained on.")
+
+
+def human_cases(shared: Path, intents: set[str], sources: tuple[str, ...] = SOURCES,
+                mappings: Path = MAPPINGS) -> list[Case]:
+    """Every mapped row of `sources` as a Case (`id` = `source:label:n`), in a stable order."""
+    out: list[Case] = []
+    for source in sources:
+        folder = shared / source
+        check_license(folder)
+        rules = read_mapping(mappings / f"{source}.tsv", intents)
+        cases = (_nlupp_cases(folder, rules) if source == "nlupp"
+                 else _mapped(READERS[source](folder), rules, source))
+        if not cases:
+            raise InputError(f"{source} gave no training rows through its mapping; check the "
+                             f"folder {folder} and {source}.tsv.")
+        out += cases
+    return out
+
+
+def _mapped(rows: Rows, rules: list[Mapping], source: str) -> list[Case]:
+    by_label = {rule.label: rule.intent for rule in rules}
+    out = []
+    for n, (text, label) in enumerate(rows):
+        intent = by_label.get(label)
+        if intent is not None and _usable(text, intent):
+            out.append(Case(text=" ".join(text.split()), intent=intent,
+                            id=f"{source}:{label}:{n}"))
+    return out
+
+
+def _nlupp_cases(folder: Path, rules: list[Mapping]) -> list[Case]:
+    tests = [(nlupp_rule(rule.label), rule) for rule in rules]
+    out = []
+    for n, (text, domain, labels) in enumerate(nlupp_records(folder)):
+        rule = next((rule for test, rule in tests if test(domain, labels)), None)
+        if rule is not None and _usable(text, rule.intent):
+            out.append(Case(text=" ".join(text.split()), intent=rule.intent,
+                            id=f"nlupp:{rule.label}:{n}"))
+    return out
+
+
+def _usable(text: str, intent: str) -> bool:
+    """Non-empty, and a negative that names no shop topic."""
+    return bool(text.strip()) and not (intent == OUT_OF_SCOPE and SHOP_WORDS.search(text))
+
+
+def source_label(case: Case) -> str:
+    """`source:label` of a human case (its id is `source:label:n`)."""
+    return ":".join(case.id.split(":")[:2])
+
+
+def split_by_source_label(cases: list[Case], fraction: float,
+                          seed: int) -> tuple[list[Case], list[Case]]:
+    """(train, validation): `fraction` of every source label held out (labels with 3 rows or
+    fewer stay in training), so validation holds every kind of human message training has."""
+    rng = random.Random(seed)
+    groups: dict[str, list[Case]] = {}
+    for case in cases:
+        groups.setdefault(source_label(case), []).append(case)
+    train, val = [], []
+    for key in sorted(groups):
+        group = groups[key][:]
+        rng.shuffle(group)
+        n_val = max(1, round(len(group) * fraction)) if len(group) > 3 else 0
+        val += group[:n_val]
+        train += group[n_val:]
+    return train, val
+
+
+def capped(cases: list[Case], per_label: int, seed: int,
+           key: Callable[[Case], str] | None = None) -> list[Case]:
+    """At most `per_label` rows of each source label (or of each `key`), a seeded sample: no
+    one big category (MultiDoGO's pizza orders, 1,256 turns) drowns the rest."""
+    rng = random.Random(seed)
+    groups: dict[str, list[Case]] = {}
+    for case in cases:
+        groups.setdefault((key or source_label)(case), []).append(case)
+    out = []
+    for key in sorted(groups):
+        group = groups[key][:]
+        rng.shuffle(group)
+        out += group[:per_label]
+    return out

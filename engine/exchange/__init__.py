@@ -1,0 +1,1 @@
+"""Sessions in and out: the export format, export/import, merging and redaction."""

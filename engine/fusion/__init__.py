@@ -1,0 +1,1 @@
+"""The fused model: text + screenshot + conversation graph; its training and data."""

@@ -1,0 +1,417 @@
+"""The fused model's parts: screenshot cross-attention, a graph network, the intent head.
+
+How a turn is read:
+1. `GatedCrossAttention`: the message's token states (from the text intent model) attend over
+   the screenshot's OCR blocks; a block is its text embedding + its 2-D box + the visual feature
+   of its region. A tanh gate that starts at 0 (Flamingo, Alayrac et al. 2022) and a hard mask
+   mean a turn without an image comes out exactly as it went in.
+2. `ConversationGNN`: GATv2 (Brody et al. 2022, "How Attentive are Graph Attention Networks?")
+   over the conversation graph of engine.fusion.graph, with edge types as edge features; its
+   attention
+   weights are returned so the reply can name the turns and boxes that mattered.
+3. `IntentHead`: reads the current turn's node state beside its own fused text vector.
+`FusedModel` composes the three; `save`/`load` write safetensors + config.json, never a pickle.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from engine.errors import ModelError
+from engine.fusion.graph import (
+    EDGE_DIM,
+    MAX_BLOCKS,
+    NODE_TYPES,
+    ConversationGraph,
+    ConversationTurn,
+)
+from engine.fusion.pyg import Batch, GATv2Conv
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "fusion.safetensors"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class FusionConfig:
+    """Sizes of the fused model; saved beside the weights as config.json."""
+
+    labels: list[str] = field(default_factory=list)
+    text_dim: int = 384  # MiniLM token states and sentence embeddings
+    visual_dim: int = 1280  # EfficientNet-Lite0 feature map channels
+    heads: int = 4
+    gnn_dim: int = 256
+    gnn_layers: int = 2
+    dropout: float = 0.1
+    image_long_side: int = 256  # ImageEncoder input size the visual features were made at
+    use_image: bool = True  # ablations switch parts off without changing the code path
+    use_graph: bool = True
+    format_version: int = FORMAT_VERSION
+    training: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+
+
+@dataclass
+class Blocks:
+    """OCR blocks of one screenshot per row: padded to K, `mask` marks the real ones."""
+
+    text: torch.Tensor  # [B, K, text_dim] sentence embeddings of the block texts
+    box: torch.Tensor  # [B, K, 4] (x0, y0, x1, y1) as fractions of the image
+    visual: torch.Tensor  # [B, K, visual_dim] roi_align features (zeros when not computed)
+    mask: torch.Tensor  # [B, K] bool
+
+    @classmethod
+    def empty(cls, rows: int, config: FusionConfig, device: torch.device | None = None) -> Blocks:
+        """No screenshot on any of `rows` turns."""
+        return cls(
+            torch.zeros(rows, 1, config.text_dim, device=device),
+            torch.zeros(rows, 1, 4, device=device),
+            torch.zeros(rows, 1, config.visual_dim, device=device),
+            torch.zeros(rows, 1, dtype=torch.bool, device=device),
+        )
+
+    def to(self, device: torch.device) -> Blocks:
+        return Blocks(*(t.to(device) for t in (self.text, self.box, self.visual, self.mask)))
+
+
+def blocks_for_turns(
+    turns: list[ConversationTurn], embed, config: FusionConfig
+) -> Blocks:
+    """One `Blocks` row per turn: the OCR blocks of all its screenshots (up to MAX_BLOCKS).
+
+    `embed(texts) -> [n, text_dim]` embeds the block texts in one call; visual features come
+    from `turn.visuals` where the caller computed them (zeros otherwise).
+    """
+    rows = []
+    for turn in turns:
+        row = []
+        for s, shot in enumerate(turn.screenshots):
+            visual = turn.visuals[s] if s < len(turn.visuals) else None
+            for b, block in enumerate(shot.blocks[:MAX_BLOCKS]):
+                vector = None if visual is None else visual.box_vectors[b]
+                row.append((block.text, block.box, vector))
+        rows.append(row[:MAX_BLOCKS])
+    width = max(1, max(len(row) for row in rows))
+    out = Blocks(
+        torch.zeros(len(turns), width, config.text_dim),
+        torch.zeros(len(turns), width, 4),
+        torch.zeros(len(turns), width, config.visual_dim),
+        torch.zeros(len(turns), width, dtype=torch.bool),
+    )
+    texts = [text for row in rows for text, _, _ in row]
+    vectors = embed(texts).float().cpu() if texts else None
+    k = 0
+    for r, row in enumerate(rows):
+        for c, (_, box, visual) in enumerate(row):
+            out.text[r, c] = vectors[k]
+            out.box[r, c] = torch.tensor(box)
+            if visual is not None:
+                out.visual[r, c] = visual
+            out.mask[r, c] = True
+            k += 1
+    return out
+
+
+def box_features(box: torch.Tensor) -> torch.Tensor:
+    """(x0, y0, x1, y1) -> centre, size and corners: 8 numbers a small MLP can place."""
+    x0, y0, x1, y1 = box.unbind(-1)
+    return torch.stack([x0, y0, x1, y1, (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0], dim=-1)
+
+
+class BlockEncoder(nn.Module):
+    """Text embedding + 2-D position + visual feature of a block -> one vector of text_dim."""
+
+    def __init__(self, config: FusionConfig) -> None:
+        super().__init__()
+        dim = config.text_dim
+        self.text = nn.Linear(dim, dim)
+        self.position = nn.Sequential(nn.Linear(8, 64), nn.GELU(), nn.Linear(64, dim))
+        self.visual = nn.Sequential(
+            nn.LayerNorm(config.visual_dim), nn.Linear(config.visual_dim, dim)
+        )
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, blocks: Blocks) -> torch.Tensor:
+        out = self.text(blocks.text) + self.position(box_features(blocks.box))
+        has_visual = blocks.mask & (blocks.visual.abs().sum(-1) > 0)
+        if has_visual.any():  # only rows with features pay for the 1280-d projection
+            visual = torch.zeros_like(out)
+            visual[has_visual] = self.visual(blocks.visual[has_visual])
+            out = out + visual
+        return self.norm(out)
+
+
+class GatedCrossAttention(nn.Module):
+    """Token states attend over OCR blocks; a turn without blocks is returned unchanged."""
+
+    def __init__(self, config: FusionConfig) -> None:
+        super().__init__()
+        dim = config.text_dim
+        self.blocks = BlockEncoder(config)
+        self.norm = nn.LayerNorm(dim)
+        self.attention = nn.MultiheadAttention(
+            dim, config.heads, dropout=config.dropout, batch_first=True
+        )
+        self.ff_norm = nn.LayerNorm(dim)
+        self.ff = nn.Sequential(nn.Linear(dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, dim))
+        self.attn_gate = nn.Parameter(torch.zeros(1))
+        self.ff_gate = nn.Parameter(torch.zeros(1))
+
+    def forward(
+        self, tokens: torch.Tensor, token_mask: torch.Tensor, blocks: Blocks
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(fused tokens [B, T, D], attention over blocks [B, T, K], head-averaged)."""
+        has_image = blocks.mask.any(dim=1)  # [B]
+        keys = self.blocks(blocks)
+        ignore = ~blocks.mask
+        ignore[~has_image, 0] = False  # a row with no block would give NaN; its output is gated off
+        attended, weights = self.attention(
+            self.norm(tokens), keys, keys, key_padding_mask=ignore, need_weights=True
+        )
+        on = has_image[:, None, None].to(tokens.dtype)
+        fused = tokens + on * torch.tanh(self.attn_gate) * attended
+        fused = fused + on * torch.tanh(self.ff_gate) * self.ff(self.ff_norm(fused))
+        weights = weights * on * token_mask[:, :, None].to(weights.dtype)
+        return fused, weights
+
+
+def mean_pool(tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Masked mean over tokens: [B, T, D] -> [B, D] (MiniLM's own pooling)."""
+    weights = mask.unsqueeze(-1).to(tokens.dtype)
+    return (tokens * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+
+
+class ConversationGNN(nn.Module):
+    """GATv2 layers over the conversation graph; returns node states and attention weights."""
+
+    def __init__(self, config: FusionConfig) -> None:
+        super().__init__()
+        dim = config.gnn_dim
+        self.text = nn.Linear(config.text_dim, dim)
+        self.node_type = nn.Embedding(len(NODE_TYPES), dim)
+        self.position = nn.Sequential(nn.Linear(8, 64), nn.GELU(), nn.Linear(64, dim))
+        self.visual = nn.Sequential(
+            nn.LayerNorm(config.visual_dim), nn.Linear(config.visual_dim, dim)
+        )
+        self.recency = nn.Linear(1, dim)
+        self.input_norm = nn.LayerNorm(dim)
+        self.convs = nn.ModuleList(
+            GATv2Conv(
+                dim,
+                dim // config.heads,
+                heads=config.heads,
+                edge_dim=EDGE_DIM,
+                dropout=config.dropout,
+                add_self_loops=True,
+                fill_value="mean",
+            )
+            for _ in range(config.gnn_layers)
+        )
+        self.norms = nn.ModuleList(nn.LayerNorm(dim) for _ in range(config.gnn_layers))
+        self.dropout = nn.Dropout(config.dropout)
+
+    def node_inputs(self, graph: Batch, x_text: torch.Tensor) -> torch.Tensor:
+        """What each node starts from: its text, kind, place, look and how long ago it was."""
+        x = (
+            self.text(x_text)
+            + self.node_type(graph.node_type)
+            + self.position(box_features(graph.box))
+            + self.recency(graph.recency.unsqueeze(-1))
+        )
+        if graph.has_visual.any():  # only screenshot/block nodes with features
+            visual = torch.zeros_like(x)
+            visual[graph.has_visual] = self.visual(graph.visual[graph.has_visual])
+            x = x + visual
+        return self.input_norm(x)
+
+    def forward(
+        self, graph: Batch, x_text: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
+        """Node states [N, gnn_dim]; per layer (edge_index with self loops, alpha [E, heads])."""
+        x = self.node_inputs(graph, graph.x_text if x_text is None else x_text)
+        attentions = []
+        for conv, norm in zip(self.convs, self.norms, strict=True):
+            out, (edge_index, alpha) = conv(
+                x, graph.edge_index, edge_attr=graph.edge_attr, return_attention_weights=True
+            )
+            x = norm(x + self.dropout(nn.functional.elu(out)))
+            attentions.append((edge_index, alpha))
+        return x, attentions
+
+
+class IntentHead(nn.Module):
+    """Logits from the current turn's graph state beside its fused text vector."""
+
+    def __init__(self, in_dim: int, labels: int, dropout: float) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Dropout(dropout), nn.Linear(in_dim, in_dim), nn.GELU(), nn.Linear(in_dim, labels)
+        )
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.net(features)
+
+
+@dataclass
+class FusedOutput:
+    logits: torch.Tensor  # [G, labels], one row per conversation (its current turn)
+    block_attention: torch.Tensor  # [turns, T, K] tokens over OCR blocks
+    graph_attention: list[tuple[torch.Tensor, torch.Tensor]]  # per GAT layer
+
+
+class FusedModel(nn.Module):
+    """Cross-attention per turn, GATv2 over the conversation, intent from the current turn.
+
+    Inputs are tensors (token states from the frozen text model, block embeddings, image
+    features) so training can cache them; `forward` runs on a `Batch` of conversation graphs
+    whose `turn_node_index` rows line up with the rows of `tokens` and `blocks`.
+    """
+
+    def __init__(self, config: FusionConfig) -> None:
+        super().__init__()
+        if not config.labels:
+            raise ValueError("FusionConfig.labels is empty")
+        self.config = config
+        self.cross = GatedCrossAttention(config)
+        self.gnn = ConversationGNN(config)
+        self.head = IntentHead(config.text_dim + config.gnn_dim, len(config.labels), config.dropout)
+
+    @property
+    def labels(self) -> list[str]:
+        return self.config.labels
+
+    def forward(
+        self, tokens: torch.Tensor, token_mask: torch.Tensor, blocks: Blocks, graph: Batch
+    ) -> FusedOutput:
+        if not self.config.use_image:
+            blocks = Blocks.empty(tokens.shape[0], self.config, tokens.device)
+        fused, block_attention = self.cross(tokens, token_mask, blocks)
+        turn_vectors = mean_pool(fused, token_mask)  # [turns, text_dim]
+        current_rows = _current_rows(graph)
+        x_text = graph.x_text.clone()
+        x_text[graph.turn_node_index] = turn_vectors.to(x_text.dtype)
+        if self.config.use_graph:
+            states, graph_attention = self.gnn(graph, x_text)
+            current_state = states[graph.current_index]
+        else:
+            graph_attention = []
+            current_state = torch.zeros(
+                len(current_rows), self.config.gnn_dim, device=tokens.device
+            )
+        features = torch.cat([turn_vectors[current_rows], current_state], dim=-1)
+        return FusedOutput(self.head(features), block_attention, graph_attention)
+
+    def save(self, folder: Path) -> None:
+        """config.json + fusion.safetensors in `folder`."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / CONFIG_FILE).write_text(json.dumps(asdict(self.config), indent=2))
+        # Floating weights in fp16 (half the size in git; load_state_dict casts back to fp32).
+        state = {
+            name: (t.half() if t.is_floating_point() else t).detach().cpu().contiguous()
+            for name, t in self.state_dict().items()
+        }
+        save_file(state, str(folder / WEIGHTS_FILE))
+
+    @classmethod
+    def load(cls, folder: Path, device: str | torch.device = "cpu") -> FusedModel:
+        """Read a folder written by `save`; refuse anything else with one sentence."""
+        folder = Path(folder)
+        config_path, weights = folder / CONFIG_FILE, folder / WEIGHTS_FILE
+        if not config_path.is_file() or not weights.is_file():
+            raise ModelError(
+                f"{folder} is not a fused model folder (config.json + {WEIGHTS_FILE})."
+            )
+        try:
+            saved = json.loads(config_path.read_text())
+            config = FusionConfig(**saved)
+        except (json.JSONDecodeError, TypeError) as err:
+            raise ModelError(f"The fused model config in {folder} cannot be read.") from err
+        if config.format_version != FORMAT_VERSION:
+            raise ModelError(
+                f"The fused model in {folder} has format {config.format_version}; "
+                f"this Frontdesk reads format {FORMAT_VERSION}."
+            )
+        model = cls(config)
+        try:
+            state = load_file(str(weights))
+            model.load_state_dict(state)
+        except (SafetensorError, RuntimeError) as err:
+            raise ModelError(
+                f"The fused model weights in {folder} are damaged or do not fit."
+            ) from err
+        return model.to(device).eval()
+
+
+def _current_rows(graph: Batch) -> torch.Tensor:
+    """Row of each conversation's current turn among all turn rows (tokens/blocks order)."""
+    position = {int(node): row for row, node in enumerate(graph.turn_node_index.tolist())}
+    return torch.tensor(
+        [position[int(node)] for node in graph.current_index.tolist()],
+        device=graph.current_index.device,
+    )
+
+
+def node_relevance(
+    graph: ConversationGraph, attentions: list[tuple[torch.Tensor, torch.Tensor]]
+) -> torch.Tensor:
+    """How much each node fed the current turn's state: attention rollout over the GAT layers.
+
+    Abnar & Zuidema 2020 ("Quantifying Attention Flow"): multiply the layers' head-averaged
+    attention matrices (rows = receiving node) and read the current node's row. For one graph.
+    """
+    n = graph.data.num_nodes
+    flow = torch.eye(n)
+    for edge_index, alpha in attentions:
+        layer = torch.zeros(n, n)
+        source, target = edge_index.detach().cpu()
+        layer.index_put_((target, source), alpha.detach().cpu().mean(dim=1), accumulate=True)
+        flow = layer @ flow
+    return flow[graph.current]
+
+
+def evidence(
+    graph: ConversationGraph,
+    attentions: list[tuple[torch.Tensor, torch.Tensor]],
+    top: int = 5,
+) -> list[dict]:
+    """The nodes that drove the intent, strongest first, in the reply's evidence format."""
+    relevance = node_relevance(graph, attentions)
+    order = relevance.argsort(descending=True).tolist()
+    out = []
+    for index in order[:top]:
+        info = graph.nodes[index]
+        out.append(
+            {
+                "kind": info.kind,
+                "label": info.label[:200],
+                "turn": info.turn,
+                "turn_id": info.turn_id,
+                "screenshot": info.screenshot,
+                "block": info.block,
+                "box": list(info.box) if info.box else None,
+                "weight": round(float(relevance[index]), 4),
+            }
+        )
+    return out
+
+
+PRETRAINED_PARTS = ("cross.", "gnn.")  # what engine.fusion.pretrain trains
+
+
+def apply_pretrained(model: FusedModel, state: dict[str, torch.Tensor]) -> FusedModel:
+    """Load pretrained cross.* / gnn.* weights into `model`; the intent head stays as it is."""
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as err:  # sizes differ
+        raise ModelError("The pretrained weights do not fit this fused model.") from err
+    if unexpected or any(name.startswith(PRETRAINED_PARTS) for name in missing):
+        raise ModelError("The pretrained weights do not fit this fused model.")
+    return model

@@ -1,0 +1,317 @@
+"""The fused model at work on a stored conversation: screenshots read, graph built, intent named.
+
+The Assistant calls this when a turn carries a screenshot, or when a vague follow-up leans on
+earlier turns (the gate lives in engine.assistant). Everything comes from the store: each image
+attachment is OCRed once (`ScreenReader` asks the store for an earlier reading of the same bytes
+first) and the reading is written back with `set_ocr`, so screenshot text is searchable and never
+read twice. The conversation becomes `ConversationTurn`s, then the graph of engine.fusion.graph,
+then
+`FusedModel` (engine.fusion.model) over frozen MiniLM token states, exactly as engine.fusion.train
+fed
+it in training. Evidence comes from the GATv2 attention rollout (`fusion.node_relevance`):
+which turns and which OCR boxes drove the intent.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.nn.utils.rnn import pad_sequence
+
+from engine import paths
+from engine.errors import InputError
+from engine.fusion.graph import (
+    MAX_BLOCKS,
+    ConversationGraph,
+    ConversationTurn,
+    batch_graphs,
+    build_graph,
+)
+from engine.fusion.model import WEIGHTS_FILE, FusedModel, blocks_for_turns, node_relevance
+from engine.nlu.entities import extract
+from engine.types import OUT_OF_SCOPE
+from engine.vision.ocr import ScreenReader, Screenshot
+
+DEFAULT_FOLDER = paths.ASSETS / "models" / "fused"
+# The shipped conversation model (issue 13): the same architecture, trained on human-structured
+# conversations with an out_of_scope class; it answers turns without a screenshot. The shipped
+# fused model stays for screenshot turns (the conversation model read frontdesk-eval's
+# screenshots worse: 7/30 against 15/30). A retrained version's fused/ folder answers both.
+CONVERSATION_FOLDER = paths.ASSETS / "models" / "conversation"
+MAX_TURNS = 12  # the newest turns the graph reads; older ones rarely carry today's intent
+SPOKEN_ROLES = ("customer", "agent")  # our own drafts ("assistant") are not conversation
+EVIDENCE_TURNS = 3
+EVIDENCE_BOXES = 3
+MEMO_LIMIT = 20_000  # distinct texts whose token states stay cached between turns
+
+
+@dataclass
+class FusedPrediction:
+    """The fused model's answer for the current turn, with what drove it."""
+
+    intent: str
+    confidence: float  # softmax probability of `intent`
+    margin: float  # lead over the runner-up
+    top: list[tuple[str, float]]  # best three intents with probabilities
+    turns: list[dict[str, Any]] = field(default_factory=list)  # {turn_id, role, why, weight}
+    boxes: list[dict[str, Any]] = field(default_factory=list)  # OCR boxes, strongest first
+    version: str = ""  # fused-<sha256 prefix> of the model that answered
+    abstains: bool = False  # the model has an out_of_scope class (it can say "nothing here")
+
+
+class MultimodalReader:
+    """Screenshots of stored turns read once, and the fused model run over a conversation.
+
+    `model` is a fused model folder or a loaded `FusedModel` (None: the shipped pair, the fused
+    model for screenshot turns and CONVERSATION_FOLDER for the others; a model handed in answers
+    both); models and the frozen MiniLM load on first use, so typed single messages never pay.
+    """
+
+    def __init__(
+        self,
+        store: Any,
+        model: Path | FusedModel | None = None,
+        device: str = "cpu",
+        screen_reader: ScreenReader | None = None,
+    ) -> None:
+        self.store = store
+        self.device = device
+        self._model = model if isinstance(model, FusedModel) else None
+        self._handed_in = self._model is not None
+        self._folder = Path(model) if isinstance(model, (str, Path)) else DEFAULT_FOLDER
+        self._conversation_folder = CONVERSATION_FOLDER if model is None and (
+            CONVERSATION_FOLDER / WEIGHTS_FILE).is_file() else None
+        self._conversation: FusedModel | None = None
+        self._versions: dict[int, str] = {}
+        self._text = None
+        self._version: str | None = None
+        self._load_lock = threading.Lock()
+        self.use_reader(screen_reader or ScreenReader())
+
+    def use_reader(self, reader: ScreenReader) -> None:
+        """Read screenshots with `reader`, which asks this store for earlier readings first."""
+        reader.ocr_for_sha256 = self._stored_reading
+        self.screen_reader = reader
+
+    def release_reader(self) -> None:
+        """The store is closing: the reader (perhaps shared) stops asking it."""
+        if self.screen_reader.ocr_for_sha256 == self._stored_reading:
+            self.screen_reader.ocr_for_sha256 = None
+
+    # -- loading ------------------------------------------------------------------------------
+    @property
+    def model(self) -> FusedModel:
+        """The fused model (shipped folder by default), loaded once."""
+        with self._load_lock:
+            if self._model is None:
+                self._model = FusedModel.load(self._folder, device=self.device)
+        return self._model
+
+    @property
+    def conversation_model(self) -> FusedModel:
+        """The model for turns without a screenshot (the fused model unless a pair shipped)."""
+        if self._conversation_folder is None:
+            return self.model
+        with self._load_lock:
+            if self._conversation is None:
+                self._conversation = FusedModel.load(self._conversation_folder, self.device)
+        return self._conversation
+
+    def _version_of(self, model: FusedModel) -> str:
+        """fused-<sha256 prefix of the weights> of the model that answered a turn."""
+        if model is self._conversation and self._conversation_folder is not None:
+            if id(model) not in self._versions:
+                import hashlib
+
+                weights = (self._conversation_folder / WEIGHTS_FILE).read_bytes()
+                self._versions[id(model)] = "conv-" + hashlib.sha256(weights).hexdigest()[:10]
+            return self._versions[id(model)]
+        return self.version
+
+    @property
+    def text(self):
+        """The frozen MiniLM the fused model was trained over
+        (engine.fusion.frozen_text.FrozenText)."""
+        with self._load_lock:
+            if self._text is None:
+                from engine.fusion.frozen_text import FrozenText
+
+                self._text = FrozenText(device=self.device)
+        return self._text
+
+    @property
+    def labels(self) -> list[str]:
+        return self.model.labels
+
+    @property
+    def version(self) -> str:
+        """fused-<sha256 prefix of the weights>: which fused model a reply came from."""
+        with self._load_lock:
+            if self._version is None:
+                import hashlib
+
+                if self._handed_in:  # a model object from the caller: no file to name it by
+                    self._version = "fused-in-memory"
+                else:
+                    weights = (self._folder / WEIGHTS_FILE).read_bytes()
+                    self._version = "fused-" + hashlib.sha256(weights).hexdigest()[:10]
+        return self._version
+
+    # -- screenshots --------------------------------------------------------------------------
+    def _stored_reading(self, sha256: str) -> Screenshot | None:
+        """What the store kept for an identical image (the ScreenReader's second cache)."""
+        saved = self.store.ocr_for_sha256(sha256)
+        if not saved or not saved[1]:
+            return None
+        return Screenshot.from_dict(json.loads(saved[1]))
+
+    def read_turn(self, turn_id: int) -> list[tuple[int, Screenshot]]:
+        """(attachment id, reading) for each image of a stored turn; new readings are stored.
+
+        A damaged image raises InputError (one sentence); the turn stays in the store.
+        """
+        out = []
+        for attachment in self.store.attachments(turn_id):
+            if attachment["kind"] == "image":
+                out.append((attachment["id"], self.read_attachment(attachment)))
+        return out
+
+    def read_attachment(self, attachment: dict[str, Any]) -> Screenshot:
+        """The OCR reading of one image attachment: kept on it, else read now and kept."""
+        if attachment.get("ocr_json"):
+            return Screenshot.from_dict(json.loads(attachment["ocr_json"]))
+        shot = self.screen_reader.read(self.store.attachment_bytes(attachment["id"]))
+        self.store.set_ocr(attachment["id"], shot.text, json.dumps(shot.to_dict()))
+        return shot
+
+    # -- the conversation ---------------------------------------------------------------------
+    def conversation(
+        self, history: list[dict[str, Any]], turn_id: int
+    ) -> tuple[list[ConversationTurn], list[list[int]]]:
+        """The graph's turns up to `turn_id` (newest MAX_TURNS) and each turn's attachment ids.
+
+        A screenshot-only turn holds its OCR text in the store (so it is searchable and shown);
+        the model reads it as what it is in training: an empty message plus a screenshot.
+        """
+        upto = [row for row in history if row["id"] <= turn_id and row["role"] in SPOKEN_ROLES]
+        turns, attachment_ids = [], []
+        for row in upto[-MAX_TURNS:]:
+            images = [a for a in row.get("attachments") or [] if a["kind"] == "image"]
+            shots = [self.read_attachment(a) for a in images]
+            text = row["text"] or ""
+            if shots and row.get("source") == "image" and text == screenshot_text(shots):
+                text = ""
+            turns.append(ConversationTurn(text, row["role"], shots, [], extract(text),
+                                          row["id"]))
+            attachment_ids.append([a["id"] for a in images])
+        if not turns or turns[-1].turn_id != turn_id:
+            raise InputError(f"Turn {turn_id} is not a customer or agent turn of this session.")
+        return turns, attachment_ids
+
+    @torch.inference_mode()
+    def predict(self, history: list[dict[str, Any]], turn_id: int,
+                in_scope: bool = False) -> FusedPrediction:
+        """Intent of turn `turn_id` read with its screenshots and the turns before it.
+
+        `in_scope`: name the best of the in-scope intents (out_of_scope's logit masked). The
+        Assistant asks this on a screenshot turn: training never showed an out-of-scope
+        screenshot, so the class only echoes a vague typed message there."""
+        turns, attachment_ids = self.conversation(history, turn_id)
+        pictured = bool(turns[-1].screenshots)
+        model = self.model if pictured else self.conversation_model
+        text = self.text
+        if len(text._memo) > MEMO_LIMIT:  # a long-running app: keep the cache bounded
+            text._memo.clear()
+        graph = build_graph(turns, text.embed)  # every node text, packed (FrozenText.states)
+        states = text.states([turn.text for turn in turns])
+        tokens = pad_sequence(states, batch_first=True)
+        lengths = torch.tensor([len(s) for s in states])
+        mask = torch.arange(tokens.shape[1])[None, :] < lengths[:, None]
+        blocks = blocks_for_turns(turns, text.embed, model.config)
+        device = torch.device(self.device)
+        out = model(tokens.to(device), mask.to(device), blocks.to(device),
+                    batch_graphs([graph]).to(device))
+        logits = out.logits[0].float().cpu()
+        if in_scope and OUT_OF_SCOPE in model.labels:
+            logits[model.labels.index(OUT_OF_SCOPE)] = float("-inf")
+        probs = torch.softmax(logits, dim=-1)
+        best = probs.topk(min(3, len(probs)))
+        top = [(model.labels[i], round(float(p), 6))
+               for p, i in zip(best.values, best.indices, strict=True)]
+        margin = top[0][1] - (top[1][1] if len(top) > 1 else 0.0)
+        relevance = node_relevance(graph, out.graph_attention)
+        attention = block_shares(out.block_attention.float().cpu(), mask, turns)
+        return FusedPrediction(top[0][0], top[0][1], margin, top,
+                               turn_evidence(graph, relevance, turns),
+                               box_evidence(graph, relevance, attention, turns, attachment_ids),
+                               self._version_of(model), OUT_OF_SCOPE in model.labels)
+
+
+def screenshot_text(shots: list[Screenshot]) -> str:
+    """The text a screenshot-only turn gets in the store: every reading, one line a block."""
+    return "\n".join(shot.text for shot in shots if shot.text).strip()
+
+
+def turn_evidence(
+    graph: ConversationGraph, relevance: torch.Tensor, turns: list[ConversationTurn]
+) -> list[dict[str, Any]]:
+    """The turns that fed the current one most, in the Why view's {turn_id, role, why} form."""
+    rows = []
+    for index, info in enumerate(graph.nodes):
+        if info.kind in SPOKEN_ROLES:
+            weight = float(relevance[index])
+            rows.append({"turn_id": turns[info.turn].turn_id, "role": info.kind,
+                         "why": f"attention {weight:.2f}", "weight": round(weight, 4)})
+    rows.sort(key=lambda row: -row["weight"])
+    return rows[:EVIDENCE_TURNS]
+
+
+def block_shares(
+    block_attention: torch.Tensor, token_mask: torch.Tensor, turns: list[ConversationTurn]
+) -> dict[tuple[int, int, int], float]:
+    """(turn, screenshot, block) -> the share of its turn's cross-attention the block got
+    (averaged over the message's tokens; a turn's blocks sum to 1). Columns follow
+    `blocks_for_turns`: each turn's screenshots in order, MAX_BLOCKS in all."""
+    shares = {}
+    for t, turn in enumerate(turns):
+        per_block = block_attention[t][token_mask[t]].mean(0)
+        column = 0
+        for s, shot in enumerate(turn.screenshots):
+            for b in range(len(shot.blocks[:MAX_BLOCKS])):
+                if column < min(MAX_BLOCKS, len(per_block)):
+                    shares[(t, s, b)] = float(per_block[column])
+                column += 1
+    return shares
+
+
+def box_evidence(
+    graph: ConversationGraph, relevance: torch.Tensor,
+    attention: dict[tuple[int, int, int], float], turns: list[ConversationTurn],
+    attachment_ids: list[list[int]],
+) -> list[dict[str, Any]]:
+    """The OCR boxes the message attended to most: attachment, text, box (0-1), `weight` (the
+    cross-attention share) and `graph_weight` (attention rollout to the current turn)."""
+    rows = []
+    for index, info in enumerate(graph.nodes):
+        if info.kind == "block" and info.screenshot is not None:
+            text = info.label[:200]
+            share = attention.get((info.turn, info.screenshot, info.block or 0), 0.0)
+            rows.append({
+                "kind": "block",
+                "attachment_id": attachment_ids[info.turn][info.screenshot],
+                "turn_id": turns[info.turn].turn_id,
+                "screenshot": info.screenshot,
+                "block": info.block,
+                "text": text,
+                "label": text,
+                "box": [round(v, 4) for v in info.box] if info.box else None,
+                "weight": round(share, 4),
+                "graph_weight": round(float(relevance[index]), 4),
+            })
+    rows.sort(key=lambda row: (-row["weight"], -row["graph_weight"]))
+    return rows[:EVIDENCE_BOXES]

@@ -1,0 +1,544 @@
+"""Synthetic screenshot and multi-turn cases for training and measuring the fused model.
+
+No public customer-service set has screenshots or multi-turn intents with labels, so we build
+them from Bitext (../shared/data/bitext, CDLA-Sharing 1.0; all cases are marked synthetic).
+
+Exactly how:
+- Source text: `bitext_8k_customer_service_sample.csv` only (27 intents, never mixed with the
+  other Bitext files, which overlap it). Each utterance goes to the test pool when the first 8
+  hex digits of sha1(lower-cased, whitespace-collapsed utterance) mod 5 == 0, else to the train
+  pool: about 20% test, stable whatever the row order, and identical utterances always land in
+  the same pool. Training cases only use train-pool utterances; test cases only test-pool ones.
+- Screenshot cases: the typed message is vague ("what does this mean?") or names only the
+  category ("it's about my order"); the intent is on the image. Half the images show an
+  utterance as the customer's own chat/email/form message, half show intent-specific UI text we
+  wrote (error dialogs, order pages, payment screens, refund status, invoices...) filled with
+  random order numbers, amounts, error codes, dates and e-mails. Layouts: dialog, web page with
+  nav bar, chat, e-mail, mobile; DejaVu fonts 13-22 px; JPEG artefacts, blur, tinted
+  backgrounds, downscaling. The test split also uses DejaVu Serif, a face training never sees.
+- Conversation cases: 3-7 turns. The last customer turn is vague ("still nothing?") and the
+  intent sits in an earlier customer turn, with agent turns and entity turns ("it's order
+  1234567") between; in a third of them an earlier, finished topic with another intent comes
+  first (so plain concatenation is misleading); in a quarter the last turn carries its own
+  intent (so "always look back" is wrong).
+- Seeds: every case is drawn from random.Random(f"{split}:{kind}:{seed}:{index}"); the same
+  arguments always give the same cases.
+- `truth_blocks` are the strings drawn and their boxes (what perfect OCR would read); training
+  may use them (with `ocr_noise`) to avoid OCR cost, tests of the whole path run real OCR.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import random
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from engine.paths import ASSETS
+from engine.types import OUT_OF_SCOPE
+from engine.vision.ocr import OcrBlock
+from engine.vision.screen_text import CHROME, UI_TEXT
+
+BITEXT_FILE = Path("bitext") / "bitext_8k_customer_service_sample.csv"
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+TRAIN_FONTS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSansCondensed.ttf",
+               "DejaVuSansMono.ttf")
+TEST_ONLY_FONTS = ("DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf")
+SPLITS = ("train", "test")
+
+VAGUE_WITH_IMAGE = [
+    "can you help me with this?", "what does this mean", "see screenshot", "??", "help pls",
+    "this keeps happening", "I got this", "look at this", "what now?", "any idea?",
+    "this is what I see", "hi, this came up", "is this normal?", "see attached",
+]
+CATEGORY_HINTS = {
+    "ORDER": ["it's about my order", "order problem, see pic"],
+    "REFUND": ["about my refund", "refund question, screenshot attached"],
+    "ACCOUNT": ["account trouble", "my account, see this"],
+    "PAYMENT": ["payment thing", "about paying, see screen"],
+    "INVOICE": ["about the invoice", "invoice question"],
+    "DELIVERY": ["delivery question", "about the delivery"],
+    "SHIPPING_ADDRESS": ["about the address", "shipping address thing"],
+    "CONTACT": ["I need to reach you", "how do I get in touch"],
+    "FEEDBACK": ["some feedback", "about your service"],
+    "NEWSLETTER": ["about the emails you send", "newsletter"],
+    "CANCELLATION_FEE": ["about cancelling", "cancellation question"],
+}
+VAGUE_FOLLOW_UPS = [
+    "still nothing?", "any update?", "so?", "hello??", "it's been 3 days", "and?",
+    "nothing happened yet", "still waiting", "any news", "ok and now?", "did you check?",
+    "it still doesn't work", "how long will it take", "yes that one", "same problem",
+]
+AGENT_TURNS = [
+    "Thanks for reaching out, I'm happy to help.", "Could you share your order number?",
+    "Let me check that for you.", "One moment please while I look into it.",
+    "Can you confirm the email on the account?", "Thanks, I have pulled up your account.",
+    "I have escalated this to the team.", "Is there anything else I can help with?",
+]
+ENTITY_TURNS = [
+    "it's order {order}", "order number {order}", "my email is {email}",
+    "the amount was {amount}", "{order}", "it was on {date}",
+]
+CLOSERS = ["ok thanks, that's sorted", "great, thank you", "perfect, that worked"]
+
+
+@dataclass
+class RenderedScreen:
+    """A synthetic screenshot and what perfect OCR would read on it."""
+
+    image: Image.Image
+    truth_blocks: list[OcrBlock]
+    layout: str
+
+
+@dataclass
+class SyntheticTurn:
+    role: str
+    text: str
+    screen: RenderedScreen | None = None
+
+
+@dataclass
+class SyntheticCase:
+    """One labelled case: the last turn is the one to answer."""
+
+    id: str
+    intent: str
+    kind: str  # screenshot | conversation
+    turns: list[SyntheticTurn] = field(default_factory=list)
+    note: str = ""  # which variant (for per-variant scores)
+    intent_turn: int = -1  # index of the turn that states the intent (evidence should find it)
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text.strip().lower())
+
+
+def split_of(utterance: str) -> str:
+    """'test' for about 20% of utterances (sha1 of the normalised text), else 'train'."""
+    digest = hashlib.sha1(_normalise(utterance).encode("utf-8")).hexdigest()
+    return "test" if int(digest[:8], 16) % 5 == 0 else "train"
+
+
+@lru_cache(maxsize=4)
+def load_pools(data_dir: Path) -> dict[str, dict[str, list[str]]]:
+    """{split: {intent: [utterances]}} from the Bitext 8k file."""
+    pools: dict[str, dict[str, list[str]]] = {s: defaultdict(list) for s in SPLITS}
+    with open(Path(data_dir) / BITEXT_FILE, encoding="utf-8-sig", newline="") as handle:
+        for row in csv.DictReader(handle):
+            text = row["utterance"].strip()
+            pools[split_of(text)][row["intent"]].append(text)
+    return {s: dict(sorted(p.items())) for s, p in pools.items()}
+
+
+@lru_cache(maxsize=1)
+def intent_categories(data_dir: Path) -> dict[str, str]:
+    with open(Path(data_dir) / BITEXT_FILE, encoding="utf-8-sig", newline="") as handle:
+        return {row["intent"]: row["category"] for row in csv.DictReader(handle)}
+
+
+def labels(data_dir: Path) -> list[str]:
+    """The 27 Bitext intents, sorted."""
+    return sorted(load_pools(Path(data_dir))["train"])
+
+
+def _values(rng: random.Random) -> dict[str, str]:
+    return {
+        "order": str(rng.randint(1_000_000, 9_999_999)),
+        "amount": f"{rng.choice(['$', 'EUR ', '£'])}{rng.randint(5, 900)}.{rng.randint(0, 99):02d}",
+        "code": rng.choice(["E", "ERR-", "P", "0x"]) + str(rng.randint(100, 9999)),
+        "date": f"{rng.randint(1, 28)} {rng.choice(['Jan', 'Mar', 'Jun', 'Sep', 'Nov'])} 2024",
+        "email": f"{rng.choice(['ana', 'li.wei', 'j.smith', 'omar'])}{rng.randint(1, 99)}"
+        f"@{rng.choice(['mail.com', 'example.org', 'inbox.net'])}",
+        "tracking": f"1Z{rng.randint(10**9, 10**10 - 1)}",
+        "invoice": f"{rng.randint(2021, 2025)}-{rng.randint(1, 9999):04d}",
+    }
+
+
+@lru_cache(maxsize=64)
+def _font(name: str, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(FONT_DIR / name), size)
+
+
+def _wrap(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> list[str]:
+    lines, line = [], ""
+    for word in text.split():
+        trial = f"{line} {word}".strip()
+        if line and draw.textlength(trial, font=font) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = trial
+    return lines + ([line] if line else [])
+
+
+class _Canvas:
+    """Draws text lines and records each line's box as a truth block."""
+
+    def __init__(self, size: tuple[int, int], background: tuple[int, int, int]) -> None:
+        self.image = Image.new("RGB", size, background)
+        self.draw = ImageDraw.Draw(self.image)
+        self.blocks: list[OcrBlock] = []
+
+    def text(self, xy: tuple[int, int], text: str, font, fill=(20, 20, 20)) -> int:
+        """Draw one line; return its bottom y."""
+        self.draw.text(xy, text, font=font, fill=fill)
+        x0, y0, x1, y1 = self.draw.textbbox(xy, text, font=font)
+        w, h = self.image.size
+        self.blocks.append(OcrBlock(text, (x0 / w, y0 / h, x1 / w, y1 / h), 1.0))
+        return y1
+
+    def paragraph(self, xy, text, font, width, fill=(20, 20, 20), gap=6) -> int:
+        x, y = xy
+        for line in _wrap(self.draw, text, font, width):
+            y = self.text((x, y), line, font, fill) + gap
+        return y
+
+
+def render_screen(
+    rng: random.Random, intent: str, utterance: str | None, fonts: tuple[str, ...]
+) -> RenderedScreen:
+    """A screenshot showing `utterance` as the customer's message, or intent UI text if None."""
+    values = _values(rng)
+    font_name = rng.choice(fonts)
+    bold = font_name.replace(".ttf", "-Bold.ttf") if "Condensed" not in font_name else font_name
+    if not (FONT_DIR / bold).exists():
+        bold = font_name
+    size = rng.randint(13, 22)
+    body, title = _font(font_name, size), _font(bold, size + 4)
+    if utterance is not None:
+        layout = rng.choice(["chat", "email", "form"])
+        content = [utterance]
+        heading = {"chat": "Messages", "email": f"From: {values['email']}",
+                   "form": "Contact form"}[layout]
+    else:
+        layout = rng.choice(["dialog", "page", "mobile"])
+        heading, lines = rng.choice(UI_TEXT[intent])
+        heading = heading.format(**values)
+        content = [line.format(**values) for line in lines]
+    width, height = {"mobile": (rng.randint(360, 420), rng.randint(640, 760)),
+                     "dialog": (rng.randint(640, 900), rng.randint(420, 560))}.get(
+        layout, (rng.randint(800, 1200), rng.randint(500, 760)))
+    tint = rng.randint(225, 255)
+    canvas = _Canvas((width, height), (tint, tint, min(255, tint + rng.randint(0, 10))))
+    margin = rng.randint(16, 48)
+    y = margin
+    if layout in ("page", "email", "form"):  # a nav bar of distractor words
+        canvas.draw.rectangle((0, 0, width, size + 24), fill=rng.choice(
+            [(35, 60, 110), (40, 40, 40), (230, 230, 235)]))
+        dark = canvas.image.getpixel((1, 1))[0] < 128
+        x = margin
+        for word in rng.sample(CHROME, 4):
+            canvas.text((x, 10), word, body, (250, 250, 250) if dark else (30, 30, 30))
+            x += int(canvas.draw.textlength(word, font=body)) + rng.randint(18, 40)
+        y = size + 40
+    if layout == "dialog":
+        box = (margin, margin, width - margin, height - margin)
+        canvas.draw.rectangle(box, fill=(252, 252, 252), outline=(120, 120, 120), width=2)
+        canvas.draw.rectangle((box[0], box[1], box[2], box[1] + size + 22),
+                              fill=rng.choice([(200, 40, 40), (60, 90, 160), (230, 170, 30)]))
+        canvas.text((box[0] + 12, box[1] + 8), heading, title, (255, 255, 255))
+        y = box[1] + size + 40
+    elif layout == "chat":
+        canvas.text((margin, y), heading, title)
+        y += size + 24
+        canvas.draw.rounded_rectangle((margin, y - 8, width - 2 * margin, y + 90),
+                                      radius=14, fill=(210, 230, 250))
+    else:
+        y = canvas.text((margin, y), heading, title) + 18
+    for line in content:
+        y = canvas.paragraph((margin + 14, y), line, body, width - 2 * margin - 40) + 6
+    if layout == "dialog":
+        canvas.draw.rectangle((width - margin - 110, height - margin - 50, width - margin - 20,
+                               height - margin - 16), outline=(90, 90, 90), width=2)
+        canvas.text((width - margin - 82, height - margin - 45), "OK", body)
+    return RenderedScreen(_degrade(rng, canvas.image), canvas.blocks, layout)
+
+
+def _degrade(rng: random.Random, image: Image.Image) -> Image.Image:
+    """Real screenshots are rescaled, compressed and sometimes blurred."""
+    if rng.random() < 0.3:
+        scale = rng.uniform(0.75, 0.95)
+        image = image.resize((int(image.width * scale), int(image.height * scale)))
+    if rng.random() < 0.2:
+        image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 0.8)))
+    if rng.random() < 0.5:
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=rng.randint(45, 90))
+        image = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+    return image
+
+
+def _fonts(split: str) -> tuple[str, ...]:
+    return TRAIN_FONTS + TEST_ONLY_FONTS if split == "test" else TRAIN_FONTS
+
+
+def _rng(split: str, kind: str, seed: int, index: int) -> random.Random:
+    return random.Random(f"{split}:{kind}:{seed}:{index}")
+
+
+def screenshot_cases(
+    data_dir: Path, split: str, count: int, seed: int = 0
+) -> list[SyntheticCase]:
+    """Cases whose intent is on the screenshot, not in the typed text."""
+    pools = load_pools(Path(data_dir))[split]
+    categories = intent_categories(Path(data_dir))
+    names = sorted(pools)
+    cases = []
+    for index in range(count):
+        rng = _rng(split, "screenshot", seed, index)
+        intent = names[index % len(names)]
+        shows_message = rng.random() < 0.5
+        utterance = rng.choice(pools[intent]) if shows_message else None
+        screen = render_screen(rng, intent, utterance, _fonts(split))
+        hinted = rng.random() < 0.5
+        typed = rng.choice(CATEGORY_HINTS[categories[intent]] if hinted else VAGUE_WITH_IMAGE)
+        note = f"{'message' if shows_message else 'ui'}-{'hint' if hinted else 'vague'}"
+        cases.append(SyntheticCase(f"{split}-shot-{seed}-{index}", intent, "screenshot",
+                                   [SyntheticTurn("customer", typed, screen)], note, 0))
+    return cases
+
+
+def conversation_cases(
+    data_dir: Path, split: str, count: int, seed: int = 0
+) -> list[SyntheticCase]:
+    """Multi-turn cases whose intent was stated in an earlier customer turn."""
+    pools = load_pools(Path(data_dir))[split]
+    names = sorted(pools)
+    cases = []
+    for index in range(count):
+        rng = _rng(split, "conversation", seed, index)
+        intent = names[index % len(names)]
+        values = _values(rng)
+        turns: list[SyntheticTurn] = []
+        variant = rng.choices(["carry", "switch", "own"], weights=[0.42, 0.33, 0.25])[0]
+        if variant == "switch":  # an earlier, finished topic with another intent
+            other = rng.choice([n for n in names if n != intent])
+            turns += [SyntheticTurn("customer", rng.choice(pools[other])),
+                      SyntheticTurn("agent", rng.choice(AGENT_TURNS)),
+                      SyntheticTurn("customer", rng.choice(CLOSERS)),
+                      SyntheticTurn("agent", rng.choice(AGENT_TURNS))]
+        if variant == "own":  # small talk first, the intent in the last turn itself
+            turns += [SyntheticTurn("customer", rng.choice(pools[rng.choice(names)])),
+                      SyntheticTurn("agent", rng.choice(AGENT_TURNS))]
+            turns.append(SyntheticTurn("customer", rng.choice(pools[intent])))
+        else:
+            turns.append(SyntheticTurn("customer", rng.choice(pools[intent])))
+            for _ in range(rng.randint(0, 2)):
+                turns.append(SyntheticTurn("agent", rng.choice(AGENT_TURNS)))
+                turns.append(SyntheticTurn("customer", rng.choice(ENTITY_TURNS).format(**values)))
+            turns.append(SyntheticTurn("agent", rng.choice(AGENT_TURNS)))
+            turns.append(SyntheticTurn("customer", rng.choice(VAGUE_FOLLOW_UPS)))
+        stated = len(turns) - 1 if variant == "own" else (4 if variant == "switch" else 0)
+        cases.append(SyntheticCase(f"{split}-conv-{seed}-{index}", intent, "conversation",
+                                   turns, variant, stated))
+    return cases
+
+
+AGENT_OFFERS = ASSETS / "training" / "agent_offers.tsv"
+OPENERS = ["hi", "hello", "hey there", "good morning", "hi, quick question", "hello?"]
+AGENT_GREETINGS = ["Hello! How can I help you today?", "Hi, thanks for contacting us.",
+                   "Good morning, what can I do for you?"]
+SHORT_YES = ["yes", "yes please", "yeah", "sure", "ok", "please do", "yes go ahead", "yep",
+             "ok do it", "that would be great", "yes thanks", "go on then"]
+CONVERSATION_WEIGHTS = {"carry": 0.27, "offer": 0.22, "switch": 0.18, "own": 0.15, "oos": 0.18}
+COLLOQUIAL_FILES = ("bitext_20k_utterances_sample.csv",
+                    "bitext_llm_4514_with_responses_2023-08-18.csv")
+COLLOQUIAL_PER_INTENT = 200
+SPELLINGS = {"check_invoices": "check_invoice"}  # the 20k file's spelling -> the taxonomy's
+
+
+@lru_cache(maxsize=1)
+def agent_offers() -> dict[str, list[str]]:
+    """{intent: [agent turns that offer it]} from assets/training/agent_offers.tsv (ours)."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for line in AGENT_OFFERS.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            intent, text = line.split("\t", 1)
+            out[intent].append(text.strip())
+    return dict(out)
+
+
+@lru_cache(maxsize=4)
+def human_pools(data_dir: Path, split: str) -> dict[str, list[str]]:
+    """Pools a conversation is drawn from besides Bitext, split by `split_of` like Bitext:
+    `out_of_scope` (the text model's own training negatives: NLU++ hotels folds 0-13 and our
+    written list) and MultiDoGO train-split follow-ups (`contentonly`, `confirmation`)."""
+    from engine.data.default_mix import oos_cases
+    from engine.data.multidogo import follow_up_texts
+
+    data_dir = Path(data_dir)
+    out = {OUT_OF_SCOPE: [c.text for c in oos_cases(data_dir, "train")]}
+    out.update(follow_up_texts(data_dir))
+    return {key: [t for t in texts if split_of(t) == split] for key, texts in out.items()}
+
+
+@lru_cache(maxsize=2)
+def colloquial_pool(data_dir: Path) -> dict[str, list[str]]:
+    """{intent: [texts]} of the two other Bitext files (looser, typo'd phrasings), train side of
+    `split_of` only, at most COLLOQUIAL_PER_INTENT per intent: a statement in a training
+    conversation is drawn from here half the time, so "natural wording" is not a cue for
+    out_of_scope (whose negatives are human text)."""
+    from engine.data.datasets import read_cases
+
+    out: dict[str, list[str]] = defaultdict(list)
+    for name in COLLOQUIAL_FILES:
+        for case in read_cases(Path(data_dir) / "bitext" / name):
+            if split_of(case.text) == "train" and "{{" not in case.text:
+                out[SPELLINGS.get(case.intent, case.intent)].append(case.text)
+    rng = random.Random("colloquial")
+    return {intent: rng.sample(texts, min(len(texts), COLLOQUIAL_PER_INTENT))
+            for intent, texts in sorted(out.items())}
+
+
+def human_conversation_cases(
+    data_dir: Path, split: str, count: int, seed: int = 0
+) -> list[SyntheticCase]:
+    """Multi-turn cases with the structure of human chats, 27 intents + out_of_scope.
+
+    Variants (CONVERSATION_WEIGHTS): `carry` (intent stated, then human follow-ups: MultiDoGO's
+    detail turns and confirmations, entity turns, vague nudges); `offer` (the agent's question
+    carries the intent and the customer only says yes or gives a detail, after a greeting,
+    another topic or an out-of-scope remark); `switch` (a first topic, then a new one stated,
+    maybe followed up); `own` (the last turn says its intent itself); `oos` (out of scope at the
+    end: after chit-chat, after a finished or unfinished shop topic, or a nudge after an
+    off-topic question), so the model itself says out_of_scope instead of carrying an intent.
+    """
+    pools = load_pools(Path(data_dir))[split]
+    loose = colloquial_pool(Path(data_dir)) if split == "train" else {}
+    human = human_pools(Path(data_dir), split)
+    offers = agent_offers()
+    names = sorted(pools)
+    cases = []
+    for index in range(count):
+        rng = _rng(split, "human", seed, index)
+        values = _values(rng)
+        variant = rng.choices(list(CONVERSATION_WEIGHTS), list(CONVERSATION_WEIGHTS.values()))[0]
+        intent = OUT_OF_SCOPE if variant == "oos" else names[index % len(names)]
+        other = rng.choice([n for n in names if n != intent])
+
+        def say(pool: str, rng=rng) -> SyntheticTurn:
+            return SyntheticTurn("customer", rng.choice(human[pool]))
+
+        def detail(rng=rng, values=values) -> SyntheticTurn:
+            if rng.random() < 0.5:
+                return say("contentonly")
+            return SyntheticTurn("customer", rng.choice(ENTITY_TURNS).format(**values))
+
+        def state(name: str, rng=rng) -> SyntheticTurn:
+            if loose.get(name) and rng.random() < 0.5:
+                return SyntheticTurn("customer", rng.choice(loose[name]))
+            return SyntheticTurn("customer", rng.choice(pools[name]))
+
+        def offer(name: str, rng=rng) -> SyntheticTurn:
+            lead = rng.choice(AGENT_TURNS) + " " if rng.random() < 0.3 else ""
+            return SyntheticTurn("agent", lead + rng.choice(offers[name]))
+
+        def nudge(rng=rng) -> SyntheticTurn:
+            pick = rng.random()
+            if pick < 0.4:
+                return SyntheticTurn("customer", rng.choice(VAGUE_FOLLOW_UPS))
+            return say("confirmation") if pick < 0.6 else detail()
+
+        turns: list[SyntheticTurn] = []
+        if rng.random() < 0.4:
+            turns += [SyntheticTurn("customer", rng.choice(OPENERS)),
+                      SyntheticTurn("agent", rng.choice(AGENT_GREETINGS))]
+        elif rng.random() < 0.3:
+            turns.append(SyntheticTurn("agent", rng.choice(AGENT_GREETINGS)))
+        if variant in ("carry", "own") and rng.random() < 0.2:  # chit-chat before the topic
+            turns += [say(OUT_OF_SCOPE), SyntheticTurn("agent", rng.choice(AGENT_TURNS))]
+        if variant == "switch":
+            turns += [state(other),
+                      SyntheticTurn("agent", rng.choice(AGENT_TURNS))]
+            if rng.random() < 0.5:
+                turns.append(rng.choice([detail(), SyntheticTurn("customer",
+                                                                  rng.choice(CLOSERS))]))
+                turns.append(SyntheticTurn("agent", rng.choice(AGENT_TURNS)))
+        if variant in ("carry", "switch"):
+            stated = len(turns)
+            turns.append(state(intent))
+            for _ in range(rng.randint(0, 2)):
+                turns += [SyntheticTurn("agent", rng.choice(AGENT_TURNS)), detail()]
+            if variant == "carry" or rng.random() < 0.6:
+                turns += [SyntheticTurn("agent", rng.choice(AGENT_TURNS)), nudge()]
+        elif variant == "offer":
+            opener = rng.random()
+            if opener < 0.5:
+                turns.append(state(other))
+            elif opener < 0.7:
+                turns.append(say(OUT_OF_SCOPE))
+            stated = len(turns)
+            turns.append(offer(intent))
+            turns.append(SyntheticTurn("customer", rng.choice(SHORT_YES))
+                         if rng.random() < 0.6 else say("confirmation")
+                         if rng.random() < 0.5 else detail())
+        elif variant == "own":
+            if rng.random() < 0.6:
+                turns += [state(other),
+                          SyntheticTurn("agent", rng.choice(AGENT_TURNS))]
+            stated = len(turns)
+            turns.append(state(intent))
+        else:  # oos
+            kind = rng.random()
+            if kind < 0.35:  # an earlier shop topic, finished or not, then off topic
+                turns += [state(other),
+                          SyntheticTurn("agent", rng.choice(AGENT_TURNS))]
+                if rng.random() < 0.5:
+                    turns += [SyntheticTurn("customer", rng.choice(CLOSERS)),
+                              SyntheticTurn("agent", rng.choice(AGENT_TURNS))]
+            elif kind < 0.7:  # chit-chat, then more of it
+                turns += [say(OUT_OF_SCOPE), SyntheticTurn("agent", rng.choice(AGENT_TURNS))]
+            stated = len(turns)
+            turns.append(say(OUT_OF_SCOPE))
+            if kind >= 0.85:  # off topic, then a nudge: still nothing in scope to carry
+                turns += [SyntheticTurn("agent", rng.choice(AGENT_TURNS)), nudge()]
+        cases.append(SyntheticCase(f"{split}-human-{seed}-{index}", intent, "conversation",
+                                   turns, variant, stated))
+    return cases
+
+
+def ocr_noise(rng: random.Random, blocks: list[OcrBlock], rate: float = 0.03) -> list[OcrBlock]:
+    """Truth blocks with OCR-like slips (dropped, swapped, confused characters)."""
+    confusions = {"0": "O", "O": "0", "1": "l", "l": "1", "5": "S", "e": "c", "rn": "m"}
+    out = []
+    for block in blocks:
+        chars = list(block.text)
+        for i, char in enumerate(chars):
+            if rng.random() < rate:
+                chars[i] = confusions.get(char, "" if rng.random() < 0.5 else char)
+        out.append(OcrBlock("".join(chars) or block.text, block.box, block.confidence))
+    return out
+
+
+def write_jsonl(cases: list[SyntheticCase], folder: Path, name: str) -> Path:
+    """Cases in the eval file format (DESIGN.md), images as PNG beside it, truth in `synthetic`."""
+    folder = Path(folder)
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.jsonl"
+    with path.open("w", encoding="utf-8") as handle:
+        for case in cases:
+            last = case.turns[-1]
+            record: dict = {
+                "id": case.id, "text": last.text, "intent": case.intent,
+                "history": [{"role": t.role, "text": t.text} for t in case.turns[:-1]],
+                "synthetic": {"kind": case.kind, "variant": case.note, "source": str(BITEXT_FILE)},
+            }
+            if last.screen is not None:
+                rel = Path("images") / f"{case.id}.png"
+                last.screen.image.save(folder / rel)
+                record["image"] = str(rel)
+                record["synthetic"]["truth_blocks"] = [
+                    {"text": b.text, "box": [round(v, 4) for v in b.box]}
+                    for b in last.screen.truth_blocks
+                ]
+            handle.write(json.dumps(record) + "\n")
+    return path

@@ -1,0 +1,2 @@
+"""Training and judging the text model: one loop (single or DDP), evaluation, retraining from logs,
+versions."""

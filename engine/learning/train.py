@@ -1,0 +1,379 @@
+"""Fine-tune the intent model: one loop, readable top to bottom.
+
+1. Carve a stratified validation split out of the training data (fixed seed), unless given one.
+   Too few examples for one is refused, saying how many are needed (nothing would check the
+   model).
+2. Run the frozen lower layers once over every example and keep their states: each epoch then
+   only runs the trained top layers, which is what makes training fit on a 2-core CPU. Heads
+   only, the whole encoder is frozen: every distinct text is encoded once (`encode_once`, length
+   sorted batches) and the head trains on the pooled features, one tensor, no per-step padding.
+3. AdamW with linear warm-up/decay (as in BERT, Devlin et al. 2019); the epoch with the best
+   validation accuracy is kept.
+4. Calibrate on validation: temperature scaling (Guo et al. 2017), then the out-of-scope
+   threshold that maximises validation accuracy.
+5. Write the folder atomically (engine.model_folder: a temporary folder beside it, renamed at the
+   end), so a cancelled or killed run never leaves a half-written model where the app would pick
+   it up, and a folder holding anything but a model of ours is refused, never replaced.
+
+`engine.cli.intent_cmds` (train), the GUI's Train dialog and retraining from logs all call
+`fine_tune`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from engine.data.datasets import Case
+from engine.data.splits import validation_split
+from engine.errors import InputError, TrainingCancelled
+from engine.model_folder import check_output, write_model_folder
+from engine.nlu import adapters
+from engine.nlu import encoder as text_encoder
+from engine.nlu.intent import IntentConfig, IntentModel
+from engine.types import OUT_OF_SCOPE
+
+Progress = Callable[[int, int, dict], None]  # (step, total_steps, {"epoch", "loss", ...})
+
+
+@dataclass
+class TrainOptions:
+    """Hyperparameters; saved into the model's config so its card can say how it was made."""
+
+    epochs: int = 4
+    batch_size: int = 32
+    lr: float = 1e-4  # trained encoder layers
+    head_lr: float = 2e-3
+    weight_decay: float = 0.01
+    warmup: float = 0.1  # fraction of steps
+    val_fraction: float = 0.1
+    seed: int = 13
+    trainable_layers: int = 2
+    max_length: int = 64
+    time_limit_s: float | None = None  # stop after the epoch running when this much has passed
+    heads_only: bool = False  # keep every encoder layer as it is and train the head alone
+    adapters: bool = False  # LoRA on the top layers' attention + the head (engine.nlu.adapters)
+    adapter_base: str = "default"  # what the adapters' config names as their base version
+    base: str = text_encoder.BASE_NAME  # the pretrained encoder a new model starts from
+    bf16: bool = False  # bfloat16 autocast: ~1.5-1.8x faster with AVX-512, refused on AVX2 alone
+
+
+def fine_tune(
+    cases: list[Case],
+    out: Path,
+    options: TrainOptions | None = None,
+    start_from: Path | IntentModel | None = None,
+    val_cases: list[Case] | None = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    notes: dict | None = None,
+    features: dict[str, torch.Tensor] | None = None,
+) -> IntentModel:
+    """Train on `cases` and save the best epoch, calibrated, to `out`; return the model.
+
+    `features` (heads only): pooled features by text from `encode_once` with the same encoder,
+    so a caller that also scores the model (engine.learning.retrain) encodes each text once per run.
+    `start_from` may be a loaded model (it is then trained in place, not loaded again)."""
+    opts = options or TrainOptions()
+    check_output(out)  # before the work: a folder of someone's files is refused, not replaced
+    torch.manual_seed(opts.seed)
+    cases, val_cases = validation_split(cases, val_cases, opts.val_fraction, opts.seed,
+                                        continuing=bool(start_from))
+    model = _start_model(sorted({c.intent for c in cases} | {c.intent for c in val_cases}),
+                         opts, start_from)
+    if opts.bf16:
+        check_bf16(model.device)
+    if opts.adapters and model.config.base != text_encoder.BASE_NAME:
+        raise InputError("Adapters are built for MiniLM models; this one is on "
+                         f"{model.config.base}, so retrain its top layers or its head.")
+    if model.config.adapters and not (opts.heads_only or opts.adapters):
+        raise InputError("This model was trained with adapters; retrain it with adapters or the "
+                         "head alone, or start from a version without adapters.")
+    index = {label: i for i, label in enumerate(model.labels)}
+    started = time.perf_counter()
+    whole = opts.heads_only  # heads only: cache the whole encoder's output, train the head
+    if whole:
+        if features is None:
+            features = encode_once(model, [c.text for c in cases + val_cases], cancel)
+        train_states = torch.stack([features[c.text] for c in cases])
+        val_states = torch.stack([features[c.text] for c in val_cases])
+    else:
+        train_states = _frozen_states(model, [c.text for c in cases], cancel)
+        val_states = _frozen_states(model, [c.text for c in val_cases], cancel)
+    train_y = torch.tensor([index[c.intent] for c in cases])
+    val_y = torch.tensor([index[c.intent] for c in val_cases])
+
+    model.requires_grad_(False)
+    layers = [] if whole else list(model.bert.encoder.layer[model.frozen_layers :].parameters())
+    if opts.adapters:  # the LoRA matrices beside the top layers' attention, the rest frozen
+        adapters.attach(model, adapters.spec(model, opts.adapter_base))
+        layers = list(adapters.lora_parameters(model).values())
+    for param in [*layers, *model.head.parameters()]:
+        param.requires_grad_(True)
+    groups = [{"params": list(model.head.parameters()), "lr": opts.head_lr}]
+    if layers:
+        groups.insert(0, {"params": layers, "lr": opts.lr})
+    trained = [*layers, *model.head.parameters()]
+    optimizer = torch.optim.AdamW(groups, weight_decay=opts.weight_decay)
+    steps_per_epoch = (len(cases) + opts.batch_size - 1) // opts.batch_size
+    total = steps_per_epoch * opts.epochs
+    warm = max(1, int(total * opts.warmup))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
+    bar = tqdm(total=total, desc="training", unit="batch", disable=progress is not None)
+    generator = torch.Generator().manual_seed(opts.seed)
+    best = {"accuracy": -1.0, "loss": float("inf"), "epoch": 0, "state": None}
+    history, step = [], 0
+    report_every = max(1, total // 200)  # progress and the bar: ~200 updates, not every step
+
+    # heads only, a 384 x n_labels layer: one thread is fastest; on a busy 2-core CPU two
+    # threads waiting on each other made each tiny step ~20x slower
+    with _torch_threads(1 if whole else None):
+        for epoch in range(1, opts.epochs + 1):
+            model.train()
+            order = torch.randperm(len(cases), generator=generator)
+            for start in range(0, len(order), opts.batch_size):
+                if cancel is not None and cancel.is_set():
+                    bar.close()
+                    _cancelled()
+                idx = order[start : start + opts.batch_size]
+                with _autocast(model, opts.bf16):
+                    if whole:  # the mean of a one-token state is that state: the head reads it
+                        logits = model.head(model.dropout(train_states[idx]))
+                    else:
+                        hidden, mask = _pad([train_states[i] for i in idx.tolist()])
+                        logits = model.classify(model.upper(hidden, mask), mask)
+                loss = torch.nn.functional.cross_entropy(logits.float(), train_y[idx])
+                optimizer.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(trained, 1.0)
+                optimizer.step()
+                scheduler.step()
+                step += 1
+                if step % report_every == 0 or step == total:
+                    bar.update(step - bar.n)
+                    bar.set_postfix(epoch=epoch, loss=f"{loss.item():.3f}")
+                    if progress is not None:
+                        progress(step, total, {"epoch": epoch, "loss": loss.item()})
+                if opts.time_limit_s and time.perf_counter() - started > opts.time_limit_s:
+                    break  # out of time: score this (partial) epoch, keep the best, stop
+            with _autocast(model, opts.bf16):
+                val_logits = _logits(model, val_states, whole=whole).float()
+            val_loss = torch.nn.functional.cross_entropy(val_logits, val_y).item()
+            val_acc = (val_logits.argmax(-1) == val_y).float().mean().item()
+            history.append({"epoch": epoch, "val_accuracy": round(val_acc, 4),
+                            "val_loss": round(val_loss, 4)})
+            bar.write(f"epoch {epoch}: validation accuracy {val_acc:.4f}, loss {val_loss:.4f}")
+            if (val_acc, -val_loss) > (best["accuracy"], -best["loss"]):
+                state = {k: v.detach().clone() for k, v in model.trained_state().items()}
+                best.update(accuracy=val_acc, loss=val_loss, epoch=epoch, state=state)
+            if opts.time_limit_s and time.perf_counter() - started > opts.time_limit_s:
+                bar.write(f"time limit of {opts.time_limit_s:.0f} s reached after epoch {epoch}")
+                break
+    bar.close()
+
+    _restore(model, best["state"])
+    val_logits = _logits(model, val_states, whole=whole)
+    fit_calibration(model, val_logits, val_y)
+    model.config.training = {
+        **(notes or {}), "options": asdict(opts), "train_examples": len(cases),
+        "val_examples": len(val_cases), "best_epoch": best["epoch"], "history": history,
+        "seconds": round(time.perf_counter() - started, 1),
+        "started_from": str(getattr(start_from, "folder", start_from)) if start_from else None,
+    }
+    _save_atomically(model, Path(out))
+    return model
+
+
+def calibrate(model: IntentModel, cases: list[Case]) -> None:
+    """Refit temperature and OOS threshold of a trained model on labelled `cases`."""
+    index = {label: i for i, label in enumerate(model.labels)}
+    unknown = sorted({c.intent for c in cases} - set(index))
+    if unknown:
+        raise InputError(f"The calibration data has intents the model lacks ({unknown[0]}).")
+    states = _frozen_states(model, [c.text for c in cases])
+    gold = torch.tensor([index[c.intent] for c in cases])
+    fit_calibration(model, _logits(model, states), gold)
+
+
+def fit_calibration(model: IntentModel, logits: torch.Tensor, gold: torch.Tensor) -> None:
+    """Set the temperature (min validation NLL) and the OOS threshold (max validation accuracy)."""
+    logits = logits.detach().float()
+    log_t = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.LBFGS([log_t], lr=0.1, max_iter=100)
+
+    def nll() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(logits / log_t.exp(), gold)
+        loss.backward()
+        return loss
+
+    optimizer.step(nll)
+    model.config.temperature = float(log_t.detach().exp().clamp(0.05, 20.0))
+    probs = torch.softmax(logits / model.config.temperature, dim=-1)
+    model.config.threshold = best_threshold(probs, gold, model.labels)
+
+
+def best_threshold(probs: torch.Tensor, gold: torch.Tensor, labels: list[str]) -> float:
+    """The in-scope probability below which `decide` says out_of_scope, chosen on validation.
+
+    Mirrors `IntentModel.decide`, vectorised over a grid; 0 when validation has no OOS examples.
+    """
+    if OUT_OF_SCOPE not in labels or not bool((gold == labels.index(OUT_OF_SCOPE)).any()):
+        return 0.0
+    oos = labels.index(OUT_OF_SCOPE)
+    in_scope = probs.clone()
+    in_scope[:, oos] = -1.0
+    best_p, best_i = in_scope.max(-1)
+    class_says_oos = probs[:, oos] > best_p
+    best_t, best_acc = 0.0, -1.0
+    for threshold in torch.linspace(0.0, 0.99, 100).tolist():
+        predicted = torch.where(class_says_oos | (best_p < threshold), oos, best_i)
+        acc = (predicted == gold).float().mean().item()
+        if acc > best_acc + 1e-9:
+            best_t, best_acc = threshold, acc
+    return round(best_t, 4)
+
+
+def _start_model(labels: list[str], opts: TrainOptions,
+                 start_from: Path | IntentModel | None) -> IntentModel:
+    """A fresh model, or one loaded from a folder (or given) with its head widened for any new
+    intents."""
+    if start_from is None:
+        return IntentModel(IntentConfig(labels=labels, trainable_layers=opts.trainable_layers,
+                                        max_length=opts.max_length, base=opts.base))
+    model = start_from if isinstance(start_from, IntentModel) else IntentModel.load(start_from)
+    new = [label for label in labels if label not in model.labels]
+    if new:
+        old_head = model.head
+        model.config.labels = model.labels + new
+        model.head = torch.nn.Linear(old_head.in_features, len(model.labels))
+        with torch.no_grad():
+            model.head.weight[: old_head.out_features] = old_head.weight
+            model.head.bias[: old_head.out_features] = old_head.bias
+    return model
+
+
+def encode_once(model: IntentModel, texts: list[str], cancel: threading.Event | None = None,
+                batch_size: int = 128) -> dict[str, torch.Tensor]:
+    """{text: mean-pooled final states [384]} of the whole encoder, each distinct text encoded
+    once, in batches of texts of the same token length (little padding)."""
+    distinct = list(dict.fromkeys(texts))
+    model.eval()
+    ids = model.tokenizer(distinct, truncation=True, max_length=model.config.max_length)
+    order = sorted(range(len(distinct)), key=lambda i: len(ids["input_ids"][i]))
+    pooled = torch.empty(len(distinct), model.hidden_size)
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            if cancel is not None and cancel.is_set():
+                _cancelled()
+            idx = order[start : start + batch_size]
+            batch = model.tokenize([distinct[i] for i in idx])
+            mask = batch["attention_mask"]
+            hidden = model.upper(model.lower(batch["input_ids"], mask), mask)
+            pooled[idx] = text_encoder.mean_pool(hidden, mask).float().cpu()
+    return dict(zip(distinct, pooled.clone(), strict=True))  # clone: usable outside inference
+
+
+@torch.no_grad()
+def _frozen_states(model: IntentModel, texts: list[str], cancel: threading.Event | None = None,
+                   batch_size: int = 128, whole: bool = False) -> list:
+    """Output of the frozen layers (`whole`: of every layer) for every text, trimmed to its own
+    length (no padding)."""
+    model.eval()
+    states: list[torch.Tensor] = [None] * len(texts)  # type: ignore[list-item]
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    for start in tqdm(range(0, len(order), batch_size), desc="encoding", unit="batch",
+                      leave=False):
+        if cancel is not None and cancel.is_set():
+            _cancelled()
+        idx = order[start : start + batch_size]
+        batch = model.tokenize([texts[i] for i in idx])
+        hidden = model.lower(batch["input_ids"], batch["attention_mask"])
+        if whole:  # the head reads only the mean of the states: keep it as a one-token state
+            hidden = model.upper(hidden, batch["attention_mask"])
+            pooled = text_encoder.mean_pool(hidden, batch["attention_mask"])
+            for row, i in enumerate(idx):
+                states[i] = pooled[row : row + 1].clone()
+            continue
+        for row, i in enumerate(idx):
+            length = int(batch["attention_mask"][row].sum())
+            states[i] = hidden[row, :length].clone()
+    return states
+
+
+def fast_bf16(device: torch.device) -> bool:
+    """Whether bfloat16 autocast is fast on `device`: a GPU, or a CPU oneDNN has bf16 kernels
+    for (AVX-512 or AMX). On AVX2 alone it ran an mpnet training step 20x slower than float32."""
+    if device.type != "cpu":
+        return True
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def check_bf16(device: torch.device) -> None:
+    """Refuse --bf16 where it would be slow (see fast_bf16)."""
+    if not fast_bf16(device):
+        raise InputError("This CPU has no fast bfloat16 (it needs AVX-512 or AMX): --bf16 would "
+                         "train many times slower than float32 here, so train without it.")
+
+
+def _autocast(model: IntentModel, enabled: bool):
+    """bfloat16 autocast on the model's device when asked (weights and optimizer stay fp32)."""
+    return torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=enabled)
+
+
+@contextmanager
+def _torch_threads(count: int | None) -> Iterator[None]:
+    """Run the block with `count` torch threads (None: as they are), then restore them."""
+    before = torch.get_num_threads()
+    if count:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _cancelled() -> None:
+    raise TrainingCancelled("Training was cancelled; no model was written.")
+
+
+def _pad(states: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    hidden = torch.nn.utils.rnn.pad_sequence(states, batch_first=True)
+    lengths = torch.tensor([len(s) for s in states])
+    mask = (torch.arange(hidden.shape[1])[None, :] < lengths[:, None]).long()
+    return hidden, mask
+
+
+@torch.no_grad()  # not inference_mode: calibration later fits a temperature on these logits
+def _logits(model: IntentModel, states: list[torch.Tensor] | torch.Tensor, batch_size: int = 256,
+            whole: bool = False):
+    model.eval()
+    if isinstance(states, torch.Tensor):  # pooled features (heads only)
+        return model.head(states)
+    out = []
+    for start in range(0, len(states), batch_size):
+        hidden, mask = _pad(states[start : start + batch_size])
+        out.append(model.classify(hidden if whole else model.upper(hidden, mask), mask))
+    return torch.cat(out)
+
+
+def _restore(model: IntentModel, state: dict[str, torch.Tensor]) -> None:
+    with torch.no_grad():
+        for name, tensor in model.trained_state().items():
+            tensor.copy_(state[name])
+
+
+def _save_atomically(model: IntentModel, out: Path) -> None:
+    write_model_folder(out, model.save)
+    model.folder = out

