@@ -36,7 +36,7 @@ def sync(device: str) -> None:
 
 
 def text_model(device: str) -> None:
-    from engine.data.datasets import read_cases
+    from engine.cases.datasets import read_cases
     from engine.nlu.intent import IntentModel
 
     texts = [case.text for case in read_cases(EVAL_SET)]

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from engine.data.datasets import read_cases
+from engine.cases.datasets import read_cases
 from engine.learning.evaluate import percentile
 from engine.nlu import encoder as text_encoder
 from engine.nlu.intent import IntentModel

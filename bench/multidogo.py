@@ -1,6 +1,6 @@
 """The conversation model on human chats: MultiDoGO dev, per domain, graph vs last vs concat.
 
-Labels: "the customer's task at this turn" (engine.data.multidogo: the turn's own task intent, else
+Labels: "the customer's task at this turn" (engine.cases.multidogo: the turn's own task intent, else
 the latest task intent the customer stated earlier; greetings and thanks left out). Follow-ups:
 turns whose own labels are only dialogue acts (contentonly, confirmation, rejection, ...).
 MultiDoGO keeps customer turns only, so every conversation here is the customer's side.
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from engine.data.multidogo import DOMAINS, Dialogue, load
+from engine.cases.multidogo import DOMAINS, Dialogue, load
 from engine.fusion.frozen_text import FrozenText
 from engine.fusion.graph import ConversationTurn
 from engine.fusion.reader import MAX_TURNS

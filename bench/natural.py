@@ -6,7 +6,7 @@ calibration before/after, and the ablation of the training mix.
   transcribed by Whisper first). For measuring and choosing only: nothing here trains on it.
 - Banking77 test.csv, the categories the mapping (assets/training/mappings/banking77.tsv) sends
   to an intent or to out_of_scope, read with the mapped label.
-- Bitext held-out: the 10% test split of the 8k file (engine.data.default_mix.bitext_splits).
+- Bitext held-out: the 10% test split of the 8k file (engine.cases.default_mix.bitext_splits).
 - Calibration: expected calibration error (10 equal-width bins of the reply's confidence) and a
   reliability table on typed dev, for `--model` and for `--before`; a plot when matplotlib is
   there.
@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import torch
 
-    from engine.data.default_mix import Mix
+    from engine.cases.default_mix import Mix
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
@@ -61,7 +61,7 @@ def reliability(confidences: list[float], correct: list[bool],
 def score_dev(model, kind: str) -> dict:
     """Metrics of `model` on frontdesk-eval `<kind>.jsonl` through the Assistant (+ ECE)."""
     from engine.assistant import Assistant, case_predictor
-    from engine.data.datasets import read_cases
+    from engine.cases.datasets import read_cases
     from engine.learning.evaluate import score
 
     cases = read_cases(DEV / f"{kind}.jsonl")
@@ -84,9 +84,9 @@ def score_cases(model, cases) -> dict:
 
 def banking77_mapped(shared: Path = SHARED):
     """Banking77 test.csv rows whose category the mapping names, with the mapped label."""
-    from engine.data.datasets import Case, read_cases
-    from engine.data.default_mix import taxonomy
-    from engine.data.mix import MAPPINGS, read_mapping
+    from engine.cases.datasets import Case, read_cases
+    from engine.cases.default_mix import taxonomy
+    from engine.cases.mix import MAPPINGS, read_mapping
 
     rules = {m.label: m.intent for m in read_mapping(MAPPINGS / "banking77.tsv",
                                                      taxonomy(shared))}
@@ -119,7 +119,7 @@ def plot(path: Path, tables: dict[str, list[dict]]) -> None:
 
 def evaluate_model(folder: Path | None, voice: bool) -> dict:
     """Every natural-text figure of one model folder (None: the shipped default)."""
-    from engine.data.default_mix import SEED, bitext_splits
+    from engine.cases.default_mix import SEED, bitext_splits
     from engine.nlu.intent import IntentModel
 
     model = IntentModel.load(folder)
@@ -140,8 +140,8 @@ def ablation_table(shared: Path, base: Mix | None = None,
     import torch
     from safetensors.torch import load_file, save_file
 
-    from engine.data.datasets import read_cases
-    from engine.data.default_mix import SEED, SOURCES, Mix, taxonomy, training_cases
+    from engine.cases.datasets import read_cases
+    from engine.cases.default_mix import SEED, SOURCES, Mix, taxonomy, training_cases
     from engine.learning.evaluate import score
     from engine.learning.train import encode_once, fit_calibration
     from engine.nlu.intent import IntentConfig, IntentModel

@@ -37,8 +37,8 @@ from pathlib import Path
 
 import torch
 
-from engine.data import default_mix
-from engine.data.datasets import read_cases
+from engine.cases import default_mix
+from engine.cases.datasets import read_cases
 from engine.learning import retrain, versions
 from engine.learning.evaluate import score
 from engine.nlu.intent import DEFAULT_FOLDER, IntentModel, read_config

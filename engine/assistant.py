@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine import paths
-from engine.data.datasets import Case
+from engine.cases.datasets import Case
 from engine.errors import InputError
 from engine.learning import versions
 from engine.nlu.encoder import BASE_NAME

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.data.datasets import Case, read_cases
+from engine.cases.datasets import Case, read_cases
 from engine.nlu.intent import IntentModel
 
 DATA = Path(__file__).resolve().parent / "data"

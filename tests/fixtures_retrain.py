@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.data.datasets import Case, read_cases
+from engine.cases.datasets import Case, read_cases
 from engine.nlu.intent import IntentConfig, IntentModel
 from engine.types import Turn
 

@@ -1,13 +1,13 @@
 """The circumstance augmentation of the default-model recipe
-(engine.data.default_mix.with_context)."""
+(engine.cases.default_mix.with_context)."""
 
 from __future__ import annotations
 
 import json
 import random
 
-from engine.data.datasets import Case
-from engine.data.default_mix import context_copies, read_clauses, with_context
+from engine.cases.datasets import Case
+from engine.cases.default_mix import context_copies, read_clauses, with_context
 from engine.recipes.default_model import OWN_EVAL_SET
 
 

@@ -14,7 +14,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from engine.data.datasets import read_cases
+from engine.cases.datasets import read_cases
 from engine.nlu.encoder import load_encoder
 from engine.nlu.intent import IntentModel
 

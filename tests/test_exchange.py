@@ -253,7 +253,7 @@ def test_jpeg_screenshot_travels_with_its_extension_and_size(
 def test_export_reads_back_as_labelled_training_cases(
     store: Store, store_screenshot: Path, tmp_path: Path
 ) -> None:
-    from engine.data.datasets import read_cases
+    from engine.cases.datasets import read_cases
 
     talk = fill_conversation(store, store_screenshot)
     cases = read_cases(_export(store, tmp_path / "out" / "train.jsonl"))

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from engine.assistant import Assistant
+from engine.cases.datasets import Case, read_cases
 from engine.cli import main
-from engine.data.datasets import Case, read_cases
 from engine.errors import InputError, ModelError
 from engine.learning.evaluate import evaluate, model_predictor
 from engine.learning.train import TrainOptions, fast_bf16, fine_tune

@@ -249,13 +249,13 @@ def test_cli_refuses_bad_logs_in_one_sentence(home: Path, tmp_path: Path, capsys
 
 
 def test_replay_for_the_shipped_model_comes_from_its_own_recipe(shared_data: Path, monkeypatch):
-    from engine.data import default_mix
+    from engine.cases import default_mix
     from engine.nlu.intent import DEFAULT_FOLDER, read_config
 
     monkeypatch.setenv("FRONTDESK_SHARED_DATA", str(shared_data))
     train, val, source = retrain.replay_cases(DEFAULT_FOLDER, per_intent=6, seed=13)
     labels = read_config(DEFAULT_FOLDER).labels
-    assert "engine.data.default_mix" in source
+    assert "engine.cases.default_mix" in source
     assert sorted({c.intent for c in train}) == sorted(labels) == sorted({c.intent for c in val})
     counts = {label: sum(c.intent == label for c in train) for label in labels}
     assert counts.pop("out_of_scope") == 24 and set(counts.values()) == {6}

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from engine.cases.datasets import read_cases
+from engine.cases.multidogo import read_tsv
 from engine.cli import main
-from engine.data.datasets import read_cases
-from engine.data.multidogo import read_tsv
 from engine.fusion.model import FusedModel
 
 pytestmark = pytest.mark.slow  # trains a text model and a conversation model

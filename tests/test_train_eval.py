@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from engine.cases.datasets import Case, check_trainable, read_cases
+from engine.cases.default_mix import roughen
+from engine.cases.splits import stratified_split
 from engine.cli import main
-from engine.data.datasets import Case, check_trainable, read_cases
-from engine.data.default_mix import roughen
-from engine.data.splits import stratified_split
 from engine.errors import InputError
 from engine.learning.evaluate import evaluate, model_predictor, score
 from engine.learning.train import (

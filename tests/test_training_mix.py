@@ -1,4 +1,4 @@
-"""The human training mix (engine.data.mix), its augmentation (engine.data.augment), and the
+"""The human training mix (engine.cases.mix), its augmentation (engine.cases.augment), and the
 shipped model on plainly worded requests we wrote ourselves."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.data.augment import KINDS, Augmenter, augment_cases
-from engine.data.datasets import Case
-from engine.data.mix import (
+from engine.cases.augment import KINDS, Augmenter, augment_cases
+from engine.cases.datasets import Case
+from engine.cases.mix import (
     MAPPINGS,
     SOURCES,
     capped,
@@ -40,7 +40,7 @@ def _banking77_copy(tmp_path: Path, shared_data: Path, license_file: bool = True
 
 
 def test_every_shipped_mapping_names_a_known_intent_with_a_reason(shared_data: Path) -> None:
-    from engine.data.default_mix import taxonomy
+    from engine.cases.default_mix import taxonomy
 
     intents = taxonomy(shared_data)
     assert len(intents) == 27

@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from engine.data.datasets import read_many
+    from engine.cases.datasets import read_many
     from engine.errors import InputError
     from engine.learning.train import TrainOptions, fine_tune
     from engine.nlu.encoder import base_name
@@ -94,7 +94,7 @@ def train_conversation_model(cases: list, out: Path, seed: int) -> None:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from engine.data.datasets import read_cases
+    from engine.cases.datasets import read_cases
     from engine.learning.evaluate import evaluate, model_predictor, unknown_intents
     from engine.nlu.intent import IntentModel
 

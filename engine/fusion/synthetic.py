@@ -372,8 +372,8 @@ def human_pools(data_dir: Path, split: str) -> dict[str, list[str]]:
     """Pools a conversation is drawn from besides Bitext, split by `split_of` like Bitext:
     `out_of_scope` (the text model's own training negatives: NLU++ hotels folds 0-13 and our
     written list) and MultiDoGO train-split follow-ups (`contentonly`, `confirmation`)."""
-    from engine.data.default_mix import oos_cases
-    from engine.data.multidogo import follow_up_texts
+    from engine.cases.default_mix import oos_cases
+    from engine.cases.multidogo import follow_up_texts
 
     data_dir = Path(data_dir)
     out = {OUT_OF_SCOPE: [c.text for c in oos_cases(data_dir, "train")]}
@@ -387,7 +387,7 @@ def colloquial_pool(data_dir: Path) -> dict[str, list[str]]:
     `split_of` only, at most COLLOQUIAL_PER_INTENT per intent: a statement in a training
     conversation is drawn from here half the time, so "natural wording" is not a cue for
     out_of_scope (whose negatives are human text)."""
-    from engine.data.datasets import read_cases
+    from engine.cases.datasets import read_cases
 
     out: dict[str, list[str]] = defaultdict(list)
     for name in COLLOQUIAL_FILES:

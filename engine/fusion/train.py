@@ -312,7 +312,7 @@ def build_sets(data_dir: Path, shots_per_intent: int, convs_per_intent: int, see
 
 
 def case_turns_of(case) -> list[ConversationTurn]:
-    """An eval/training case with `history` (engine.data.datasets.Case) as the graph's turns: its
+    """An eval/training case with `history` (engine.cases.datasets.Case) as the graph's turns: its
     customer and agent messages, then its own text, the newest MAX_TURNS (as at answer time)."""
     from engine.fusion.reader import MAX_TURNS, SPOKEN_ROLES
 

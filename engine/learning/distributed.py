@@ -34,8 +34,8 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
 
-from engine.data.datasets import Case, read_many
-from engine.data.splits import validation_split
+from engine.cases.datasets import Case, read_many
+from engine.cases.splits import validation_split
 from engine.learning.train import (
     TrainOptions,
     _frozen_states,

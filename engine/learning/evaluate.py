@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.data.datasets import Case
+from engine.cases.datasets import Case
 from engine.types import OUT_OF_SCOPE
 
 Predictor = Callable[[list[Case]], list[tuple[str, float]]]

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import paths
-from engine.data.datasets import Case
+from engine.cases.datasets import Case
 from engine.errors import InputError
 from engine.exchange.format import LABELS
 

@@ -40,8 +40,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from engine import paths
+from engine.cases.datasets import Case, read_cases
 from engine.clock import now_iso
-from engine.data.datasets import Case, read_cases
 from engine.errors import FrontdeskError, InputError
 from engine.learning import evaluate, versions
 from engine.learning.logged_cases import (
@@ -111,7 +111,7 @@ def replay_cases(folder: Path, per_intent: int, seed: int,
     out-of-scope messages come from sources its training never saw, so the out-of-scope
     threshold is refitted the way it was first fitted (not on look-alikes of training data).
     """
-    from engine.data import default_mix
+    from engine.cases import default_mix
     from engine.nlu.intent import read_config
 
     val: list[Case] = []
@@ -124,7 +124,7 @@ def replay_cases(folder: Path, per_intent: int, seed: int,
         train, bitext_val, _ = default_mix.bitext_splits(shared)
         cases = train + default_mix.oos_cases(shared, "train")
         val = bitext_val + default_mix.oos_cases(shared, "val")
-        source = "the default model's own training and validation splits (engine.data.default_mix)"
+        source = "the default model's own training and validation splits (engine.cases.default_mix)"
     else:
         return [], [], "none at hand: old intents keep their head rows only"
     return (sample_per_intent(cases, per_intent, seed),
@@ -171,7 +171,7 @@ def retrain(cases: list[LoggedCase], stats: LabelStats, home: Path,
             options: RetrainOptions | None = None, progress: Progress | None = None,
             cancel: Cancel | None = None, origin: str = "") -> RetrainResult:
     """Fine-tune the current model on `cases` and write the next version (not switched to)."""
-    from engine.data.splits import stratified_split
+    from engine.cases.splits import stratified_split
     from engine.learning import fused_retrain
     from engine.learning.train import TrainOptions, encode_once, fine_tune
     from engine.nlu.intent import IntentModel

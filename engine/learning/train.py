@@ -31,8 +31,8 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from engine.data.datasets import Case
-from engine.data.splits import validation_split
+from engine.cases.datasets import Case
+from engine.cases.splits import validation_split
 from engine.errors import InputError, TrainingCancelled
 from engine.model_folder import check_output, write_model_folder
 from engine.nlu import adapters

@@ -10,22 +10,22 @@ In scope, three voices:
 - People: public human-written text mapped into the 27 intents by the reviewed tables in
   assets/training/mappings/ (Banking77, MultiDoGO train splits, NLU++, the ABCD sample; one
   reason per row, ambiguous labels left out), at most `CAP_IN` rows per source label.
-- Augmented copies made in code (engine.data.augment): typos and keyboard slips (nlpaug), lower case
-  without punctuation, filler, fragments, a request after one or two MultiDoGO detail turns.
+- Augmented copies made in code (engine.cases.augment): typos and keyboard slips (nlpaug), lower
+  case without punctuation, filler, fragments, a request after one or two MultiDoGO detail turns.
 Out of scope, an explicit class: the human negatives of the same mappings (banking-only
 Banking77 categories, airline / insurance / banking / IT task turns of MultiDoGO, NLU++ hotel
 turns; any that names a shop topic dropped), at most `CAP_OOS` per source label, and our own
 lines (assets/training/oos_written.txt).
 Validation, for the best epoch, the temperature and the OOS threshold, is human text only:
 `HUMAN_VAL_FRACTION` of every source label, at most `VAL_CAP` each, the in-scope rows
-roughened once each by engine.data.augment, as many negatives as in-scope rows (`human_splits`,
+roughened once each by engine.cases.augment, as many negatives as in-scope rows (`human_splits`,
 `roughened`). No Bitext: Bitext validation text is as templated as its
 training text, so a threshold fitted there rejects nothing a real customer would write.
 
 frontdesk-eval dev (shared/data/frontdesk-eval) chose between mixes (bench/natural.py, its
 ablation); nothing in it is trained on, and no rule or template names its wording.
 
-The data itself is built by engine.data.default_mix; this module trains on it, scores the
+The data itself is built by engine.cases.default_mix; this module trains on it, scores the
 result and writes the model card.
 """
 
@@ -37,8 +37,8 @@ from collections import Counter
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from engine.data.datasets import Case, read_cases
-from engine.data.default_mix import (
+from engine.cases.datasets import Case, read_cases
+from engine.cases.default_mix import (
     BITEXT_FILE,
     EXTRA_FILES,
     HUMAN_VAL_FRACTION,
@@ -48,7 +48,7 @@ from engine.data.default_mix import (
     taxonomy,
     training_cases,
 )
-from engine.data.mix import (
+from engine.cases.mix import (
     MAPPINGS,
 )
 from engine.learning.train import TrainOptions, fine_tune
@@ -71,7 +71,7 @@ def train_default(shared: Path, out: Path, options: TrainOptions = OPTIONS, mix:
         "in_scope": f"{BITEXT_FILE}: 80/10/10 split per intent, seed {SEED}, its train part and "
                     f"rows of {' and '.join(EXTRA_FILES)} (as before); human text mapped by "
                     "assets/training/mappings/*.tsv, at most "
-                    f"{mix.cap_in} rows per source label; augmented copies (engine.data.augment: "
+                    f"{mix.cap_in} rows per source label; augmented copies (engine.cases.augment: "
                     f"{', '.join(mix.augment)}, {mix.aug_fraction:.0%} of in-scope rows each)",
         "out_of_scope": "explicit class; human negatives mapped to out_of_scope in "
                         f"assets/training/mappings/*.tsv (at most {mix.cap_oos} per source "
@@ -87,7 +87,7 @@ def train_default(shared: Path, out: Path, options: TrainOptions = OPTIONS, mix:
 def evaluate_default(model, shared: Path, reports: Path) -> dict[str, dict]:
     """Score `model` on the Bitext test split, our own messages and Banking77 test.csv (the
     mapped categories, with the mapped label)."""
-    from engine.data.mix import read_mapping
+    from engine.cases.mix import read_mapping
     from engine.learning.evaluate import evaluate, model_predictor
 
     _, _, bitext_test = bitext_splits(shared)

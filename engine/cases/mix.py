@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.data.datasets import Case
+from engine.cases.datasets import Case
 from engine.errors import InputError
 from engine.paths import ASSETS
 from engine.types import OUT_OF_SCOPE

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 
-from engine.data.datasets import Case, check_trainable
+from engine.cases.datasets import Case, check_trainable
 from engine.errors import InputError
 
 # A new model needs at least this many labelled examples (and a validation share of them).

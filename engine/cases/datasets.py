@@ -7,7 +7,7 @@ Accepted:
 content}])
   and `intent`; the text is the last customer message; records without an intent are skipped.
 - MultiDoGO TSV (`conversationId, turnNumber, ..., utterance, ..., intent`): one case per
-  customer turn with a task, earlier customer turns as its history (engine.data.multidogo).
+  customer turn with a task, earlier customer turns as its history (engine.cases.multidogo).
 - JSONL eval cases (shared/DESIGN.md): `{"id", "text", "history", "image", "audio", "intent"}`,
   every key but `intent` optional, paths relative to the file.
 """
@@ -21,8 +21,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from engine.data import multidogo
-from engine.data.case import Case
+from engine.cases import multidogo
+from engine.cases.case import Case
 from engine.errors import InputError
 
 TEXT_COLUMNS = ("text", "utterance", "instruction")

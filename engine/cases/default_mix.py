@@ -14,17 +14,17 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.data.augment import KINDS as AUG_KINDS
-from engine.data.augment import Augmenter, augment_cases
-from engine.data.datasets import Case, read_cases
-from engine.data.mix import (
+from engine.cases.augment import KINDS as AUG_KINDS
+from engine.cases.augment import Augmenter, augment_cases
+from engine.cases.datasets import Case, read_cases
+from engine.cases.mix import (
     SHOP_WORDS,
     SOURCES,
     capped,
     human_cases,
     split_by_source_label,
 )
-from engine.data.splits import stratified_split
+from engine.cases.splits import stratified_split
 from engine.paths import ASSETS
 from engine.types import OUT_OF_SCOPE
 

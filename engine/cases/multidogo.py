@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from engine.data.case import Case
+from engine.cases.case import Case
 
 DOMAINS = ("airline", "fastfood", "finance", "insurance", "media", "software")
 DIALOGUE_ACTS = frozenset({"contentonly", "confirmation", "rejection", "openinggreeting",
@@ -89,7 +89,7 @@ def is_multidogo(path: Path) -> bool:
 
 
 def read_cases(path: Path) -> list:
-    """Training/eval cases of a MultiDoGO TSV (engine.data.datasets.Case): one per scored customer
+    """Training/eval cases of a MultiDoGO TSV (engine.cases.datasets.Case): one per scored customer
     turn, its earlier customer turns as `history`, its label the customer's task at the turn."""
     cases = []
     for dialogue in read_tsv(path):

@@ -18,7 +18,7 @@ import random
 import re
 from collections.abc import Callable
 
-from engine.data.datasets import Case
+from engine.cases.datasets import Case
 
 # Generic conversational wrappers (not taken from any eval set): how chats open and close.
 OPENERS = ("hi", "hello", "hey", "hi there", "hello,", "good morning", "um", "ok so", "so",

@@ -1,0 +1,1 @@
+"""Labelled cases: reading them from files and public corpora, splitting, mixing, augmenting."""

@@ -1,1 +1,0 @@
-"""Training data: reading cases, public corpora mapped to our intents, augmentation."""
