@@ -12,7 +12,7 @@ pkgs=(libportaudio2 libegl1 libgl1 libopengl0 libxkbcommon0 libxkbcommon-x11-0 l
 pkgs+=(libx11-xcb1 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-xinerama0
        libxcb-cursor0 libxcb-shape0 libxcb-xkb1 libxcb-randr0 libxcb-xfixes0 libxcb-sync1
        libxcb-shm0 libwayland-cursor0 libwayland-egl1)
-# The test that starts the real window on a real X server (tests/test_desktop_xcb.py): Xvfb.
+# The test that starts the real window on a real X server (tests/desktop/test_xcb.py): Xvfb.
 pkgs+=(xvfb xauth)
 command -v dpkg-query >/dev/null 2>&1 || { echo "system-deps: not a Debian system; install PortAudio and Qt's libraries (EGL, GL, xkbcommon, fontconfig) yourself." >&2; exit 0; }
 missing=()

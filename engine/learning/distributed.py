@@ -17,7 +17,7 @@ Distributed: Experiences on Accelerating Data Parallel Training"):
 - only rank 0 writes the model folder; the others wait at a barrier.
 Every rank runs the frozen lower layers over all texts (that pass is not split); the trained
 passes, most of the time with trained layers, are. With `dropout=False` a 2-process run matches
-the 1-process run up to float summation order (tests/test_distributed.py).
+the 1-process run up to float summation order (tests/learning/test_distributed.py).
 """
 
 from __future__ import annotations
