@@ -9,6 +9,7 @@ place when complete, so a cancelled or killed run leaves the old model (or nothi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -85,3 +86,12 @@ def write_model_folder(out: Path, write: Callable[[Path], None]) -> None:
     finally:
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def weights_version(prefix: str, *files: Path) -> str:
+    """`prefix-<first 10 hex of the sha256 of the files' bytes>`: the name a model's replies
+    carry, the same wherever the model is loaded from (intent-, conv-, fused-)."""
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(Path(file).read_bytes())
+    return f"{prefix}-{digest.hexdigest()[:10]}"

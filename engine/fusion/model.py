@@ -33,6 +33,7 @@ from engine.fusion.graph import (
     ConversationTurn,
 )
 from engine.fusion.pyg import Batch, GATv2Conv
+from engine.nlu.encoder import mean_pool
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "fusion.safetensors"
@@ -180,12 +181,6 @@ class GatedCrossAttention(nn.Module):
         fused = fused + on * torch.tanh(self.ff_gate) * self.ff(self.ff_norm(fused))
         weights = weights * on * token_mask[:, :, None].to(weights.dtype)
         return fused, weights
-
-
-def mean_pool(tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Masked mean over tokens: [B, T, D] -> [B, D] (MiniLM's own pooling)."""
-    weights = mask.unsqueeze(-1).to(tokens.dtype)
-    return (tokens * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
 
 
 class ConversationGNN(nn.Module):

@@ -38,10 +38,10 @@ from engine.fusion.model import (
     PRETRAINED_PARTS,
     FusedModel,
     FusionConfig,
-    mean_pool,
 )
 from engine.fusion.synthetic import conversation_cases, labels, screenshot_cases
 from engine.fusion.train import Prepared, collate, prepare
+from engine.nlu.encoder import mean_pool
 from engine.vision.screen_text import CHROME
 
 WEIGHTS_FILE = "pretrained.safetensors"

@@ -33,6 +33,7 @@ from engine.fusion.graph import (
     build_graph,
 )
 from engine.fusion.model import WEIGHTS_FILE, FusedModel, blocks_for_turns, node_relevance
+from engine.model_folder import weights_version
 from engine.nlu.entities import extract
 from engine.types import OUT_OF_SCOPE
 from engine.vision.ocr import ScreenReader, Screenshot
@@ -126,10 +127,8 @@ class MultimodalReader:
         """fused-<sha256 prefix of the weights> of the model that answered a turn."""
         if model is self._conversation and self._conversation_folder is not None:
             if id(model) not in self._versions:
-                import hashlib
-
-                weights = (self._conversation_folder / WEIGHTS_FILE).read_bytes()
-                self._versions[id(model)] = "conv-" + hashlib.sha256(weights).hexdigest()[:10]
+                self._versions[id(model)] = weights_version(
+                    "conv", self._conversation_folder / WEIGHTS_FILE)
             return self._versions[id(model)]
         return self.version
 
@@ -153,13 +152,10 @@ class MultimodalReader:
         """fused-<sha256 prefix of the weights>: which fused model a reply came from."""
         with self._load_lock:
             if self._version is None:
-                import hashlib
-
                 if self._handed_in:  # a model object from the caller: no file to name it by
                     self._version = "fused-in-memory"
                 else:
-                    weights = (self._folder / WEIGHTS_FILE).read_bytes()
-                    self._version = "fused-" + hashlib.sha256(weights).hexdigest()[:10]
+                    self._version = weights_version("fused", self._folder / WEIGHTS_FILE)
         return self._version
 
     # -- screenshots --------------------------------------------------------------------------

@@ -16,7 +16,6 @@ before) and puts the head on. A base deleted by hand makes the version unusable,
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -26,6 +25,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from engine.errors import ModelError
+from engine.model_folder import weights_version
 from engine.nlu.model_files import ADAPTERS_FILE, CONFIG_FILE, DEFAULT_FOLDER, WEIGHTS_FILE
 
 TARGETS = ["query", "value"]
@@ -74,9 +74,7 @@ def save(model, folder: Path) -> None:
     meta = {"format": "pt", "base": model.config.base}
     save_file(head, str(folder / WEIGHTS_FILE), metadata=meta)
     save_file(lora, str(folder / ADAPTERS_FILE), metadata=meta)
-    digest = hashlib.sha256((folder / WEIGHTS_FILE).read_bytes()
-                            + (folder / ADAPTERS_FILE).read_bytes()).hexdigest()[:10]
-    model.config.version = f"intent-{digest}"
+    model.config.version = weights_version("intent", folder / WEIGHTS_FILE, folder / ADAPTERS_FILE)
     (folder / CONFIG_FILE).write_text(json.dumps(asdict(model.config), indent=2) + "\n")
     model.folder = folder
 

@@ -14,7 +14,6 @@ in-scope probability fitted on validation data (`engine.learning.train.fit_calib
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from engine.errors import InputError, ModelError
+from engine.model_folder import weights_version
 from engine.nlu import encoder as text_encoder
 from engine.nlu.model_files import CONFIG_FILE, DEFAULT_FOLDER, WEIGHTS_FILE
 from engine.types import OUT_OF_SCOPE
@@ -240,8 +240,7 @@ class IntentModel(torch.nn.Module):
                    .detach().cpu().contiguous() for name, t in self.trained_state().items()}
         weights = folder / WEIGHTS_FILE
         save_file(tensors, str(weights), metadata={"format": "pt", "base": self.config.base})
-        digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:10]
-        self.config.version = f"intent-{digest}"
+        self.config.version = weights_version("intent", weights)
         (folder / CONFIG_FILE).write_text(json.dumps(asdict(self.config), indent=2) + "\n")
         self.folder = folder
 
