@@ -17,7 +17,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -98,10 +98,66 @@ class Transcriber(Protocol):
     ) -> Transcript: ...
 
 
-class FasterWhisperTranscriber:
+class _BlockTranscriber:
+    """The one loop over the audio that both Whisper backends share (as whisper's `transcribe`
+    loops over windows apart from `decode_with_fallback`): cut into blocks at quiet points, carry
+    the text so far as the next block's prompt, and report progress and check `cancel` after every
+    decoded segment and between blocks. A backend only says how to decode one block."""
+
+    backend: str
+    model_name: str
+    language: str | None
+    block_s: float
+
+    def _decode(
+        self, block: np.ndarray, prompt: str | None
+    ) -> tuple[Iterable[Segment], str | None]:
+        """Segments of one block (times from the block's start, text stripped) and the language
+        heard, or None where the block held no speech."""
+        raise NotImplementedError
+
+    def transcribe(
+        self,
+        audio: np.ndarray | str | Path,
+        *,
+        prompt: str | None = None,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Transcript:
+        """Decode block by block; progress and cancel are handled after every segment."""
+        started = time.perf_counter()
+        samples = as_audio_array(audio)
+        total_s = len(samples) / SAMPLE_RATE
+        segments: list[Segment] = []
+        language = self.language or "en"
+        blocks = split_blocks(samples, self.block_s) if samples.size else []
+        for begin, end in blocks:
+            _check(cancel)
+            offset = begin / SAMPLE_RATE
+            pieces, heard = self._decode(samples[begin:end], _block_prompt(prompt, segments))
+            language = heard or language
+            for piece in pieces:
+                segments.append(Segment(offset + piece.start, offset + piece.end, piece.text))
+                _report(progress, (offset + piece.end) / total_s)
+                _check(cancel)
+            _report(progress, end / len(samples))
+        text = " ".join(segment.text for segment in segments if segment.text).strip()
+        return Transcript(
+            text=text,
+            segments=segments,
+            language=language,
+            duration_s=total_s,
+            elapsed_s=time.perf_counter() - started,
+            backend=self.backend,
+            model=self.model_name,
+        )
+
+
+class FasterWhisperTranscriber(_BlockTranscriber):
     """Whisper on CTranslate2 (faster-whisper), VAD on, beam search 5 (its defaults)."""
 
     backend = "faster-whisper"
+    block_s = FASTER_BLOCK_S
 
     def __init__(
         self,
@@ -133,46 +189,26 @@ class FasterWhisperTranscriber:
         except (RuntimeError, ValueError, OSError) as err:
             raise ModelError(f"The speech model in {model_dir} cannot be loaded: {err}.") from err
 
-    def transcribe(
-        self,
-        audio: np.ndarray | str | Path,
-        *,
-        prompt: str | None = None,
-        progress: Progress | None = None,
-        cancel: threading.Event | None = None,
-    ) -> Transcript:
-        """Decode block by block; progress and cancel are handled after every segment."""
-        started = time.perf_counter()
-        samples = as_audio_array(audio)
-        total_s = len(samples) / SAMPLE_RATE
-        segments: list[Segment] = []
-        language = self.language or "en"
-        if samples.size == 0:
-            return _finish(segments, language, 0.0, started, self.backend, self.model_name)
-        for begin, end in split_blocks(samples, FASTER_BLOCK_S):
-            _check(cancel)
-            offset = begin / SAMPLE_RATE
-            pieces, info = self.model.transcribe(
-                samples[begin:end],
-                beam_size=self.beam_size,
-                vad_filter=self.vad_filter,
-                initial_prompt=_block_prompt(prompt, segments),
-                language=self.language,
-            )
-            language = info.language
-            for piece in pieces:
-                text = piece.text.strip()
-                segments.append(Segment(offset + piece.start, offset + piece.end, text))
-                _report(progress, (offset + piece.end) / total_s if total_s else 1.0)
-                _check(cancel)
-            _report(progress, end / len(samples))
-        return _finish(segments, language, total_s, started, self.backend, self.model_name)
+    def _decode(
+        self, block: np.ndarray, prompt: str | None
+    ) -> tuple[Iterable[Segment], str | None]:
+        """faster-whisper decodes lazily, so the loop's cancel check lands between segments."""
+        pieces, info = self.model.transcribe(
+            block,
+            beam_size=self.beam_size,
+            vad_filter=self.vad_filter,
+            initial_prompt=prompt,
+            language=self.language,
+        )
+        segments = (Segment(piece.start, piece.end, piece.text.strip()) for piece in pieces)
+        return segments, info.language
 
 
-class OpenAIWhisperTranscriber:
+class OpenAIWhisperTranscriber(_BlockTranscriber):
     """openai-whisper on torch, fed the same VAD-filtered speech faster-whisper would decode."""
 
     backend = "openai-whisper"
+    block_s = OPENAI_BLOCK_S
 
     def __init__(
         self,
@@ -190,15 +226,11 @@ class OpenAIWhisperTranscriber:
         self.vad_filter = vad_filter
         self.language = language if model.is_multilingual else "en"
 
-    def transcribe(
-        self,
-        audio: np.ndarray | str | Path,
-        *,
-        prompt: str | None = None,
-        progress: Progress | None = None,
-        cancel: threading.Event | None = None,
-    ) -> Transcript:
-        """VAD per block (as faster-whisper does), then whisper.transcribe on the speech only."""
+    def _decode(
+        self, block: np.ndarray, prompt: str | None
+    ) -> tuple[Iterable[Segment], str | None]:
+        """VAD on the block (as faster-whisper does), whisper.transcribe on the speech only, and
+        the times mapped back onto the block."""
         import whisper
         from faster_whisper.vad import (
             SpeechTimestampsMap,
@@ -207,43 +239,32 @@ class OpenAIWhisperTranscriber:
             get_speech_timestamps,
         )
 
-        started = time.perf_counter()
-        samples = as_audio_array(audio)
-        total_s = len(samples) / SAMPLE_RATE
-        segments: list[Segment] = []
-        language = self.language or "en"
-        if samples.size == 0:
-            return _finish(segments, language, 0.0, started, self.backend, self.model_name)
-        for begin, end in split_blocks(samples, OPENAI_BLOCK_S):
-            _check(cancel)
-            block = samples[begin:end]
-            offset = begin / SAMPLE_RATE
-            if self.vad_filter:
-                speech = get_speech_timestamps(block, VadOptions())
-                speech_audio = np.concatenate(collect_chunks(block, speech)[0])
-                to_original = SpeechTimestampsMap(speech, SAMPLE_RATE) if speech else None
-            else:
-                speech_audio, to_original = block, None
-            if speech_audio.size:
-                result = whisper.transcribe(
-                    self.model,
-                    speech_audio,
-                    verbose=None,
-                    beam_size=self.beam_size,
-                    best_of=5,
-                    initial_prompt=_block_prompt(prompt, segments),
-                    language=self.language,
-                    fp16=self.device.startswith("cuda"),
-                )
-                language = result.get("language") or language
-                for piece in result["segments"]:
-                    start, stop = float(piece["start"]), float(piece["end"])
-                    if to_original is not None:
-                        start = to_original.get_original_time(start)
-                        stop = to_original.get_original_time(stop, is_end=True)
-                    segments.append(Segment(offset + start, offset + stop, piece["text"].strip()))
-            _report(progress, end / len(samples))
-        return _finish(segments, language, total_s, started, self.backend, self.model_name)
+        if self.vad_filter:
+            speech = get_speech_timestamps(block, VadOptions())
+            speech_audio = np.concatenate(collect_chunks(block, speech)[0])
+            to_original = SpeechTimestampsMap(speech, SAMPLE_RATE) if speech else None
+        else:
+            speech_audio, to_original = block, None
+        if not speech_audio.size:
+            return [], None
+        result = whisper.transcribe(
+            self.model,
+            speech_audio,
+            verbose=None,
+            beam_size=self.beam_size,
+            best_of=5,
+            initial_prompt=prompt,
+            language=self.language,
+            fp16=self.device.startswith("cuda"),
+        )
+        segments = []
+        for piece in result["segments"]:
+            start, stop = float(piece["start"]), float(piece["end"])
+            if to_original is not None:
+                start = to_original.get_original_time(start)
+                stop = to_original.get_original_time(stop, is_end=True)
+            segments.append(Segment(start, stop, piece["text"].strip()))
+        return segments, result.get("language")
 
 
 def load_transcriber(
@@ -298,26 +319,6 @@ def _block_prompt(prompt: str | None, segments: list[Segment]) -> str | None:
     """The caller's prompt for the first block; afterwards the text decoded so far."""
     text = " ".join([prompt or ""] + [segment.text for segment in segments]).strip()
     return text[-PROMPT_CHARS:] or None
-
-
-def _finish(
-    segments: list[Segment],
-    language: str,
-    total_s: float,
-    started: float,
-    backend: str,
-    model_name: str,
-) -> Transcript:
-    text = " ".join(segment.text for segment in segments if segment.text).strip()
-    return Transcript(
-        text=text,
-        segments=segments,
-        language=language,
-        duration_s=total_s,
-        elapsed_s=time.perf_counter() - started,
-        backend=backend,
-        model=model_name,
-    )
 
 
 def _check(cancel: threading.Event | None) -> None:
