@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -58,30 +59,44 @@ def loading() -> Iterator[None]:
 
 
 class Cancelled(Exception):
-    """Raised inside an op when the user cancelled its job."""
+    """Raised inside an op when the user cancelled its job (see `Job.check`)."""
 
 
+Op = Callable[[Any, "Job"], Any]
+
+
+@dataclass(eq=False)
 class Job:
-    """A handle on one queued op: cancel it from the UI; the op reports progress through it."""
+    """One queued op and what to call back, by name, on the UI thread when it ends.
 
-    def __init__(self, job_id: int, label: str) -> None:
-        self.id = job_id
-        self.label = label
-        self._cancel = threading.Event()
-        self._last_progress = 0.0
-        self._emit: Callable[[int, int, int], None] | None = None
+    Exactly one of `on_done(result)`, `on_error(sentence)` and `on_cancelled()` is called; a
+    missing `on_error` sends the sentence to the worker's `error` signal, a missing
+    `on_cancelled` means the caller needs no word (the agent asked for it). The op reports
+    progress and checks for cancellation through the job, from the worker thread.
+    """
+
+    id: int
+    label: str
+    op: Op
+    on_done: Callable[[Any], None] | None = None
+    on_error: Callable[[str], None] | None = None
+    on_progress: Callable[[int, int], None] | None = None
+    on_cancelled: Callable[[], None] | None = None
+    cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
+    _last_progress: float = field(default=0.0, repr=False)
+    _emit: Callable[[int, int, int], None] | None = field(default=None, repr=False)
 
     def cancel(self) -> None:
         """Ask the op to stop at its next progress report (thread-safe)."""
-        self._cancel.set()
+        self.cancel_event.set()
 
     @property
     def cancelled(self) -> bool:
-        return self._cancel.is_set()
+        return self.cancel_event.is_set()
 
     def check(self) -> None:
         """Raise Cancelled if the user cancelled; ops call this between steps."""
-        if self._cancel.is_set():
+        if self.cancel_event.is_set():
             raise Cancelled(self.label)
 
     def progress(self, done: int, total: int) -> None:
@@ -107,6 +122,7 @@ class _Core(QObject):
     load_failed = Signal(str)
     finished = Signal(int, object)
     failed = Signal(int, str)
+    cancelled = Signal(int)
     progressed = Signal(int, int, int)
 
     def __init__(self, factory: Callable[[], Any], name: str) -> None:
@@ -131,20 +147,23 @@ class _Core(QObject):
         self.loaded.emit(self._name)
 
     @Slot(object)
-    def execute(self, request: tuple[Job, Callable[[Any, Job], Any]]) -> None:
-        job, op = request
+    def execute(self, job: Job) -> None:
         if job.cancelled:
-            self.failed.emit(job.id, "")
+            self.cancelled.emit(job.id)
             return
         if self.resource is None and self.load_error is not None:
             self.failed.emit(job.id, self.load_error)
             return
         job._emit = self.progressed.emit
         try:
-            result = op(self.resource, job)
-        except Cancelled:
-            self.failed.emit(job.id, "")
+            result = job.op(self.resource, job)
         except Exception as err:
+            if isinstance(err, Cancelled) or job.cancelled:
+                # the engine's own way of stopping (TrainingCancelled, a transcription's
+                # Cancelled) is the same outcome: the agent asked for it, nothing to report
+                log.info("%s cancelled (%s)", job.label, type(err).__name__)
+                self.cancelled.emit(job.id)
+                return
             if not isinstance(err, FrontdeskError):
                 log.exception("%s failed", job.label)
             else:
@@ -158,8 +177,8 @@ class EngineWorker(QObject):
     """UI-side handle: `run(op, label=..., on_done=...)`; callbacks come back on the UI thread.
 
     Signals: `status(str)` for the status bar, `ready(str)` once the resource is built,
-    `error(str)` for failures no callback took, `busy(bool)` while ops are queued or running.
-    An empty error message means the job was cancelled.
+    `error(str)` for failures no `on_error` took, `busy(bool)` while ops are queued or running.
+    A cancelled job calls its `on_cancelled` and nothing else.
     """
 
     status = Signal(str)
@@ -173,7 +192,7 @@ class EngineWorker(QObject):
         super().__init__(parent)
         self.name = name
         self._ids = itertools.count(1)
-        self._pending: dict[int, tuple[Callable | None, Callable | None, Callable | None]] = {}
+        self._pending: dict[int, Job] = {}
         self._ready = False
         self._started = False
         self._stopped = False
@@ -188,6 +207,7 @@ class EngineWorker(QObject):
         self._core.load_failed.connect(self._on_load_failed)
         self._core.finished.connect(self._on_finished)
         self._core.failed.connect(self._on_failed)
+        self._core.cancelled.connect(self._on_cancelled)
         self._core.progressed.connect(self._on_progress)
         self._thread.finished.connect(self._core.deleteLater)
 
@@ -215,21 +235,23 @@ class EngineWorker(QObject):
 
     def run(
         self,
-        op: Callable[[Any, Job], Any],
+        op: Op,
         *,
         label: str,
         on_done: Callable[[Any], None] | None = None,
         on_error: Callable[[str], None] | None = None,
         on_progress: Callable[[int, int], None] | None = None,
+        on_cancelled: Callable[[], None] | None = None,
     ) -> Job:
         """Queue `op(resource, job)` on the worker thread; never blocks the caller."""
         if not self._started:
             self.start()
-        job = Job(next(self._ids), label)
-        self._pending[job.id] = (on_done, on_error, on_progress)
+        job = Job(next(self._ids), label, op, on_done=on_done, on_error=on_error,
+                  on_progress=on_progress, on_cancelled=on_cancelled)
+        self._pending[job.id] = job
         if len(self._pending) == 1:
             self.busy.emit(True)
-        self._submit.emit((job, op))
+        self._submit.emit(job)
         return job
 
     def stop(self, wait_ms: int = 30000) -> None:
@@ -253,28 +275,34 @@ class EngineWorker(QObject):
         self.status.emit(message)
         self.error.emit(message)
 
-    def _take(self, job_id: int):
-        callbacks = self._pending.pop(job_id, (None, None, None))
+    def _take(self, job_id: int) -> Job | None:
+        job = self._pending.pop(job_id, None)
         if not self._pending:
             self.busy.emit(False)
-        return callbacks
+        return job
 
     @Slot(int, object)
     def _on_finished(self, job_id: int, result: Any) -> None:
-        on_done, _, _ = self._take(job_id)
-        if on_done is not None:
-            on_done(result)
+        job = self._take(job_id)
+        if job is not None and job.on_done is not None:
+            job.on_done(result)
 
     @Slot(int, str)
     def _on_failed(self, job_id: int, message: str) -> None:
-        _, on_error, _ = self._take(job_id)
-        if on_error is not None:
-            on_error(message)
-        elif message:
+        job = self._take(job_id)
+        if job is not None and job.on_error is not None:
+            job.on_error(message)
+        else:
             self.error.emit(message)
+
+    @Slot(int)
+    def _on_cancelled(self, job_id: int) -> None:
+        job = self._take(job_id)
+        if job is not None and job.on_cancelled is not None:
+            job.on_cancelled()
 
     @Slot(int, int, int)
     def _on_progress(self, job_id: int, done: int, total: int) -> None:
-        callbacks = self._pending.get(job_id)
-        if callbacks and callbacks[2] is not None:
-            callbacks[2](done, total)
+        job = self._pending.get(job_id)
+        if job is not None and job.on_progress is not None:
+            job.on_progress(done, total)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -180,8 +181,7 @@ class RecorderBridge(QObject):
 
     def _speech_failed(self, message: str) -> None:
         self._feeding = False
-        if message:
-            self.error.emit(message)
+        self.error.emit(message)
 
     @Slot(str)
     def _on_device_error(self, message: str) -> None:
@@ -189,13 +189,20 @@ class RecorderBridge(QObject):
         self.error.emit(message)
         self.stop()
 
-    def transcribe_file(self, path: Path, on_done, on_error, on_progress=None) -> Job:
+    def transcribe_file(
+        self,
+        path: Path,
+        *,
+        on_done: Callable[[str], None],
+        on_error: Callable[[str], None],
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> Job:
         """Transcribe a dropped audio file on the speech thread: cancellable, and
         `on_progress(done, total)` tells the fraction of the audio decoded (in hundredths)."""
 
         def op(transcriber, job: Job) -> str:
             result = transcriber.transcribe(
-                path, progress=lambda f: job.progress(int(f * 100), 100), cancel=job._cancel
+                path, progress=lambda f: job.progress(int(f * 100), 100), cancel=job.cancel_event
             )
             return result.text
 

@@ -78,36 +78,39 @@ class VoiceActions:
         self.task.begin(f"Transcribing {path.name}", "Esc cancels")
         self.composer.mark_voice_start()
         session_id = self.session_id
-        jobs: list[Job] = []
+        job = self._transcribe_job = self.recorder.transcribe_file(
+            path,
+            on_done=lambda text: self._file_transcribed(job, session_id, path, text),
+            on_error=lambda message: self._file_failed(job, message),
+            on_progress=lambda done, total: self._file_progress(job, done, total),
+        )
+        return job
 
-        def settle() -> bool:
-            """True the first time only: Esc settles the job at once, the thread later."""
-            if self._transcribe_job is jobs[0]:
-                self._transcribe_job = None
-                self.task.end()
-                return True
+    def _settle(self, job: Job) -> bool:
+        """True if `job` is still the transcription the agent waits for (Esc did not settle it
+        already, no newer drop replaced it): it ends now and its line leaves the status bar."""
+        if self._transcribe_job is not job:
             return False
+        self._transcribe_job = None
+        self.task.end()
+        return True
 
-        def done(text: str) -> None:
-            if jobs[0].cancelled or not settle():  # Esc came first: the agent said no
-                return
-            if self._deliver_voice(session_id, text, path):
-                self.show_success(f"Transcribed {path.name}: check it and press Enter to send.")
-            else:
-                self.show_status(f"The transcript of {path.name} waits in the session it "
-                                 "was dropped in.")
+    def _file_transcribed(self, job: Job, session_id: int | None, path: Path, text: str) -> None:
+        if job.cancelled or not self._settle(job):  # Esc came first: the agent said no
+            return
+        if self._deliver_voice(session_id, text, path):
+            self.show_success(f"Transcribed {path.name}: check it and press Enter to send.")
+        else:
+            self.show_status(f"The transcript of {path.name} waits in the session it "
+                             "was dropped in.")
 
-        def failed(message: str) -> None:
-            if not jobs[0].cancelled and settle():
-                self.show_error(message)
+    def _file_failed(self, job: Job, message: str) -> None:
+        if self._settle(job):  # else the agent pressed Esc or dropped another file meanwhile
+            self.show_error(message)
 
-        def progressed(done_part: int, total: int) -> None:
-            if self._transcribe_job is jobs[0] and total:
-                self.task.set_fraction(done_part / total)
-
-        self._transcribe_job = self.recorder.transcribe_file(path, done, failed, progressed)
-        jobs.append(self._transcribe_job)
-        return self._transcribe_job
+    def _file_progress(self, job: Job, done: int, total: int) -> None:
+        if self._transcribe_job is job and total:
+            self.task.set_fraction(done / total)
 
     def cancel_transcription(self) -> None:
         """Esc: the agent is free at once (nothing of the file will be added); the speech

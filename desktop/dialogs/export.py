@@ -13,23 +13,22 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDateEdit,
-    QDialog,
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
+from desktop.dialogs.job_dialog import JobDialog
 from desktop.engine_worker import Cancelled, EngineWorker, Job
 
 
-class ExportDialog(QDialog):
+class ExportDialog(JobDialog):
     """Emits `exported(path, count)` when a file has been written."""
 
     exported = Signal(Path, int)
@@ -41,11 +40,9 @@ class ExportDialog(QDialog):
         session_id: int | None = None,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
+        super().__init__(store_worker, parent)
         self.setWindowTitle("Export logs")
-        self._worker = store_worker
         self._session_id = session_id
-        self._job: Job | None = None
         self.result_count: int | None = None
 
         self.path = QLineEdit(str(default_dir / "frontdesk-export.jsonl"))
@@ -76,9 +73,7 @@ class ExportDialog(QDialog):
         self.redact = QCheckBox("Redact personal data (emails, phone and card numbers, IBANs)")
         self.redact.setChecked(True)
 
-        self.progress = QProgressBar()
         self.progress.setRange(0, 100)
-        self.progress.setValue(0)
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setObjectName("export-message")
@@ -113,14 +108,8 @@ class ExportDialog(QDialog):
         path = Path(self.path.text())
         self.path.setText(str(path.with_suffix("." + self.format.currentData())))
 
-    @property
-    def running(self) -> bool:
-        return self._job is not None
-
-    def start(self) -> Job | None:
-        """Start the export on the store thread (returns its job, or None if refused)."""
-        if self._job is not None:
-            return None
+    def _begin(self) -> Job | None:
+        """The export, on the store thread (None: no file chosen)."""
         out = Path(self.path.text()).expanduser()
         if not self.path.text().strip():
             self.message.setText("Choose a file to export to.")
@@ -150,18 +139,11 @@ class ExportDialog(QDialog):
         self.cancel_button.setText("Cancel")
         self.message.setText("Exporting…")
         self.progress.setRange(0, 0)
-        self._job = self._worker.run(
-            op, label="the export", on_done=lambda n: self._done(out, n),
-            on_error=self._failed, on_progress=self._progress,
-        )
-        return self._job
-
-    def _progress(self, done: int, total: int) -> None:
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(done)
+        return self._run(op, label="the export", on_done=lambda n: self._done(out, n),
+                         on_error=self._failed,
+                         on_cancelled=lambda: self._failed("Export cancelled."))
 
     def _done(self, out: Path, count: int) -> None:
-        self._job = None
         self.result_count = int(count)
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
@@ -171,16 +153,11 @@ class ExportDialog(QDialog):
         self.exported.emit(out, int(count))
 
     def _failed(self, message: str) -> None:
-        self._job = None
         self.progress.setRange(0, 100)
         self.progress.setValue(0)
-        self.message.setText(message or "Export cancelled.")
+        self.message.setText(message)
         self.export_button.setEnabled(True)
         self.cancel_button.setText("Close")
 
-    def _cancel_or_close(self) -> None:
-        if self._job is not None:
-            self._job.cancel()
-            self.message.setText("Cancelling…")
-        else:
-            self.reject()
+    def _cancelling(self) -> None:
+        self.message.setText("Cancelling…")

@@ -16,11 +16,9 @@ from typing import Any
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QDialog,
     QDialogButtonBox,
     QHeaderView,
     QLabel,
-    QProgressBar,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -28,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.dialogs.job_dialog import JobDialog
 from desktop.engine_worker import EngineWorker, Job
 
 METRICS = ("cases", "accuracy", "macro_f1", "in_scope_accuracy", "oos_precision", "oos_recall")
@@ -37,18 +36,16 @@ def _figure(value: Any) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value if value is not None else "")
 
 
-class TrainDialog(QDialog):
+class TrainDialog(JobDialog):
     """Emits `switched(version)` once the new model answers."""
 
     switched = Signal(str)
 
     def __init__(self, worker: EngineWorker, home: Path, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(worker, parent)
         self.setWindowTitle("Train from the logs")
         self.resize(520, 420)
-        self._worker = worker
         self._home = home
-        self._job: Job | None = None
         self.result: Any = None
         self.message = QLabel(
             "Trains a new model from the replies agents accepted or corrected in this data "
@@ -58,8 +55,6 @@ class TrainDialog(QDialog):
         self.message.setObjectName("train-message")
         self.heads_only = QCheckBox("Quick (train the classifier head only)")
         self.heads_only.setChecked(True)
-        self.progress = QProgressBar()
-        self.progress.setValue(0)
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels(["held-out sessions", "current model", "new model"])
         # columns as wide as their header and figures ("neld-out session:" at 200% scaling)
@@ -86,13 +81,7 @@ class TrainDialog(QDialog):
         layout.addWidget(self.table)
         layout.addWidget(self.buttons)
 
-    @property
-    def running(self) -> bool:
-        return self._job is not None
-
-    def start(self) -> Job | None:
-        if self._job is not None:
-            return None
+    def _begin(self) -> Job:
         home, heads_only = self._home, self.heads_only.isChecked()
 
         def op(_assistant, job: Job):
@@ -104,18 +93,13 @@ class TrainDialog(QDialog):
         self.train_button.setEnabled(False)
         self.close_button.setText("Cancel")
         self.message.setText("Training… (the assistant answers again when it is done)")
-        self._job = self._worker.run(
+        return self._run(
             op, label="training", on_done=self._done, on_error=self._failed,
-            on_progress=self._progress,
+            on_cancelled=lambda: self._failed(
+                "Training cancelled; the current model stays in use."),
         )
-        return self._job
-
-    def _progress(self, done: int, total: int) -> None:
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(done)
 
     def _done(self, result: Any) -> None:
-        self._job = None
         self.result = result
         self.close_button.setText("Close")
         self.table.setRowCount(0)
@@ -144,11 +128,10 @@ class TrainDialog(QDialog):
         self.keep_button.setEnabled(True)
 
     def _failed(self, message: str) -> None:
-        self._job = None
         self.close_button.setText("Close")
         self.train_button.setEnabled(True)
         self.progress.setValue(0)
-        self.message.setText(message or "Training cancelled; the current model stays in use.")
+        self.message.setText(message)
 
     def switch(self) -> None:
         """Make the new version current and load it into the running Assistant."""
@@ -167,9 +150,3 @@ class TrainDialog(QDialog):
     def _switched(self, name: str) -> None:
         self.message.setText(f"Now answering with {name}.")
         self.switched.emit(name)
-
-    def _cancel_or_close(self) -> None:
-        if self._job is not None:
-            self._job.cancel()
-        else:
-            self.reject()

@@ -16,7 +16,7 @@ import engine
 from desktop.main_window import MainWindow
 from desktop.settings import DesktopSettings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository (tests/desktop/ is two below)
 
 
 def test_version_is_the_packages_version() -> None:

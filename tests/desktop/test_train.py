@@ -34,6 +34,7 @@ def test_train_dialog_retrains_from_the_logs_and_switches(qtbot, make_window, as
     assert dialog.heads_only.isChecked()
     dialog.train_button.click()
     assert dialog.running and dialog.close_button.text() == "Cancel"
+    assert dialog.start() is None  # one training at a time
     qtbot.waitUntil(lambda: not dialog.running, timeout=240_000)
     assert dialog.result is not None, dialog.message.text()
     rows = {dialog.table.item(r, 0).text(): (dialog.table.item(r, 1).text(),
@@ -70,3 +71,25 @@ def test_train_dialog_says_how_much_feedback_is_needed(qtbot, make_window, home,
     assert dialog.result is None and not dialog.use_button.isEnabled()
     assert dialog.train_button.isEnabled() and dialog.table.rowCount() == 0
     assert versions.current_name(home) == "default"
+
+
+def test_cancelling_training_keeps_the_current_model(qtbot, make_window, assistant, home):
+    """Cancel once training reports progress: the dialog says the current model stays (the
+    engine's TrainingCancelled is the agent's own choice, not an error), and Train works again."""
+    for text, gold in LOGS:
+        session = assistant.new_session()
+        reply = assistant.respond(session, Turn(text=text))
+        assistant.feedback(reply.id, "corrected", corrected_intent=gold)
+    window = make_window()
+    qtbot.waitUntil(lambda: window.engine.is_ready, timeout=60_000)
+    dialog = window.open_train()
+    dialog.progress.valueChanged.connect(
+        lambda _value: dialog.close_button.click() if dialog.running else None)
+    errors = []
+    window.message_shown.connect(errors.append)
+    qtbot.mouseClick(dialog.train_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.running, timeout=240_000)
+    assert dialog.message.text() == "Training cancelled; the current model stays in use."
+    assert dialog.result is None and not dialog.use_button.isEnabled()
+    assert dialog.train_button.isEnabled() and dialog.isVisible()  # Cancel did not close it
+    assert versions.current_name(home) == "default" and errors == []

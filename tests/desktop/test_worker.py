@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from desktop.engine_worker import EngineWorker, Job, error_sentence
-from engine.errors import InputError
+from engine.errors import InputError, TrainingCancelled
 
 
 def test_ops_run_in_order_on_the_worker_thread_and_answer_on_the_ui_thread(qtbot):
@@ -70,11 +70,42 @@ def test_cancel_stops_a_job_at_its_next_progress_report(qtbot):
 
     outcome = []
     job = worker.run(long_job, label="a long job", on_done=outcome.append,
-                     on_error=outcome.append)
+                     on_error=outcome.append, on_cancelled=lambda: outcome.append("cancelled"))
     assert started.wait(5)
     job.cancel()
     qtbot.waitUntil(lambda: outcome != [], timeout=5_000)
-    assert outcome == [""] and len(steps) < 10_000
+    qtbot.wait(50)
+    assert outcome == ["cancelled"] and len(steps) < 10_000
+    assert worker.pending == 0
+    worker.stop()
+
+
+def test_the_engines_own_cancellation_is_a_cancellation_not_an_error(qtbot):
+    """Training and transcription stop with their own exception (TrainingCancelled, a
+    FrontdeskError with a sentence) when the job's check says so: the caller hears
+    `on_cancelled`, never an error sentence, and the window's `error` stays silent."""
+    worker = EngineWorker("resource", dict)
+    started, go_on = threading.Event(), threading.Event()
+
+    def train(_r, job: Job):
+        started.set()
+        go_on.wait(5)
+        if job.cancelled:
+            raise TrainingCancelled("Training was cancelled; no model was written.")
+        return "trained"
+
+    outcome, unhandled = [], []
+    worker.error.connect(unhandled.append)
+    job = worker.run(train, label="training", on_done=outcome.append, on_error=outcome.append,
+                     on_cancelled=lambda: outcome.append("cancelled"))
+    queued = worker.run(lambda _r, _j: "never", label="queued", on_done=outcome.append,
+                        on_cancelled=lambda: outcome.append("cancelled before it ran"))
+    assert started.wait(5)
+    job.cancel()
+    queued.cancel()  # still behind `train` in the queue: it never runs
+    go_on.set()
+    qtbot.waitUntil(lambda: len(outcome) == 2, timeout=5_000)
+    assert outcome == ["cancelled", "cancelled before it ran"] and unhandled == []
     worker.stop()
 
 
