@@ -11,7 +11,6 @@ that could not be stored goes back into the composer.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from desktop.preload import Preloader
 from desktop.recorder_bridge import RecorderBridge
 from desktop.settings import DesktopSettings
 from desktop.stall_probe import StallProbe
+from desktop.turn_actions import TurnActions
 from desktop.widgets.banner import Banner
 from desktop.widgets.chat_view import ChatView
 from desktop.widgets.composer import Composer, ComposerDraft
@@ -47,12 +47,11 @@ from desktop.widgets.suggestion_panel import SuggestionPanel
 from desktop.widgets.task_progress import TaskProgress
 from desktop.widgets.undo_bar import UndoBar
 from desktop.window_actions import DialogActions, VoiceActions
-from engine.types import Reply, Turn
 
 log = logging.getLogger("frontdesk.desktop")
 
 
-class MainWindow(DeleteActions, VoiceActions, DialogActions, QMainWindow):
+class MainWindow(TurnActions, DeleteActions, VoiceActions, DialogActions, QMainWindow):
     """Emits `reply_shown(Reply)` and `session_shown(int)` (tests and benchmarks wait on them)."""
 
     reply_shown = Signal(object)
@@ -353,114 +352,6 @@ class MainWindow(DeleteActions, VoiceActions, DialogActions, QMainWindow):
         self.why.show_screenshot(view.last_image)
         self.session_shown.emit(view.session_id)
 
-    # --- turns -------------------------------------------------------------------------------
-    def submit(self, text: str, role: str, images: list[Path], audio: Path | None = None,
-               *, fresh: bool = False) -> None:
-        """A turn from the composer: shown at once, stored and answered by the engine thread.
-        `audio` is the recording the text was transcribed from (None: typed); `fresh`: the
-        session was made for this turn, and goes again if the turn cannot be stored."""
-        self.flush_deletes()  # a new action: the Undo offer ends, the turn being answered
-        if self.session_id is None:  # never reads what the agent deleted
-            def cannot(message: str) -> None:
-                self.composer.restore(text, images, audio)
-                self.show_error(message)
-
-            self.new_session(then=lambda _sid: self.submit(text, role, images, audio, fresh=True),
-                             on_error=cannot)
-            return
-        session_id = self.session_id
-        sent_at = time.monotonic()
-        source = "voice" if audio else ("image" if images and not text else "typed")
-        turn = Turn(text=text, role=role, source=source, images=list(images), audio=audio)
-        shown = {"role": role, "text": text, "source": source, "pending_images": images}
-        self.chat.add_pending(shown)
-
-        def failed(message: str) -> None:
-            if turn.id is None and self._engine_failed():
-                # no model: keep the words in the session anyway (a customer turn without reply)
-                self.store.run(lambda store, _job: ops.add_turn(store, session_id, turn),
-                               label="saving the message", on_done=lambda _id: saved(message),
-                               on_error=lambda again: give_back(again))
-                return
-            give_back(message)
-
-        def saved(message: str) -> None:
-            self.chat.drop_pending(shown)
-            if role == "customer":
-                self.show_error(f"{message} The message was saved without a suggestion.")
-            if session_id == self.session_id:
-                self.open_session(session_id)
-
-        def give_back(message: str) -> None:
-            self.chat.drop_pending(shown)
-            if turn.id is None:  # never stored: back to the agent, in the session it was meant for
-                self.give_back(session_id, ComposerDraft(text, list(images), audio))
-                if fresh:  # a refused recording, a full disk: leave no empty session behind
-                    self._discard_empty_session(session_id)
-            self.show_error(message)
-            if turn.id is not None and session_id == self.session_id:
-                self.open_session(session_id)
-
-        if role == "customer":
-            def done(reply: Reply) -> None:
-                self.chat.drop_pending(shown)
-                self.suggestion.show_reply(reply)
-                self.tabs.setCurrentWidget(self.suggestion)
-                self.show_success(answered_in(reply, time.monotonic() - sent_at))
-                self.reply_shown.emit(reply)
-                if session_id == self.session_id:
-                    self.open_session(session_id)
-                self.refresh_sessions()
-
-            self.engine.run(lambda assistant, _job: ops.respond(assistant, session_id, turn),
-                            label="answering the message", on_done=done, on_error=failed)
-        else:
-            def stored(_turn_id: int) -> None:
-                self.chat.drop_pending(shown)
-                self.show_success("Your message is in the conversation.")
-                if session_id == self.session_id:
-                    self.open_session(session_id)
-
-            self._conversation_writer().run(
-                lambda owner, _job: ops.add_turn(owner, session_id, turn),
-                label="saving the agent's message", on_done=stored, on_error=failed,
-            )
-
-    def _discard_empty_session(self, session_id: int) -> None:
-        if self.session_id == session_id:
-            self.session_id = None  # the next turn starts a session again
-        self.store.run(lambda store, _job: store.discard_empty_session(session_id),
-                       label="removing the empty session",
-                       on_done=lambda _removed: self.refresh_sessions())
-
-    def _engine_failed(self) -> bool:
-        return self.engine.load_error is not None
-
-    def _conversation_writer(self) -> EngineWorker:
-        """The engine writes turns (keeps their order); the store does if the engine failed."""
-        return self.store if self._engine_failed() else self.engine
-
-    def use_answer(self, reply_id: int, text: str) -> None:
-        """"Use": the draft becomes the agent's turn (it is already on the clipboard)."""
-        self.submit(text, "agent", [])
-
-    def redraft(self, reply_id: int, turn_id: int, intent: str) -> None:
-        """After a correction: the knowledge base's draft for the corrected intent."""
-        session_id = self.session_id
-        self.engine.run(
-            lambda assistant, _job: ops.redraft(assistant, session_id, turn_id, intent),
-            label="rewriting the draft",
-            on_done=lambda found: self.suggestion.show_redraft(reply_id, intent, *found),
-        )
-
-    def send_feedback(self, reply_id: int, action: str, corrected, final_answer) -> None:
-        def op(store, _job):
-            return store.add_feedback(reply_id, action, corrected_intent=corrected,
-                                      final_answer=final_answer)
-
-        self.store.run(op, label="saving your feedback",
-                       on_done=lambda _fid: self.show_status(f"Feedback saved ({action})."))
-
     # --- images and audio --------------------------------------------------------------------
     def paste(self) -> None:
         """Ctrl+V: into the field being edited, else a screenshot/text into the composer."""
@@ -484,11 +375,3 @@ class MainWindow(DeleteActions, VoiceActions, DialogActions, QMainWindow):
             worker.stop()
         super().closeEvent(event)
 
-
-def answered_in(reply: Reply, waited_s: float) -> str:
-    """The status after a reply: the time the agent waited since Enter, and, when most of it
-    was spent waiting for the models to load or for earlier turns, the model's own share."""
-    said = f"{reply.intent.replace('_', ' ')} ({reply.level}), answered in {waited_s:.1f} s"
-    if waited_s * 1000 > reply.latency_ms + 1000:
-        said += f" ({reply.latency_ms / 1000:.1f} s of it answering, the rest waiting)"
-    return said + "."
