@@ -109,8 +109,9 @@ class Job:
 
 
 def error_sentence(err: BaseException, label: str) -> str:
-    """One sentence for the user: the engine's own for FrontdeskError, a plain one otherwise."""
-    if isinstance(err, FrontdeskError):
+    """One sentence for the user: the engine's own for FrontdeskError, a plain one otherwise
+    (also for one raised without words: an error is never an empty message)."""
+    if isinstance(err, FrontdeskError) and str(err).strip():
         return str(err)
     return f"Frontdesk could not finish {label}: {type(err).__name__}: {err}".rstrip(": ")
 

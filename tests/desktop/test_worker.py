@@ -55,6 +55,22 @@ def test_errors_come_back_as_one_sentence(qtbot):
     worker.stop()
 
 
+def test_an_error_without_words_is_still_an_error_not_a_cancel(qtbot):
+    """An engine error raised with no message used to reach `on_error` as "", which the
+    callers read as "cancelled" (the Export dialog said "Export cancelled.")."""
+    worker = EngineWorker("resource", dict)
+    outcome = []
+
+    def refuse(_r, _j):
+        raise InputError()
+
+    worker.run(refuse, label="the export", on_error=outcome.append,
+               on_cancelled=lambda: outcome.append("cancelled"))
+    qtbot.waitUntil(lambda: outcome != [], timeout=5_000)
+    assert outcome == ["Frontdesk could not finish the export: InputError"]
+    worker.stop()
+
+
 def test_cancel_stops_a_job_at_its_next_progress_report(qtbot):
     worker = EngineWorker("resource", dict)
     started = threading.Event()
