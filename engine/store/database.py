@@ -14,12 +14,10 @@ import json
 import logging
 import sqlite3
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -39,9 +37,12 @@ from engine.store.rows import (
     reply_values,
 )
 from engine.store.schema import LATEST_VERSION, current_version
+from engine.store.transactions import WRITE_BATCH, StoreTransactions
 from engine.types import Reply, Turn
 
-__all__ = ["Store", "StoreError", "decode_reply", "fts_query", "now_iso", "store_error"]
+__all__ = [
+    "WRITE_BATCH", "Store", "StoreError", "decode_reply", "fts_query", "now_iso", "store_error",
+]
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +53,9 @@ DEFAULT_TIMEOUT_S = 5.0
 # quick_check at open: a store of up to ~20k turns is checked within this wait; a bigger one
 # goes on being checked in the background and its first write waits for the verdict
 OPEN_CHECK_WAIT_S = 0.1
-# write_in_batches: records per transaction and the pause after each (see bench/store.py:
-# 500 import records hold the lock 70 ms (p50) here; a waiting writer tries every 5 ms)
-WRITE_BATCH = 500
-BATCH_PAUSE_S = 0.01
-T = TypeVar("T")
 
 
-class Store(StoreReads):
+class Store(StoreReads, StoreTransactions):
     """A Frontdesk database file: sessions, turns, attachments, replies and feedback."""
 
     def __init__(self, path: str | Path, *, timeout: float = DEFAULT_TIMEOUT_S) -> None:
@@ -201,19 +197,11 @@ class Store(StoreReads):
 
     @guarded
     def add_turn(self, session_id: int, turn: Turn) -> int:
-        """Write one turn with copies of its image/audio files, committed before returning."""
-        check_turn(turn)
-        self._require("sessions", session_id)
-        files = [("image", Path(p)) for p in turn.images]
-        if turn.audio is not None:
-            files.append(("audio", Path(turn.audio)))
-        media = [(kind, read_media(kind, file)) for kind, file in files]
-        with self._writing():
-            turn_id = self._insert_turn(session_id, turn, self._next_seq(session_id))
-            for kind, (data, meta) in media:
-                self.insert_attachment_row(turn_id, kind, data, **meta)
-        turn.id = turn_id
-        return turn_id
+        """Write one turn with copies of its image/audio files, committed before returning;
+        sets `turn.id`. The one-row case of `add_turns_bulk` (as sqlite-utils' `insert` is
+        `insert_all` of one record), so both write turns the same way."""
+        self.add_turns_bulk([(session_id, turn, None)])
+        return int(turn.id)
 
     @guarded
     def set_turn_text(self, turn_id: int, text: str) -> None:
@@ -226,46 +214,51 @@ class Store(StoreReads):
 
     @guarded
     def add_turns_bulk(self, items: Iterable[tuple[int, Turn, Reply | None]]) -> int:
-        """Write many (session id, turn, reply or None) in one transaction; sets their ids.
+        """Write many (session id, turn, reply or None) in one transaction, with copies of each
+        turn's image/audio files; sets their ids once committed. Returns the number written.
 
-        For imports and benchmarks: rows go in with `executemany` and ids handed out here,
-        so the cost stays close to raw sqlite3. Returns the number of turns written.
+        Everything is checked before anything is written (turn fields, sessions, media files),
+        so a bad item refuses the whole lot. Rows go in with `executemany` and ids handed out
+        here, so the cost stays close to raw sqlite3.
         """
         items = list(items)
-        media: list[tuple[Turn, list[tuple[str, tuple[bytes, dict[str, Any]]]]]] = []
         for _, turn, _ in items:
             check_turn(turn)
-            if turn.images or turn.audio is not None:  # read (and refuse) before writing
-                files = [("image", Path(p)) for p in turn.images]
-                files += [("audio", Path(turn.audio))] if turn.audio is not None else []
-                media.append((turn, [(kind, read_media(kind, file)) for kind, file in files]))
+        self._require_sessions({session_id for session_id, _, _ in items})
+        media = [[(kind, read_media(kind, file)) for kind, file in _turn_files(turn)]
+                 for _, turn, _ in items]  # read (and refuse) before writing
         with self._writing():
-            next_turn = self._next_id("turns")
-            next_reply = self._next_id("replies")
+            first_turn = self._next_id("turns")
+            turn_ids = range(first_turn, first_turn + len(items))
+            next_reply = self._next_id("replies") if any(r for _, _, r in items) else 0
             seqs = self._next_seqs({session_id for session_id, _, _ in items})
-            turn_rows, reply_rows = [], []
+            turn_rows, reply_rows, reply_ids = [], [], []
             stamp = now_iso()
-            for session_id, turn, reply in items:
+            for turn_id, (session_id, turn, reply) in zip(turn_ids, items, strict=True):
                 turn_rows.append(
-                    (next_turn, session_id, seqs[session_id], turn.role, turn.text,
-                     turn.source, stamp)
+                    (turn_id, session_id, seqs[session_id], turn.role, turn.text, turn.source,
+                     stamp)
                 )
                 seqs[session_id] += 1
-                turn.id = next_turn
                 if reply is not None:
-                    reply.id, reply.turn_id = next_reply, next_turn
-                    reply_rows.append((next_reply, *reply_values(reply, next_turn), stamp))
+                    reply_rows.append((next_reply, *reply_values(reply, turn_id), stamp))
+                    reply_ids.append(next_reply)
                     next_reply += 1
-                next_turn += 1
             self._conn.executemany(
                 "INSERT INTO turns (id, session, seq, role, text, source, created) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 turn_rows,
             )
-            self._conn.executemany(REPLY_INSERT_WITH_ID, reply_rows)
-            for turn, files in media:
+            if reply_rows:
+                self._conn.executemany(REPLY_INSERT_WITH_ID, reply_rows)
+            for turn_id, files in zip(turn_ids, media, strict=True):
                 for kind, (data, meta) in files:
-                    self.insert_attachment_row(turn.id, kind, data, **meta)
+                    self.insert_attachment_row(turn_id, kind, data, **meta)
+        replies = iter(reply_ids)
+        for turn_id, (_, turn, reply) in zip(turn_ids, items, strict=True):
+            turn.id = turn_id
+            if reply is not None:
+                reply.id, reply.turn_id = next(replies), turn_id
         return len(turn_rows)
 
     @guarded
@@ -338,120 +331,28 @@ class Store(StoreReads):
         with self._writing():
             return int(self.db["feedback"].insert(row).last_pk)
 
-    # ---- batches -------------------------------------------------------------------------
-
-    @contextmanager
-    def batch(self, *, write: bool = True) -> Iterator[Store]:
-        """Group several writes into one transaction (all or nothing, one fsync); with
-        `write=False`, several reads into one consistent snapshot that blocks no writer."""
-        with self._lock:
-            try:
-                with self._writing() if write else self.db.atomic():
-                    yield self
-            except sqlite3.Error as err:
-                raise store_error(err, self.path) from err
-
-    def write_in_batches(
-        self,
-        items: Sequence[T],
-        write: Callable[[Sequence[T]], None],
-        *,
-        size: int = WRITE_BATCH,
-        progress: Callable[[int, int], None] | None = None,
-    ) -> None:
-        """Write `items` a batch at a time: `write` gets each batch inside its own transaction.
-
-        A large import then holds the write lock ~0.1 s at a time instead of for its whole
-        length, and pauses between batches, so another process's writer (an agent's turn,
-        which waits up to the busy timeout for the lock) gets in. A run cut short keeps the
-        batches written so far.
-        """
-        total = len(items)
-        for start in range(0, total, size):
-            with self.batch():
-                write(items[start:start + size])
-            if progress:
-                progress(min(start + size, total), total)
-            if start + size < total:
-                time.sleep(BATCH_PAUSE_S)
-
-    @contextmanager
-    def _writing(self) -> Iterator[None]:
-        """A write transaction that takes the write lock up front (BEGIN IMMEDIATE): a deferred
-        one that read first could fail at once, without waiting, when another process wrote
-        in between. Nested inside a transaction it is a savepoint."""
-        if self.read_only:
-            raise store_file.read_only_error(self.path)
-        self._check.require_sound()  # never write to a damaged file
-        if self._conn.in_transaction:
-            with self.db.atomic():
-                yield
-            return
-        self._begin_immediate()
-        try:
-            yield
-        except BaseException:
-            if self._conn.in_transaction:
-                self._conn.execute("ROLLBACK")
-            raise
-        try:
-            self._conn.execute("COMMIT")
-        except BaseException:
-            if self._conn.in_transaction:
-                self._conn.execute("ROLLBACK")
-            raise
-
     # ---- internals -----------------------------------------------------------------------
 
-    def _begin_immediate(self) -> None:
-        """BEGIN IMMEDIATE, tried every few ms until the busy timeout runs out. SQLite's own
-        busy handler sleeps 100 ms between tries and so mostly misses the short gaps a batched
-        import leaves between its transactions (`write_in_batches`)."""
-        deadline = time.monotonic() + self.timeout
-        self._conn.execute("PRAGMA busy_timeout = 5")
-        try:
-            while True:
-                try:
-                    self._conn.execute("BEGIN IMMEDIATE")
-                    return
-                except sqlite3.OperationalError as err:
-                    if "locked" not in str(err) or time.monotonic() >= deadline:
-                        raise
-        finally:
-            self._conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-
-    def _next_seq(self, session_id: int) -> int:
-        row = self.db.execute(
-            "SELECT coalesce(max(seq), 0) + 1 FROM turns WHERE session = ?", [session_id]
-        ).fetchone()
-        return int(row[0])
-
-    def _next_seqs(self, session_ids: set[int]) -> dict[int, int]:
-        """Next free seq of each session, in two queries; InputError if one does not exist."""
+    def _require_sessions(self, session_ids: set[int]) -> None:
+        """InputError naming the first of `session_ids` that does not exist."""
         wanted = json.dumps(sorted(session_ids))
         found = {row[0] for row in self.db.execute(
             "SELECT id FROM sessions WHERE id IN (SELECT value FROM json_each(?))", [wanted])}
         missing = session_ids - found
         if missing:
             raise InputError(f"Session {min(missing)} does not exist in the store.")
-        seqs = dict.fromkeys(session_ids, 1)
-        for session_id, last in self.db.execute(
-            "SELECT session, max(seq) FROM turns WHERE session IN "
-            "(SELECT value FROM json_each(?)) GROUP BY session", [wanted]
-        ):
-            seqs[session_id] = last + 1
-        return seqs
+
+    def _next_seqs(self, session_ids: set[int]) -> dict[int, int]:
+        """Next free seq of each session (one another process deleted since `_require_sessions`
+        is refused by the foreign key). One max(seq) per session, which SQLite reads off the
+        end of the (session, seq) index: a GROUP BY over the sessions' turns would read every
+        turn, 19 ms a write in a 50k-turn session."""
+        return dict(self.db.execute(
+            "SELECT value, (SELECT coalesce(max(seq), 0) + 1 FROM turns WHERE session = value) "
+            "FROM json_each(?)", [json.dumps(sorted(session_ids))]).fetchall())
 
     def _next_id(self, table: str) -> int:
         return int(self.db.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0])
-
-    def _insert_turn(self, session_id: int, turn: Turn, seq: int) -> int:
-        cursor = self._conn.execute(
-            "INSERT INTO turns (session, seq, role, text, source, created) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (session_id, seq, turn.role, turn.text, turn.source, now_iso()),
-        )
-        return int(cursor.lastrowid)
 
     def insert_attachment_row(self, turn_id: int, kind: str, data: bytes, **meta: Any) -> int:
         """Insert an attachment row inside the caller's transaction (for add_turn and import)."""
@@ -460,3 +361,9 @@ class Store(StoreReads):
             "data": data, "size": len(data), "created": now_iso(), **meta,
         }
         return int(self.db["attachments"].insert(row).last_pk)
+
+
+def _turn_files(turn: Turn) -> list[tuple[str, Path]]:
+    """The (kind, path) of each file a turn brings: its screenshots, then its recording."""
+    files = [("image", Path(p)) for p in turn.images]
+    return files + ([("audio", Path(turn.audio))] if turn.audio is not None else [])

@@ -118,3 +118,20 @@ def test_bad_input_is_refused_before_anything_is_written(
     with pytest.raises(InputError, match="image or audio"):
         store.add_attachment(turn_id, "video", b"...", mime="video/mp4")
     assert store.count("feedback") == 0
+
+
+def test_a_bulk_write_refused_by_a_full_disk_hands_out_no_ids(store: Store) -> None:
+    """Ids are set once the rows are committed: a turn whose write failed keeps `id` None and
+    can be written again later (the bulk path used to set them before the commit)."""
+    session = store.new_session()
+    pages = store.db.execute("PRAGMA page_count").fetchone()[0]
+    store.db.execute(f"PRAGMA max_page_count = {pages + 2}")  # SQLite's own SQLITE_FULL path
+    turns = [Turn(text=f"message {i} " + "x" * 3000) for i in range(20)]
+    replies = [reply_for("refund") for _ in turns]
+    with pytest.raises(StoreError, match="is full"):
+        store.add_turns_bulk((session, t, r) for t, r in zip(turns, replies, strict=True))
+    assert all(t.id is None for t in turns) and all(r.id is None for r in replies)
+    assert store.count("turns") == 0 and store.count("replies") == 0
+    store.db.execute(f"PRAGMA max_page_count = {2**30}")
+    assert store.add_turns_bulk((session, t, r) for t, r in zip(turns, replies, strict=True))
+    assert [t["id"] for t in store.turns(session)] == [t.id for t in turns]
