@@ -16,26 +16,15 @@ from pathlib import Path
 
 
 def render_order_page(path: Path) -> Path:
-    """A synthetic order page (known text, drawn by Qt) standing in for a customer's screenshot."""
-    from PySide6.QtCore import QRect, Qt
-    from PySide6.QtGui import QColor, QFont, QImage, QPainter
+    """A synthetic order page (known text, drawn by the engine's renderer) standing in for a
+    customer's screenshot."""
+    from engine.vision.render import Screen, draw_screen
 
-    image = QImage(760, 300, QImage.Format.Format_RGB32)
-    image.fill(QColor("white"))
-    painter = QPainter(image)
-    painter.fillRect(QRect(0, 0, 760, 46), QColor("#2d5aa0"))
-    font = QFont()
-    font.setPixelSize(24)
-    painter.setFont(font)
-    painter.setPen(QColor("white"))
-    painter.drawText(QRect(16, 0, 700, 46), Qt.AlignmentFlag.AlignVCenter, "My Orders")
-    painter.setPen(QColor("#222222"))
-    lines = ["Order #48213  -  Running shoes, size 42", "Status: Refund requested",
+    lines = ["Order #48213 - Running shoes, size 42", "Status: Refund requested",
              "Refund has not been processed yet"]
-    for row, line in enumerate(lines):
-        painter.drawText(QRect(24, 70 + row * 60, 720, 44), Qt.AlignmentFlag.AlignVCenter, line)
-    painter.end()
-    image.save(str(path))
+    page = Screen("page", "My Orders", lines, (760, 300), text_px=22, bar=(45, 90, 160),
+                  nav=[("Home", 32), ("Orders", 32), ("Help", 32)])
+    draw_screen(page).image.save(path)
     return path
 
 

@@ -1,54 +1,26 @@
-"""Screenshots drawn for tests with Pillow (DejaVu fonts), as a customer would send them."""
+"""Screenshots for tests, drawn by the engine's one renderer (engine.vision.render), as a
+customer would send them: fixed Screens, so every run pastes the same pixels."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
+
+from engine.vision.render import Screen, draw_screen
 
 
-def render_screenshot(path: Path, lines: list[str], size=(900, 360)) -> Path:
-    """A synthetic UI screenshot: known text drawn by Qt (fonts as a desktop renders them)."""
-    from PySide6.QtCore import QRect, Qt
-    from PySide6.QtGui import QColor, QFont, QImage, QPainter
-
-    image = QImage(size[0], size[1], QImage.Format.Format_RGB32)
-    image.fill(QColor("white"))
-    painter = QPainter(image)
-    painter.fillRect(QRect(0, 0, size[0], 48), QColor("#2d5aa0"))
-    font = QFont()
-    font.setPixelSize(26)
-    painter.setFont(font)
-    painter.setPen(QColor("white"))
-    painter.drawText(QRect(16, 0, size[0], 48), Qt.AlignmentFlag.AlignVCenter, "My Orders")
-    painter.setPen(QColor("#111111"))
-    for row, line in enumerate(lines):
-        painter.drawText(QRect(24, 70 + row * 46, size[0] - 40, 40),
-                         Qt.AlignmentFlag.AlignVCenter, line)
-    painter.end()
-    image.save(str(path))
+def render_screenshot(path: Path, lines: list[str], size: tuple[int, int] = (900, 360)) -> Path:
+    """A shop's "My Orders" page (blue nav bar, heading, `lines`) saved as PNG at `path`."""
+    page = Screen("page", "My Orders", lines, size, text_px=22, bar=(45, 90, 160),
+                  nav=[("Home", 32), ("Orders", 32), ("Help", 32)])
+    draw_screen(page).image.save(path)
     return path
 
 
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
-
-
 def render_dialog(title: str, lines: list[str], size: tuple[int, int] = (760, 440)) -> Image.Image:
-    """A modal dialog as a web shop shows it: coloured title bar, body lines, an OK button."""
-    image = Image.new("RGB", size, (238, 238, 242))
-    draw = ImageDraw.Draw(image)
-    body = ImageFont.truetype(str(FONT_DIR / "DejaVuSerif.ttf"), 19)  # a font training never saw
-    bold = ImageFont.truetype(str(FONT_DIR / "DejaVuSerif-Bold.ttf"), 23)
-    width, height = size
-    draw.rectangle((30, 30, width - 30, height - 30), fill=(252, 252, 252),
-                   outline=(120, 120, 120), width=2)
-    draw.rectangle((30, 30, width - 30, 80), fill=(190, 45, 45))
-    draw.text((46, 42), title, font=bold, fill=(255, 255, 255))
-    y = 110
-    for line in lines:
-        draw.text((50, y), line, font=body, fill=(25, 25, 25))
-        y += 42
-    draw.rectangle((width - 150, height - 90, width - 50, height - 50), outline=(90, 90, 90),
-                   width=2)
-    draw.text((width - 116, height - 82), "OK", font=body, fill=(25, 25, 25))
-    return image
+    """A modal dialog as a web shop shows it: red title bar, body lines, an OK button, in DejaVu
+    Serif (a face the fused model's training never saw)."""
+    dialog = Screen("dialog", title, lines, size, font="DejaVuSerif.ttf", text_px=19,
+                    background=(238, 238, 242), bar=(190, 45, 45))
+    return draw_screen(dialog).image

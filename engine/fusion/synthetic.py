@@ -13,9 +13,9 @@ Exactly how:
   category ("it's about my order"); the intent is on the image. Half the images show an
   utterance as the customer's own chat/email/form message, half show intent-specific UI text we
   wrote (error dialogs, order pages, payment screens, refund status, invoices...) filled with
-  random order numbers, amounts, error codes, dates and e-mails. Layouts: dialog, web page with
-  nav bar, chat, e-mail, mobile; DejaVu fonts 13-22 px; JPEG artefacts, blur, tinted
-  backgrounds, downscaling. The test split also uses DejaVu Serif, a face training never sees.
+  random order numbers, amounts, error codes, dates and e-mails, drawn by
+  engine.vision.render.render_screen. The test split also uses DejaVu Serif, a face training
+  never sees.
 - Conversation cases: 3-7 turns. The last customer turn is vague ("still nothing?") and the
   intent sits in an earlier customer turn, with agent turns and entity turns ("it's order
   1234567") between; in a third of them an earlier, finished topic with another intent comes
@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import random
 import re
@@ -40,63 +39,30 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
-
+from engine.fusion.chat_text import (
+    AGENT_GREETINGS,
+    AGENT_TURNS,
+    CATEGORY_HINTS,
+    CLOSERS,
+    ENTITY_TURNS,
+    OPENERS,
+    SHORT_YES,
+    VAGUE_FOLLOW_UPS,
+    VAGUE_WITH_IMAGE,
+)
 from engine.paths import ASSETS
 from engine.types import OUT_OF_SCOPE
 from engine.vision.ocr import OcrBlock
-from engine.vision.screen_text import CHROME, UI_TEXT
+from engine.vision.render import (
+    TEST_ONLY_FONTS,
+    TRAIN_FONTS,
+    RenderedScreen,
+    render_screen,
+    screen_values,
+)
 
 BITEXT_FILE = Path("bitext") / "bitext_8k_customer_service_sample.csv"
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
-TRAIN_FONTS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSansCondensed.ttf",
-               "DejaVuSansMono.ttf")
-TEST_ONLY_FONTS = ("DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf")
 SPLITS = ("train", "test")
-
-VAGUE_WITH_IMAGE = [
-    "can you help me with this?", "what does this mean", "see screenshot", "??", "help pls",
-    "this keeps happening", "I got this", "look at this", "what now?", "any idea?",
-    "this is what I see", "hi, this came up", "is this normal?", "see attached",
-]
-CATEGORY_HINTS = {
-    "ORDER": ["it's about my order", "order problem, see pic"],
-    "REFUND": ["about my refund", "refund question, screenshot attached"],
-    "ACCOUNT": ["account trouble", "my account, see this"],
-    "PAYMENT": ["payment thing", "about paying, see screen"],
-    "INVOICE": ["about the invoice", "invoice question"],
-    "DELIVERY": ["delivery question", "about the delivery"],
-    "SHIPPING_ADDRESS": ["about the address", "shipping address thing"],
-    "CONTACT": ["I need to reach you", "how do I get in touch"],
-    "FEEDBACK": ["some feedback", "about your service"],
-    "NEWSLETTER": ["about the emails you send", "newsletter"],
-    "CANCELLATION_FEE": ["about cancelling", "cancellation question"],
-}
-VAGUE_FOLLOW_UPS = [
-    "still nothing?", "any update?", "so?", "hello??", "it's been 3 days", "and?",
-    "nothing happened yet", "still waiting", "any news", "ok and now?", "did you check?",
-    "it still doesn't work", "how long will it take", "yes that one", "same problem",
-]
-AGENT_TURNS = [
-    "Thanks for reaching out, I'm happy to help.", "Could you share your order number?",
-    "Let me check that for you.", "One moment please while I look into it.",
-    "Can you confirm the email on the account?", "Thanks, I have pulled up your account.",
-    "I have escalated this to the team.", "Is there anything else I can help with?",
-]
-ENTITY_TURNS = [
-    "it's order {order}", "order number {order}", "my email is {email}",
-    "the amount was {amount}", "{order}", "it was on {date}",
-]
-CLOSERS = ["ok thanks, that's sorted", "great, thank you", "perfect, that worked"]
-
-
-@dataclass
-class RenderedScreen:
-    """A synthetic screenshot and what perfect OCR would read on it."""
-
-    image: Image.Image
-    truth_blocks: list[OcrBlock]
-    layout: str
 
 
 @dataclass
@@ -150,133 +116,6 @@ def labels(data_dir: Path) -> list[str]:
     return sorted(load_pools(Path(data_dir))["train"])
 
 
-def _values(rng: random.Random) -> dict[str, str]:
-    return {
-        "order": str(rng.randint(1_000_000, 9_999_999)),
-        "amount": f"{rng.choice(['$', 'EUR ', '£'])}{rng.randint(5, 900)}.{rng.randint(0, 99):02d}",
-        "code": rng.choice(["E", "ERR-", "P", "0x"]) + str(rng.randint(100, 9999)),
-        "date": f"{rng.randint(1, 28)} {rng.choice(['Jan', 'Mar', 'Jun', 'Sep', 'Nov'])} 2024",
-        "email": f"{rng.choice(['ana', 'li.wei', 'j.smith', 'omar'])}{rng.randint(1, 99)}"
-        f"@{rng.choice(['mail.com', 'example.org', 'inbox.net'])}",
-        "tracking": f"1Z{rng.randint(10**9, 10**10 - 1)}",
-        "invoice": f"{rng.randint(2021, 2025)}-{rng.randint(1, 9999):04d}",
-    }
-
-
-@lru_cache(maxsize=64)
-def _font(name: str, size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(FONT_DIR / name), size)
-
-
-def _wrap(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> list[str]:
-    lines, line = [], ""
-    for word in text.split():
-        trial = f"{line} {word}".strip()
-        if line and draw.textlength(trial, font=font) > width:
-            lines.append(line)
-            line = word
-        else:
-            line = trial
-    return lines + ([line] if line else [])
-
-
-class _Canvas:
-    """Draws text lines and records each line's box as a truth block."""
-
-    def __init__(self, size: tuple[int, int], background: tuple[int, int, int]) -> None:
-        self.image = Image.new("RGB", size, background)
-        self.draw = ImageDraw.Draw(self.image)
-        self.blocks: list[OcrBlock] = []
-
-    def text(self, xy: tuple[int, int], text: str, font, fill=(20, 20, 20)) -> int:
-        """Draw one line; return its bottom y."""
-        self.draw.text(xy, text, font=font, fill=fill)
-        x0, y0, x1, y1 = self.draw.textbbox(xy, text, font=font)
-        w, h = self.image.size
-        self.blocks.append(OcrBlock(text, (x0 / w, y0 / h, x1 / w, y1 / h), 1.0))
-        return y1
-
-    def paragraph(self, xy, text, font, width, fill=(20, 20, 20), gap=6) -> int:
-        x, y = xy
-        for line in _wrap(self.draw, text, font, width):
-            y = self.text((x, y), line, font, fill) + gap
-        return y
-
-
-def render_screen(
-    rng: random.Random, intent: str, utterance: str | None, fonts: tuple[str, ...]
-) -> RenderedScreen:
-    """A screenshot showing `utterance` as the customer's message, or intent UI text if None."""
-    values = _values(rng)
-    font_name = rng.choice(fonts)
-    bold = font_name.replace(".ttf", "-Bold.ttf") if "Condensed" not in font_name else font_name
-    if not (FONT_DIR / bold).exists():
-        bold = font_name
-    size = rng.randint(13, 22)
-    body, title = _font(font_name, size), _font(bold, size + 4)
-    if utterance is not None:
-        layout = rng.choice(["chat", "email", "form"])
-        content = [utterance]
-        heading = {"chat": "Messages", "email": f"From: {values['email']}",
-                   "form": "Contact form"}[layout]
-    else:
-        layout = rng.choice(["dialog", "page", "mobile"])
-        heading, lines = rng.choice(UI_TEXT[intent])
-        heading = heading.format(**values)
-        content = [line.format(**values) for line in lines]
-    width, height = {"mobile": (rng.randint(360, 420), rng.randint(640, 760)),
-                     "dialog": (rng.randint(640, 900), rng.randint(420, 560))}.get(
-        layout, (rng.randint(800, 1200), rng.randint(500, 760)))
-    tint = rng.randint(225, 255)
-    canvas = _Canvas((width, height), (tint, tint, min(255, tint + rng.randint(0, 10))))
-    margin = rng.randint(16, 48)
-    y = margin
-    if layout in ("page", "email", "form"):  # a nav bar of distractor words
-        canvas.draw.rectangle((0, 0, width, size + 24), fill=rng.choice(
-            [(35, 60, 110), (40, 40, 40), (230, 230, 235)]))
-        dark = canvas.image.getpixel((1, 1))[0] < 128
-        x = margin
-        for word in rng.sample(CHROME, 4):
-            canvas.text((x, 10), word, body, (250, 250, 250) if dark else (30, 30, 30))
-            x += int(canvas.draw.textlength(word, font=body)) + rng.randint(18, 40)
-        y = size + 40
-    if layout == "dialog":
-        box = (margin, margin, width - margin, height - margin)
-        canvas.draw.rectangle(box, fill=(252, 252, 252), outline=(120, 120, 120), width=2)
-        canvas.draw.rectangle((box[0], box[1], box[2], box[1] + size + 22),
-                              fill=rng.choice([(200, 40, 40), (60, 90, 160), (230, 170, 30)]))
-        canvas.text((box[0] + 12, box[1] + 8), heading, title, (255, 255, 255))
-        y = box[1] + size + 40
-    elif layout == "chat":
-        canvas.text((margin, y), heading, title)
-        y += size + 24
-        canvas.draw.rounded_rectangle((margin, y - 8, width - 2 * margin, y + 90),
-                                      radius=14, fill=(210, 230, 250))
-    else:
-        y = canvas.text((margin, y), heading, title) + 18
-    for line in content:
-        y = canvas.paragraph((margin + 14, y), line, body, width - 2 * margin - 40) + 6
-    if layout == "dialog":
-        canvas.draw.rectangle((width - margin - 110, height - margin - 50, width - margin - 20,
-                               height - margin - 16), outline=(90, 90, 90), width=2)
-        canvas.text((width - margin - 82, height - margin - 45), "OK", body)
-    return RenderedScreen(_degrade(rng, canvas.image), canvas.blocks, layout)
-
-
-def _degrade(rng: random.Random, image: Image.Image) -> Image.Image:
-    """Real screenshots are rescaled, compressed and sometimes blurred."""
-    if rng.random() < 0.3:
-        scale = rng.uniform(0.75, 0.95)
-        image = image.resize((int(image.width * scale), int(image.height * scale)))
-    if rng.random() < 0.2:
-        image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 0.8)))
-    if rng.random() < 0.5:
-        buffer = io.BytesIO()
-        image.save(buffer, "JPEG", quality=rng.randint(45, 90))
-        image = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
-    return image
-
-
 def _fonts(split: str) -> tuple[str, ...]:
     return TRAIN_FONTS + TEST_ONLY_FONTS if split == "test" else TRAIN_FONTS
 
@@ -317,7 +156,7 @@ def conversation_cases(
     for index in range(count):
         rng = _rng(split, "conversation", seed, index)
         intent = names[index % len(names)]
-        values = _values(rng)
+        values = screen_values(rng)
         turns: list[SyntheticTurn] = []
         variant = rng.choices(["carry", "switch", "own"], weights=[0.42, 0.33, 0.25])[0]
         if variant == "switch":  # an earlier, finished topic with another intent
@@ -344,11 +183,6 @@ def conversation_cases(
 
 
 AGENT_OFFERS = ASSETS / "training" / "agent_offers.tsv"
-OPENERS = ["hi", "hello", "hey there", "good morning", "hi, quick question", "hello?"]
-AGENT_GREETINGS = ["Hello! How can I help you today?", "Hi, thanks for contacting us.",
-                   "Good morning, what can I do for you?"]
-SHORT_YES = ["yes", "yes please", "yeah", "sure", "ok", "please do", "yes go ahead", "yep",
-             "ok do it", "that would be great", "yes thanks", "go on then"]
 CONVERSATION_WEIGHTS = {"carry": 0.27, "offer": 0.22, "switch": 0.18, "own": 0.15, "oos": 0.18}
 COLLOQUIAL_FILES = ("bitext_20k_utterances_sample.csv",
                     "bitext_llm_4514_with_responses_2023-08-18.csv")
@@ -420,7 +254,7 @@ def human_conversation_cases(
     cases = []
     for index in range(count):
         rng = _rng(split, "human", seed, index)
-        values = _values(rng)
+        values = screen_values(rng)
         variant = rng.choices(list(CONVERSATION_WEIGHTS), list(CONVERSATION_WEIGHTS.values()))[0]
         intent = OUT_OF_SCOPE if variant == "oos" else names[index % len(names)]
         other = rng.choice([n for n in names if n != intent])

@@ -11,8 +11,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from engine.errors import InputError
 from engine.vision.ocr import ScreenReader, Screenshot, open_image
+from engine.vision.render import Canvas, font
 
-FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 # onnxruntime picks its kernels by CPU (AVX-512 here, AVX2 elsewhere): a rendered line may come
 # back a character off on another machine. Reading is checked by character error rate.
 CROSS_CPU_CER = 0.1  # at most one character in ten
@@ -24,17 +24,13 @@ def read_as(read: str, expected: str) -> bool:
 
 
 def render_lines(lines: list[str], size: int = 26, mode: str = "RGB") -> tuple[Image.Image, list]:
-    """Black text on white (or on transparent for RGBA), with each line's pixel box."""
-    font = ImageFont.truetype(FONT, size)
-    background = (255, 255, 255) if mode == "RGB" else (0, 0, 0, 0)
-    image = Image.new(mode, (720, 60 + 60 * len(lines)), background)
-    draw = ImageDraw.Draw(image)
-    boxes = []
+    """Black text on white (or on transparent for RGBA), with each line's box (fractions)."""
+    canvas = Canvas((720, 60 + 60 * len(lines)), (255, 255, 255) if mode == "RGB" else (0, 0, 0, 0),
+                    mode)
+    ink = (0, 0, 0) if mode == "RGB" else (0, 0, 0, 255)
     for i, line in enumerate(lines):
-        xy = (30, 30 + 60 * i)
-        draw.text(xy, line, font=font, fill=(0, 0, 0) if mode == "RGB" else (0, 0, 0, 255))
-        boxes.append(draw.textbbox(xy, line, font=font))
-    return image, boxes
+        canvas.text((30, 30 + 60 * i), line, font("DejaVuSans.ttf", size), ink)
+    return canvas.image, [block.box for block in canvas.blocks]
 
 
 def png_bytes(image: Image.Image, **kwargs) -> bytes:
@@ -69,8 +65,7 @@ def test_rendered_strings_come_back_with_their_boxes(screen_reader):
     shot = screen_reader.read(png_bytes(image))
     assert len(shot.blocks) == len(lines)
     assert all(read_as(block.text, line) for block, line in zip(shot.blocks, lines, strict=True))
-    for block, (x0, y0, x1, y1) in zip(shot.blocks, boxes, strict=True):
-        truth = (x0 / shot.width, y0 / shot.height, x1 / shot.width, y1 / shot.height)
+    for block, truth in zip(shot.blocks, boxes, strict=True):
         assert iou(block.box, truth) > 0.5
 
 
