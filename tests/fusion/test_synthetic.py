@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from engine.errors import InputError
 from engine.fusion.synthetic import (
     TEST_ONLY_FONTS,
     TRAIN_FONTS,
@@ -15,6 +18,7 @@ from engine.fusion.synthetic import (
     split_of,
     write_jsonl,
 )
+from engine.vision.render import LAYOUTS, Screen, draw_screen
 
 
 def test_pools_are_disjoint_and_cover_every_intent(shared_data: Path):
@@ -65,3 +69,21 @@ def test_cases_write_as_eval_jsonl(shared_data: Path, tmp_path: Path):
     shot = records[0]
     assert (tmp_path / shot["image"]).is_file() and shot["synthetic"]["truth_blocks"]
     assert records[2]["history"] and "image" not in records[2]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_every_layout_keeps_what_it_drew_as_truth_blocks(layout: str):
+    """What a test pastes and what training reads come from one renderer: every line it drew is
+    a truth block, wrapped to the screen and boxed inside it."""
+    long = "I was charged twice for order 1234567 and the second payment never came back"
+    screen = draw_screen(Screen(layout, "Payment declined", [long], (420, 640),
+                                nav=[("Home", 24), ("Help", 24)]))
+    texts = [block.text for block in screen.truth_blocks]
+    assert "Payment declined" in texts and screen.layout == layout
+    assert long not in texts and long in " ".join(texts)  # wrapped, nothing lost
+    assert ("Home" in texts) == (layout in ("page", "email", "form"))
+    assert ("OK" in texts) == (layout == "dialog")
+    assert all(0 <= b.box[0] < b.box[2] <= 1 and 0 <= b.box[1] < b.box[3] <= 1
+               for b in screen.truth_blocks)
+    with pytest.raises(InputError, match="not 'popup'"):
+        draw_screen(Screen("popup", "x", [], (100, 100)))
