@@ -13,10 +13,10 @@ from stdnum import iban, luhn
 from bench.privacy import audit_set, damaged, leaked
 from engine.cli import main
 from engine.errors import InputError
+from engine.exchange.addresses import address_spans
 from engine.exchange.records import export_records
 from engine.exchange.redact import (
     _first_look_ascii,
-    address_spans,
     card_spans,
     email_spans,
     find_pii,
