@@ -49,6 +49,7 @@ from engine.fusion.train import (
     prepare,
     train,
 )
+from engine.types import SPEAKERS
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -74,7 +75,7 @@ def evidence_hits(model, items) -> dict[str, float]:
         nodes, current = item.graph.nodes, item.graph.current
         if item.case.kind == "conversation" and item.case.note in ("carry", "switch"):
             earlier = [i for i, n in enumerate(nodes)
-                       if n.kind in ("customer", "agent") and i != current]
+                       if n.kind in SPEAKERS and i != current]
             best = max(earlier, key=lambda i: relevance[i])
             turn_hits.append(nodes[best].turn == item.case.intent_turn)
         elif item.case.kind == "screenshot":

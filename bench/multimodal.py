@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             start = time.perf_counter()
             reply = engine.respond(sessions[i // 8], Turn(text=text))
             chat.append((time.perf_counter() - start) * 1000)
-            fused += "model" in reply.evidence
+            fused += bool(reply.evidence.model)
         print(f"typed turn, 8-turn sessions          {ms(chat)} "
               f"({fused} of {args.turns} went to the fused model)")
     return 0

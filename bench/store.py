@@ -24,7 +24,7 @@ from engine.exchange.merge import import_records
 from engine.exchange.records import export_records
 from engine.store.database import OPEN_CHECK_WAIT_S, WRITE_BATCH, Store, now_iso
 from engine.store.schema import apply_migrations
-from engine.types import Reply, Turn
+from engine.types import Evidence, Reply, Turn, TurnEvidence
 
 INTENTS = ["refund", "track_order", "cancel_order", "change_address", "payment_issue",
            "delivery_delay", "account_locked", "invoice_request", "complaint", "out_of_scope"]
@@ -68,7 +68,8 @@ def make_rows(turns: int, per_session: int, seed: int = 7) -> list[tuple[int, Tu
                         key=lambda pair: -pair[1])
         reply = Reply(intent=scores[0][0], confidence=scores[0][1], level="Medium", top=scores,
                       draft=DRAFTS[scores[0][0]].format(num=rng.randint(10000, 99999)),
-                      source="kb/" + scores[0][0], evidence={"turns": [index]},
+                      source="kb/" + scores[0][0],
+                      evidence=Evidence([TurnEvidence(None, turn.role, "message")]),
                       model_version="bench-1", latency_ms=12.5)
         rows.append((session, turn, reply))
     return rows
@@ -116,7 +117,7 @@ def raw_insert(path: Path, rows: list[tuple[int, Turn, Reply]], sessions: int) -
         turn_rows.append((index, session + 1, seq, turn.role, turn.text, turn.source, stamp))
         reply_rows.append((index, index, reply.intent, reply.confidence, reply.level,
                            json.dumps([[n, s] for n, s in reply.top]), "[]", reply.draft,
-                           reply.source, json.dumps(reply.evidence), reply.model_version,
+                           reply.source, json.dumps(reply.evidence.to_dict()), reply.model_version,
                            reply.latency_ms, stamp))
     conn.executemany("INSERT INTO turns (id, session, seq, role, text, source, created) "
                      "VALUES (?, ?, ?, ?, ?, ?, ?)", turn_rows)

@@ -17,7 +17,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
-from engine.types import Entity, Reply, Turn
+from engine.types import SPEAKERS, Entity, Reply, Turn
 
 log = logging.getLogger("frontdesk.desktop")
 
@@ -148,11 +148,10 @@ def redraft(assistant: Any, session_id: int, turn_id: int, intent: str) -> tuple
     """The draft for `intent` (the agent's correction), its slots filled from the conversation
     up to that turn as for the first draft: (text, article id, whether an article answers
     that intent; else the draft is the hand-off one)."""
-    from engine.assistant import CONTEXT_ROLES
     from engine.nlu.entities import extract_conversation, latest_values
 
     rows = [row for row in store_of(assistant).turns(session_id)
-            if row["id"] <= turn_id and row["role"] in CONTEXT_ROLES and row["text"]]
+            if row["id"] <= turn_id and row["role"] in SPEAKERS and row["text"]]
     slots = latest_values(extract_conversation([(row["id"], row["text"]) for row in rows]))
     message = next((row["text"] for row in rows if row["id"] == turn_id), "")
     knowledge = assistant.knowledge

@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from engine import paths
 from engine.cases.datasets import Case
@@ -40,11 +40,22 @@ from engine.errors import InputError
 from engine.learning import versions
 from engine.nlu.encoder import BASE_NAME
 from engine.nlu.entities import extract, latest_values
-from engine.nlu.intent import IntentModel, IntentPrediction
+from engine.nlu.intent import MAX_TEXT_CHARS as MAX_TEXT_CHARS  # the CLI's and tests' limit
+from engine.nlu.intent import IntentModel, IntentPrediction, checked_text
 from engine.nlu.knowledge import KnowledgeBase
 from engine.nlu.sentence_encoder import SentenceEncoder
 from engine.store.database import Store
-from engine.types import OUT_OF_SCOPE, Entity, Reply, Turn
+from engine.types import (
+    OUT_OF_SCOPE,
+    SPEAKERS,
+    Entity,
+    Evidence,
+    FusedAnswer,
+    Message,
+    Reply,
+    Turn,
+    TurnEvidence,
+)
 
 if TYPE_CHECKING:
     from engine.fusion.model import FusedModel
@@ -54,9 +65,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_TEXT_CHARS = 100_000  # a paste longer than this is refused, not silently cut
-MODEL_CHARS = 2_000  # what the intent model reads of a long message (the store keeps it whole)
-CONTEXT_ROLES = ("customer", "agent")  # whose words fill slots (not our own drafts)
 ENTITY_CACHE_SIZE = 10_000  # turns whose entities are remembered between replies
 FUSED_MIN_CONFIDENCE = 0.4  # below this the fused model defers to the text model's decision
 # (chosen on frontdesk-eval dev conversations: 0.5 -> 25/65, 0.4 -> 28/65, out_of_scope 7/8 both)
@@ -137,8 +145,9 @@ class Assistant:
                 text = self._transcribe_turn(turn, turn_id)
             if turn.images:  # OCR once per image, kept on the attachment (searchable)
                 text = self._read_screenshots(turn, turn_id, text)
-            history = self.store.turns(session_id, last=WINDOW_TURNS)
-            prediction = self.model.predict([text[:MODEL_CHARS]])[0]
+            history = [Message.from_store(row)
+                       for row in self.store.turns(session_id, last=WINDOW_TURNS)]
+            prediction = self.model.predict([text])[0]  # it reads the first MAX_CHARS
             fused, accepted = None, False
             if _needs_fused(turn, history, turn_id):
                 fused = self.multimodal.predict(history, turn_id, in_scope=bool(turn.images))
@@ -153,10 +162,12 @@ class Assistant:
             draft = self.knowledge.draft(intent, text, latest)
             shown = current + [e for kind, e in latest.items()
                                if e.turn_id != turn_id and draft and kind in draft.filled]
-            evidence = {"turns": _evidence(turn_id, history, draft.filled if draft else {})}
+            evidence = Evidence(_evidence(turn_id, history, draft.filled if draft else {}))
             version = self.model.version
             if fused is not None:
-                evidence = _fused_evidence(evidence, fused, accepted)
+                evidence = Evidence(fused.turns + evidence.turns, fused.boxes,
+                                    "fused" if accepted else "text",
+                                    FusedAnswer(fused.intent, round(fused.confidence, 4)))
                 if accepted:
                     version = f"{version}+{fused.version}"
             reply = Reply(
@@ -172,7 +183,7 @@ class Assistant:
                 turn_id=turn_id,
             )
             if spoken:
-                reply.evidence["transcript"] = text
+                reply.evidence.transcript = text
             reply.latency_ms = (time.perf_counter() - started) * 1000.0
             self.store.add_reply(turn_id, reply)
         return reply
@@ -227,7 +238,7 @@ class Assistant:
 
     def _read_screenshots(self, turn: Turn, turn_id: int, text: str) -> str:
         """OCR a stored turn's images; a screenshot-only turn gets their text as its own."""
-        from engine.fusion.reader import screenshot_text
+        from engine.fusion.graph import screenshot_text
 
         shots = [shot for _, shot in self.multimodal.read_turn(turn_id)]
         if text.strip():
@@ -277,22 +288,23 @@ class Assistant:
 
     # -- helpers ------------------------------------------------------------------------------
     def _conversation_entities(
-        self, history: list[dict[str, Any]], turn_id: int
+        self, history: list[Message], turn_id: int
     ) -> tuple[list[Entity], list[Entity]]:
-        """(entities of this turn, entities of the earlier turns, oldest first)."""
+        """(entities of this turn, entities of the earlier turns, oldest first): customer and
+        agent words fill slots, not our own drafts."""
         today = date.today()
         current: list[Entity] = []
         earlier: list[Entity] = []
-        for row in history:
-            if row["role"] not in CONTEXT_ROLES or not row["text"]:
+        for message in history:
+            if message.role not in SPEAKERS or not message.text or message.id is None:
                 continue
-            key = (row["id"], row["text"])
+            key = (message.id, message.text)
             if key not in self._entities:
                 if len(self._entities) > ENTITY_CACHE_SIZE:
                     self._entities.clear()
-                self._entities[key] = extract(row["text"], row["id"], today=today)
+                self._entities[key] = extract(message.text, message.id, today=today)
             found = [Entity(**vars(e)) for e in self._entities[key]]
-            (current if row["id"] == turn_id else earlier).extend(found)
+            (current if message.id == turn_id else earlier).extend(found)
         return current, earlier
 
 
@@ -305,8 +317,7 @@ def case_predictor(assistant: Assistant) -> Callable[[list[Case]], list[tuple[st
         for case in cases:
             session = assistant.new_session(channel="eval", title=case.id or None)
             for earlier in case.history:
-                role = earlier.get("role", "customer")
-                assistant.add_turn(session, Turn(text=earlier.get("text", ""), role=role))
+                assistant.add_turn(session, Turn(text=earlier.text, role=earlier.role))  # type: ignore[arg-type]
             turn = Turn(
                 text="" if case.audio else case.text,
                 images=[case.image] if case.image else [],
@@ -320,28 +331,14 @@ def case_predictor(assistant: Assistant) -> Callable[[list[Case]], list[tuple[st
     return predict
 
 
-def checked_text(text: object) -> str:
-    """The turn's text, or one sentence saying why the engine refuses it."""
-    if not isinstance(text, str) or not text.strip():
-        raise InputError("The message is empty; type or paste what the customer wrote.")
-    if len(text) > MAX_TEXT_CHARS:
-        raise InputError(f"The message is {len(text):,} characters long; paste at most "
-                         f"{MAX_TEXT_CHARS:,} (the part that matters).")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as err:
-        raise InputError("The message holds bytes that are not UTF-8 text.") from err
-    return text
-
-
-def _needs_fused(turn: Turn, history: list[dict[str, Any]], turn_id: int) -> bool:
+def _needs_fused(turn: Turn, history: list[Message], turn_id: int) -> bool:
     """The gate: a screenshot, or earlier turns (a conversation is the conversation model's to
     read: a text model sure of "yes go ahead" alone cannot know what it agrees to), or, for a
     fused model without an out_of_scope class, earlier turns while the text model is unsure."""
     if turn.images:
         return True
-    return any(row["id"] != turn_id and row["role"] in CONTEXT_ROLES and row["text"]
-               for row in history)
+    return any(message.id != turn_id and message.role in SPEAKERS and message.text
+               for message in history)
 
 
 def _decision(
@@ -352,36 +349,18 @@ def _decision(
     model's cut-offs."""
     if fused is None:
         return prediction.intent, prediction.confidence, prediction.level, prediction.top[:3]
-    cfg = model.config
-    if fused.confidence >= cfg.high_prob and fused.margin >= cfg.high_margin:
-        level = "High"
-    elif fused.confidence >= cfg.medium_prob and fused.margin >= cfg.medium_margin:
-        level = "Medium"
-    else:
-        level = "Low"
+    level = model.config.level(fused.confidence, fused.margin)
     return fused.intent, fused.confidence, level, list(fused.top[:3])
 
 
-def _fused_evidence(
-    evidence: dict[str, Any], fused: FusedPrediction, accepted: bool
-) -> dict[str, Any]:
-    """The fused model's turns and OCR boxes beside the slot evidence; says who answered."""
-    return {
-        "turns": fused.turns + evidence["turns"],
-        "boxes": fused.boxes,
-        "model": "fused" if accepted else "text",
-        "fused": {"intent": fused.intent, "confidence": round(fused.confidence, 4)},
-    }
-
-
 def _evidence(
-    turn_id: int, history: list[dict[str, Any]], filled: dict[str, Entity]
-) -> list[dict[str, Any]]:
+    turn_id: int, history: list[Message], filled: dict[str, Entity]
+) -> list[TurnEvidence]:
     """Which turns drove the reply: this message, and each earlier one a slot came from."""
-    roles = {row["id"]: row["role"] for row in history}
-    out = [{"turn_id": turn_id, "role": roles.get(turn_id, "customer"), "why": "message"}]
+    roles = {message.id: message.role for message in history}
+    out = [TurnEvidence(turn_id, roles.get(turn_id, "customer"), "message")]
     for slot, entity in filled.items():
         if entity.turn_id is not None and entity.turn_id != turn_id:
-            out.append({"turn_id": entity.turn_id, "role": roles.get(entity.turn_id),
-                        "why": f"{slot} {entity.value}"})
+            out.append(TurnEvidence(entity.turn_id, roles.get(entity.turn_id),
+                                    f"{slot} {entity.value}"))
     return out

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.store.database import Store
-from engine.types import Entity, Reply, Turn
+from engine.types import Entity, Evidence, Reply, Turn, TurnEvidence
 
 
 @dataclass
@@ -31,7 +31,7 @@ def reply_for(intent: str, confidence: float = 0.8, draft: str = "") -> Reply:
         top=[(intent, confidence), ("out_of_scope", 1 - confidence)],
         entities=[Entity(type="order_number", value="55231", start=0, end=5)],
         draft=draft or f"About your {intent.replace('_', ' ')}: we are on it.",
-        source=f"kb/{intent}", evidence={"turns": [0], "ocr_boxes": []},
+        source=f"kb/{intent}", evidence=Evidence([TurnEvidence(None, "customer", "message")]),
         model_version="test-1", latency_ms=42.0,
     )
 

@@ -11,7 +11,7 @@ from engine import paths
 from engine.assistant import MAX_TEXT_CHARS, Assistant
 from engine.errors import InputError, StoreError
 from engine.store.database import Store
-from engine.types import OUT_OF_SCOPE, Turn
+from engine.types import OUT_OF_SCOPE, Turn, TurnEvidence
 
 pytestmark = pytest.mark.slow  # loads the shipped intent model (once per run)
 
@@ -71,8 +71,7 @@ def test_slots_come_from_earlier_turns_and_are_shown_as_evidence(assistant: Assi
     assert "55123" in reply.draft
     from_history = [e for e in reply.entities if e.turn_id == first.id]
     assert [(e.type, e.value) for e in from_history] == [("order_number", "55123")]
-    assert {"turn_id": first.id, "role": "customer", "why": "order_number 55123"} in (
-        reply.evidence["turns"])
+    assert TurnEvidence(first.id, "customer", "order_number 55123") in reply.evidence.turns
 
 
 def test_latest_value_wins_and_a_missing_slot_is_asked_for(assistant: Assistant) -> None:

@@ -16,7 +16,7 @@ from engine.assistant import WINDOW_TURNS, Assistant
 from engine.fusion.reader import MAX_TURNS
 from engine.nlu.intent import IntentModel
 from engine.nlu.knowledge import KnowledgeBase
-from engine.types import Reply, Turn
+from engine.types import Message, Reply, Turn
 
 SESSION_TURNS = 300
 
@@ -68,12 +68,12 @@ def test_a_follow_up_deep_in_a_long_session_does_bounded_work(long_session, monk
     monkeypatch.setattr(engine.multimodal, "predict", fused)
     for _ in range(2):
         reply = engine.respond(session, Turn(text="still nothing?"))
-        assert reply.evidence["model"] in ("fused", "text")  # the fused model was asked
+        assert reply.evidence.model in ("fused", "text")  # the fused model was asked
     assert predicted == [1, 1]  # the current message only, never the earlier turns again
     assert read == [WINDOW_TURNS, WINDOW_TURNS]
     assert handed == [WINDOW_TURNS, WINDOW_TURNS]
-    assert len(engine.multimodal.conversation(real_turns(session), reply.turn_id)[0]) \
-        == MAX_TURNS
+    history = [Message.from_store(row) for row in real_turns(session)]
+    assert len(engine.multimodal.conversation(history, reply.turn_id)[0]) == MAX_TURNS
 
 
 def test_the_store_reads_the_newest_turns_in_order(long_session) -> None:

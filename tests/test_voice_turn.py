@@ -29,7 +29,7 @@ def test_spoken_turn_is_transcribed_stored_and_answered(voice_assistant: Assista
     session = voice_assistant.new_session(title="call")
     reply = voice_assistant.respond(session, Turn(audio=RECORDING))
 
-    heard = reply.evidence["transcript"].lower()
+    heard = reply.evidence.transcript.lower()
     assert "charged twice" in heard and "refund" in heard
     (turn,) = voice_assistant.store.turns(session)
     assert turn["source"] == "voice" and turn["text"].lower() == heard

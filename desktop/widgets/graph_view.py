@@ -12,7 +12,6 @@ pane whatever its size.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPen, QPixmap
@@ -29,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.types import Reply
+from engine.types import SPEAKERS, Evidence, Reply
 
 WHO = {"customer": "Customer", "agent": "Agent"}
 PART = {"screenshot": "Screenshot", "box": "Text on the screenshot", "entity": "Found"}
@@ -58,17 +57,7 @@ class ConversationGraph:
     edges: list[GraphEdge] = field(default_factory=list)
 
 
-UNWEIGHTED = 0.5  # evidence that names a node without an attention figure
-
-
-def _weight(item: dict[str, Any]) -> float:
-    for key in ("weight", "attention", "score"):
-        if key in item:
-            try:
-                return float(item[key])
-            except (TypeError, ValueError):
-                return 0.0
-    return UNWEIGHTED
+UNWEIGHTED = 0.5  # a turn the engine named by rule (the message, a slot's source): no figure
 
 
 def _short(text: str, n: int = 90) -> str:
@@ -76,38 +65,18 @@ def _short(text: str, n: int = 90) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def evidence_items(evidence: Any) -> list[dict[str, Any]]:
-    """Every node record in a reply's evidence ({kind, label, turn_id, box, weight, ...}),
-    wherever the engine nested the list."""
-    if isinstance(evidence, list):
-        found = []
-        for item in evidence:
-            if isinstance(item, dict) and "kind" in item:
-                found.append(item)
-            elif isinstance(item, dict) and "turn_id" in item:  # {turn_id, role, why}
-                found.append({**item, "kind": item.get("role") or "customer",
-                              "label": item.get("why", "")})
-        return found
-    if isinstance(evidence, dict):
-        found: list[dict[str, Any]] = []
-        for value in evidence.values():
-            found.extend(evidence_items(value))
-        return found
-    return []
-
-
 def build_graph(turns: list[dict], reply: Reply | None) -> ConversationGraph:
     """The session's turns, screenshots, OCR boxes and entities as nodes, with the reply's
-    evidence (the model's attention per node, see engine.fusion.model.evidence) as weights and as
-    "attends" edges into the turn being answered: thicker = more attention."""
+    evidence (engine.types.Evidence: the turns and OCR boxes that drove it, with the model's
+    attention where it has one) as weights and as "attends" edges into the turn being
+    answered: thicker = more attention."""
     graph = ConversationGraph()
-    items = evidence_items(reply.evidence if reply else None)
+    evidence = reply.evidence if reply else Evidence()
     current = f"turn:{reply.turn_id}" if reply and reply.turn_id is not None else None
-    spoken = [t for t in turns if t.get("role") != "assistant"]
-    index_of = {int(t["id"]): i for i, t in enumerate(spoken)}
+    spoken = [t for t in turns if t.get("role") in SPEAKERS]
 
     previous = None
-    shots_of: dict[int, list[str]] = {}
+    shots_of: dict[str, list[str]] = {}
     for turn in spoken:
         key = f"turn:{turn['id']}"
         graph.nodes[key] = GraphNode(
@@ -121,43 +90,33 @@ def build_graph(turns: list[dict], reply: Reply | None) -> ConversationGraph:
                 shot = f"shot:{attachment['id']}"
                 graph.nodes[shot] = GraphNode(shot, "screenshot", "screenshot")
                 graph.edges.append(GraphEdge(key, shot, "contains", 0.1))
-                shots_of.setdefault(index_of[int(turn["id"])], []).append(shot)
+                shots_of.setdefault(key, []).append(shot)
 
-    def owner_turn(item: dict[str, Any]) -> str | None:
-        if item.get("turn_id") is not None and f"turn:{item['turn_id']}" in graph.nodes:
-            return f"turn:{item['turn_id']}"
-        turn_index = item.get("turn")
-        if isinstance(turn_index, int) and 0 <= turn_index < len(spoken):
-            return f"turn:{spoken[turn_index]['id']}"
-        return current
+    def owner(turn_id: int | None) -> str | None:
+        key = f"turn:{turn_id}"
+        return key if turn_id is not None and key in graph.nodes else current
 
-    for index, item in enumerate(items):
-        kind, weight = item.get("kind"), _weight(item)
-        turn_key = owner_turn(item)
-        if kind in ("customer", "agent") and turn_key in graph.nodes:
-            graph.nodes[turn_key].weight = max(graph.nodes[turn_key].weight, weight)
-            node_key = turn_key
-        else:
-            turn_index = index_of.get(int(turn_key.split(":")[1])) if turn_key else None
-            shots = shots_of.get(turn_index, []) if turn_index is not None else []
-            shot = shots[min(int(item.get("screenshot") or 0), len(shots) - 1)] if shots else None
-            if kind == "screenshot" and shot:
-                graph.nodes[shot].weight = max(graph.nodes[shot].weight, weight)
-                node_key = shot
-            else:
-                node_key = f"{kind}:{index}"
-                box = item.get("box")
-                graph.nodes[node_key] = GraphNode(
-                    node_key, "box" if kind == "block" else str(kind),
-                    _short(str(item.get("label", ""))), weight,
-                    tuple(float(v) for v in box) if box and len(box) == 4 else None,
-                )
-                parent = shot if kind == "block" and shot else turn_key
-                if parent:
-                    link = "contains" if kind == "block" else "mentions"
-                    graph.edges.append(GraphEdge(parent, node_key, link, 0.1))
+    def attends(node_key: str, weight: float) -> None:
         if current and node_key != current and current in graph.nodes:
             graph.edges.append(GraphEdge(node_key, current, "attends", weight))
+
+    for said in evidence.turns:
+        turn_key = owner(said.turn_id)
+        if turn_key in graph.nodes:
+            weight = UNWEIGHTED if said.weight is None else said.weight
+            graph.nodes[turn_key].weight = max(graph.nodes[turn_key].weight, weight)
+            attends(turn_key, weight)
+    for index, seen in enumerate(evidence.boxes):
+        turn_key = owner(seen.turn_id)
+        shots = shots_of.get(turn_key or "", [])
+        shot = f"shot:{seen.attachment_id}" if f"shot:{seen.attachment_id}" in graph.nodes \
+            else shots[min(seen.screenshot, len(shots) - 1)] if shots else None
+        node_key = f"box:{index}"
+        graph.nodes[node_key] = GraphNode(node_key, "box", _short(seen.text), seen.weight,
+                                          seen.box)
+        if shot or turn_key:
+            graph.edges.append(GraphEdge(shot or turn_key, node_key, "contains", 0.1))
+        attends(node_key, seen.weight)
 
     known = {n.label for n in graph.nodes.values() if n.kind == "entity"}
     for index, entity in enumerate(reply.entities if reply else []):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.types import Message
+
 
 @dataclass
 class Case:
@@ -13,6 +15,6 @@ class Case:
     text: str
     intent: str
     id: str = ""
-    history: list[dict[str, str]] = field(default_factory=list)
+    history: list[Message] = field(default_factory=list)  # earlier messages, oldest first
     image: Path | None = None
     audio: Path | None = None

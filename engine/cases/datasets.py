@@ -24,6 +24,7 @@ from typing import Any
 from engine.cases import multidogo
 from engine.cases.case import Case
 from engine.errors import InputError
+from engine.types import Message
 
 TEXT_COLUMNS = ("text", "utterance", "instruction")
 LABEL_COLUMNS = ("intent", "category")  # `intent` wins where a file has both (Bitext)
@@ -146,5 +147,6 @@ def _case_from_record(record: dict[str, Any], path: Path, number: int) -> Case |
     if not text.strip() and media["image"] is None and media["audio"] is None:
         raise InputError(f"{where} has an empty text and no image or audio.")
     case_id = str(record.get("id", f"{path.stem}:{number}"))
-    return Case(text=text.strip(), intent=intent.strip(), id=case_id, history=history,
+    return Case(text=text.strip(), intent=intent.strip(), id=case_id,
+                history=[Message.from_file(earlier) for earlier in history],
                 image=media["image"], audio=media["audio"])

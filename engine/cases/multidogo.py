@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from engine.cases.case import Case
+from engine.types import Message
 
 DOMAINS = ("airline", "fastfood", "finance", "insurance", "media", "software")
 DIALOGUE_ACTS = frozenset({"contentonly", "confirmation", "rejection", "openinggreeting",
@@ -95,7 +96,7 @@ def read_cases(path: Path) -> list:
     for dialogue in read_tsv(path):
         for index, turn in enumerate(dialogue.turns):
             if turn.scored:
-                history = [{"role": "customer", "text": t.text} for t in dialogue.turns[:index]]
+                history = [Message("customer", t.text) for t in dialogue.turns[:index]]
                 cases.append(Case(text=turn.text, intent=turn.task, history=history,
                                   id=f"{dialogue.id}:{turn.number}"))
     return cases

@@ -118,10 +118,10 @@ def format_reply(reply: Reply, session_id: int) -> str:
     if reply.entities:
         lines.append("entities  " + ", ".join(f"{e.type}={e.value}" for e in reply.entities))
     lines.append(f"source    {reply.source or '-'}")
-    if reply.evidence.get("transcript"):
-        lines.append(f"heard     {reply.evidence['transcript']}")
-    for box in reply.evidence.get("boxes") or []:
-        lines.append(f"seen      {box['text']!r} ({box['weight']:.2f})")
+    if reply.evidence.transcript:
+        lines.append(f"heard     {reply.evidence.transcript}")
+    for box in reply.evidence.boxes:
+        lines.append(f"seen      {box.text!r} ({box.weight:.2f})")
     lines.append("draft")
     lines += [f"  {line}" for line in (reply.draft or "-").splitlines()]
     lines.append(f"(session {session_id}, turn {reply.turn_id}, reply {reply.id}, "

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 import torch
 
 from engine.fusion.pyg import Batch, Data
-from engine.types import Entity
+from engine.nlu.entities import extract
+from engine.types import SPEAKERS, Entity, Message
 from engine.vision.features import FEATURE_DIM, ImageFeatures
 from engine.vision.ocr import Screenshot
 
@@ -38,6 +39,7 @@ ONE_WAY = ("near", "context")
 EDGE_DIM = 2 * len(EDGE_TYPES) + 1
 NEAR_NEIGHBOURS = 2
 MAX_BLOCKS = 48  # per screenshot; more lines add cost, not meaning
+MAX_TURNS = 12  # the newest turns a graph reads; older ones rarely carry today's intent
 
 Embed = Callable[[list[str]], torch.Tensor]
 
@@ -52,6 +54,33 @@ class ConversationTurn:
     visuals: list[ImageFeatures | None] = field(default_factory=list)  # parallel to screenshots
     entities: list[Entity] = field(default_factory=list)
     turn_id: int | None = None
+
+
+def conversation_turns(
+    history: Sequence[Message], screenshots: Callable[[Message], list[Screenshot]] | None = None,
+) -> list[ConversationTurn]:
+    """The graph's turns of a conversation (oldest first, the last one is answered): its
+    customer and agent messages, the newest MAX_TURNS. The one builder of the model's input,
+    for serving (engine.fusion.reader), retraining (engine.learning.fused_retrain) and training
+    from files (engine.fusion.train), so what the model learns is what it is later shown.
+
+    `screenshots(message)` gives the OCR readings of a message's images (none by default). A
+    screenshot-only message keeps its readings' text as its own (so it is searchable and
+    shown); the model reads it as it was trained: an empty message plus a screenshot.
+    """
+    turns = []
+    for message in [m for m in history if m.role in SPEAKERS][-MAX_TURNS:]:
+        shots = screenshots(message) if screenshots is not None else []
+        text = message.text
+        if shots and text == screenshot_text(shots):
+            text = ""
+        turns.append(ConversationTurn(text, message.role, shots, [], extract(text), message.id))
+    return turns
+
+
+def screenshot_text(shots: Sequence[Screenshot]) -> str:
+    """The text a screenshot-only turn gets in the store: every reading, one line a block."""
+    return "\n".join(shot.text for shot in shots if shot.text).strip()
 
 
 @dataclass(frozen=True)
@@ -146,7 +175,8 @@ def build_graph(
         for s, shot in enumerate(turn.screenshots):
             features = turn.visuals[s] if s < len(turn.visuals) else None
             shot_node = add(
-                NodeInfo("screenshot", shot.text, t, screenshot=s, box=(0.0, 0.0, 1.0, 1.0)),
+                NodeInfo("screenshot", shot.text, t, screenshot=s, box=(0.0, 0.0, 1.0, 1.0),
+                         turn_id=turn.turn_id),
                 NODE_TYPES.index("screenshot"),
                 box=(0.0, 0.0, 1.0, 1.0),
                 visual=None if features is None else features.global_vector,
@@ -157,7 +187,8 @@ def build_graph(
             for b, block in enumerate(blocks):
                 visual = None if features is None else features.box_vectors[b]
                 block_node = add(
-                    NodeInfo("block", block.text, t, screenshot=s, block=b, box=block.box),
+                    NodeInfo("block", block.text, t, screenshot=s, block=b, box=block.box,
+                             turn_id=turn.turn_id),
                     NODE_TYPES.index("block"),
                     box=block.box,
                     visual=visual,

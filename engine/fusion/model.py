@@ -372,32 +372,6 @@ def node_relevance(
     return flow[graph.current]
 
 
-def evidence(
-    graph: ConversationGraph,
-    attentions: list[tuple[torch.Tensor, torch.Tensor]],
-    top: int = 5,
-) -> list[dict]:
-    """The nodes that drove the intent, strongest first, in the reply's evidence format."""
-    relevance = node_relevance(graph, attentions)
-    order = relevance.argsort(descending=True).tolist()
-    out = []
-    for index in order[:top]:
-        info = graph.nodes[index]
-        out.append(
-            {
-                "kind": info.kind,
-                "label": info.label[:200],
-                "turn": info.turn,
-                "turn_id": info.turn_id,
-                "screenshot": info.screenshot,
-                "block": info.block,
-                "box": list(info.box) if info.box else None,
-                "weight": round(float(relevance[index]), 4),
-            }
-        )
-    return out
-
-
 PRETRAINED_PARTS = ("cross.", "gnn.")  # what engine.fusion.pretrain trains
 
 

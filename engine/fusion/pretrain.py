@@ -42,6 +42,7 @@ from engine.fusion.model import (
 from engine.fusion.synthetic import conversation_cases, labels, screenshot_cases
 from engine.fusion.train import Prepared, collate, prepare
 from engine.nlu.encoder import mean_pool
+from engine.types import SPEAKERS
 from engine.vision.screen_text import CHROME
 
 WEIGHTS_FILE = "pretrained.safetensors"
@@ -138,7 +139,7 @@ def masked_turn_loss(model: FusedModel, heads: PretrainHeads, items: list[Prepar
         nodes = item.graph.nodes
         turn = rng.choice([n.turn for n in nodes if n.kind == "customer"])
         offset = int(graph.ptr[g])
-        node = next(i for i, n in enumerate(nodes) if n.kind in ("customer", "agent")
+        node = next(i for i, n in enumerate(nodes) if n.kind in SPEAKERS
                     and n.turn == turn)
         hidden_nodes.append(offset + node)
         hidden_rows.append(item.graph.data.x_text[node])

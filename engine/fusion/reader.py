@@ -4,11 +4,10 @@ The Assistant calls this when a turn carries a screenshot, or when a vague follo
 earlier turns (the gate lives in engine.assistant). Everything comes from the store: each image
 attachment is OCRed once (`ScreenReader` asks the store for an earlier reading of the same bytes
 first) and the reading is written back with `set_ocr`, so screenshot text is searchable and never
-read twice. The conversation becomes `ConversationTurn`s, then the graph of engine.fusion.graph,
-then
-`FusedModel` (engine.fusion.model) over frozen MiniLM token states, exactly as engine.fusion.train
-fed
-it in training. Evidence comes from the GATv2 attention rollout (`fusion.node_relevance`):
+read twice. The conversation becomes `ConversationTurn`s (engine.fusion.graph.conversation_turns,
+the builder training uses too), then the graph of engine.fusion.graph, then `FusedModel`
+(engine.fusion.model) over frozen MiniLM token states, exactly as engine.fusion.train fed it in
+training. Evidence comes from the GATv2 attention rollout (`fusion.node_relevance`):
 which turns and which OCR boxes drove the intent.
 """
 
@@ -16,6 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,11 +31,12 @@ from engine.fusion.graph import (
     ConversationTurn,
     batch_graphs,
     build_graph,
+    conversation_turns,
 )
+from engine.fusion.graph import MAX_TURNS as MAX_TURNS  # where callers have looked for it
 from engine.fusion.model import WEIGHTS_FILE, FusedModel, blocks_for_turns, node_relevance
 from engine.model_folder import weights_version
-from engine.nlu.entities import extract
-from engine.types import OUT_OF_SCOPE
+from engine.types import OUT_OF_SCOPE, SPEAKERS, BoxEvidence, Message, TurnEvidence
 from engine.vision.ocr import ScreenReader, Screenshot
 
 DEFAULT_FOLDER = paths.ASSETS / "models" / "fused"
@@ -44,8 +45,6 @@ DEFAULT_FOLDER = paths.ASSETS / "models" / "fused"
 # fused model stays for screenshot turns (the conversation model read frontdesk-eval's
 # screenshots worse: 7/30 against 15/30). A retrained version's fused/ folder answers both.
 CONVERSATION_FOLDER = paths.ASSETS / "models" / "conversation"
-MAX_TURNS = 12  # the newest turns the graph reads; older ones rarely carry today's intent
-SPOKEN_ROLES = ("customer", "agent")  # our own drafts ("assistant") are not conversation
 EVIDENCE_TURNS = 3
 EVIDENCE_BOXES = 3
 MEMO_LIMIT = 20_000  # distinct texts whose token states stay cached between turns
@@ -59,8 +58,8 @@ class FusedPrediction:
     confidence: float  # softmax probability of `intent`
     margin: float  # lead over the runner-up
     top: list[tuple[str, float]]  # best three intents with probabilities
-    turns: list[dict[str, Any]] = field(default_factory=list)  # {turn_id, role, why, weight}
-    boxes: list[dict[str, Any]] = field(default_factory=list)  # OCR boxes, strongest first
+    turns: list[TurnEvidence] = field(default_factory=list)  # strongest first
+    boxes: list[BoxEvidence] = field(default_factory=list)  # OCR boxes, strongest first
     version: str = ""  # fused-<sha256 prefix> of the model that answered
     abstains: bool = False  # the model has an out_of_scope class (it can say "nothing here")
 
@@ -187,30 +186,24 @@ class MultimodalReader:
 
     # -- the conversation ---------------------------------------------------------------------
     def conversation(
-        self, history: list[dict[str, Any]], turn_id: int
+        self, history: Sequence[Message], turn_id: int
     ) -> tuple[list[ConversationTurn], list[list[int]]]:
-        """The graph's turns up to `turn_id` (newest MAX_TURNS) and each turn's attachment ids.
-
-        A screenshot-only turn holds its OCR text in the store (so it is searchable and shown);
-        the model reads it as what it is in training: an empty message plus a screenshot.
-        """
-        upto = [row for row in history if row["id"] <= turn_id and row["role"] in SPOKEN_ROLES]
-        turns, attachment_ids = [], []
-        for row in upto[-MAX_TURNS:]:
-            images = [a for a in row.get("attachments") or [] if a["kind"] == "image"]
-            shots = [self.read_attachment(a) for a in images]
-            text = row["text"] or ""
-            if shots and row.get("source") == "image" and text == screenshot_text(shots):
-                text = ""
-            turns.append(ConversationTurn(text, row["role"], shots, [], extract(text),
-                                          row["id"]))
-            attachment_ids.append([a["id"] for a in images])
+        """The graph's turns up to `turn_id` (conversation_turns) and each turn's attachment ids;
+        screenshots are read from the store (read once, then kept there)."""
+        upto = [message for message in history if message.id is not None
+                and message.id <= turn_id]
+        turns = conversation_turns(upto, self._screenshots)
         if not turns or turns[-1].turn_id != turn_id:
             raise InputError(f"Turn {turn_id} is not a customer or agent turn of this session.")
-        return turns, attachment_ids
+        attachments = {message.id: list(message.attachments) for message in upto}
+        return turns, [attachments[turn.turn_id] for turn in turns]
+
+    def _screenshots(self, message: Message) -> list[Screenshot]:
+        """The readings of a stored message's images (none asked for when it has none)."""
+        return [shot for _, shot in self.read_turn(message.id)] if message.attachments else []
 
     @torch.inference_mode()
-    def predict(self, history: list[dict[str, Any]], turn_id: int,
+    def predict(self, history: Sequence[Message], turn_id: int,
                 in_scope: bool = False) -> FusedPrediction:
         """Intent of turn `turn_id` read with its screenshots and the turns before it.
 
@@ -243,28 +236,20 @@ class MultimodalReader:
         relevance = node_relevance(graph, out.graph_attention)
         attention = block_shares(out.block_attention.float().cpu(), mask, turns)
         return FusedPrediction(top[0][0], top[0][1], margin, top,
-                               turn_evidence(graph, relevance, turns),
-                               box_evidence(graph, relevance, attention, turns, attachment_ids),
+                               turn_evidence(graph, relevance),
+                               box_evidence(graph, relevance, attention, attachment_ids),
                                self._version_of(model), OUT_OF_SCOPE in model.labels)
 
 
-def screenshot_text(shots: list[Screenshot]) -> str:
-    """The text a screenshot-only turn gets in the store: every reading, one line a block."""
-    return "\n".join(shot.text for shot in shots if shot.text).strip()
-
-
 def turn_evidence(
-    graph: ConversationGraph, relevance: torch.Tensor, turns: list[ConversationTurn]
-) -> list[dict[str, Any]]:
-    """The turns that fed the current one most, in the Why view's {turn_id, role, why} form."""
-    rows = []
-    for index, info in enumerate(graph.nodes):
-        if info.kind in SPOKEN_ROLES:
-            weight = float(relevance[index])
-            rows.append({"turn_id": turns[info.turn].turn_id, "role": info.kind,
-                         "why": f"attention {weight:.2f}", "weight": round(weight, 4)})
-    rows.sort(key=lambda row: -row["weight"])
-    return rows[:EVIDENCE_TURNS]
+    graph: ConversationGraph, relevance: torch.Tensor, top: int = EVIDENCE_TURNS
+) -> list[TurnEvidence]:
+    """The turns that fed the current one most (attention rollout), strongest first."""
+    rows = [TurnEvidence(info.turn_id, info.kind, f"attention {float(relevance[index]):.2f}",
+                         round(float(relevance[index]), 4))
+            for index, info in enumerate(graph.nodes) if info.kind in SPEAKERS]
+    rows.sort(key=lambda row: -(row.weight or 0.0))
+    return rows[:top]
 
 
 def block_shares(
@@ -287,27 +272,20 @@ def block_shares(
 
 def box_evidence(
     graph: ConversationGraph, relevance: torch.Tensor,
-    attention: dict[tuple[int, int, int], float], turns: list[ConversationTurn],
-    attachment_ids: list[list[int]],
-) -> list[dict[str, Any]]:
-    """The OCR boxes the message attended to most: attachment, text, box (0-1), `weight` (the
-    cross-attention share) and `graph_weight` (attention rollout to the current turn)."""
+    attention: dict[tuple[int, int, int], float], attachment_ids: list[list[int]] | None = None,
+    top: int = EVIDENCE_BOXES,
+) -> list[BoxEvidence]:
+    """The OCR boxes the message attended to most: `weight` the cross-attention share,
+    `graph_weight` the attention rollout to the current turn. `attachment_ids`: the store's
+    ids of each turn's screenshots (None: not stored)."""
     rows = []
     for index, info in enumerate(graph.nodes):
         if info.kind == "block" and info.screenshot is not None:
-            text = info.label[:200]
             share = attention.get((info.turn, info.screenshot, info.block or 0), 0.0)
-            rows.append({
-                "kind": "block",
-                "attachment_id": attachment_ids[info.turn][info.screenshot],
-                "turn_id": turns[info.turn].turn_id,
-                "screenshot": info.screenshot,
-                "block": info.block,
-                "text": text,
-                "label": text,
-                "box": [round(v, 4) for v in info.box] if info.box else None,
-                "weight": round(share, 4),
-                "graph_weight": round(float(relevance[index]), 4),
-            })
-    rows.sort(key=lambda row: (-row["weight"], -row["graph_weight"]))
-    return rows[:EVIDENCE_BOXES]
+            rows.append(BoxEvidence(
+                attachment_ids[info.turn][info.screenshot] if attachment_ids else None,
+                info.turn_id, info.screenshot, info.block, info.label[:200],
+                tuple(round(v, 4) for v in info.box) if info.box else None,  # type: ignore[arg-type]
+                round(share, 4), round(float(relevance[index]), 4)))
+    rows.sort(key=lambda row: (-row.weight, -row.graph_weight))
+    return rows[:top]

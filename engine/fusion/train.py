@@ -33,7 +33,13 @@ from torch.nn.utils.rnn import pad_sequence
 
 from engine.errors import TrainingCancelled
 from engine.fusion.frozen_text import FrozenText
-from engine.fusion.graph import ConversationGraph, ConversationTurn, batch_graphs, build_graph
+from engine.fusion.graph import (
+    ConversationGraph,
+    ConversationTurn,
+    batch_graphs,
+    build_graph,
+    conversation_turns,
+)
 from engine.fusion.model import Blocks, FusedModel, FusionConfig, apply_pretrained
 from engine.fusion.synthetic import (
     SyntheticCase,
@@ -43,7 +49,7 @@ from engine.fusion.synthetic import (
     screenshot_cases,
 )
 from engine.nlu.entities import extract
-from engine.types import OUT_OF_SCOPE
+from engine.types import OUT_OF_SCOPE, Message
 from engine.vision.ocr import Screenshot
 
 MODES = ("full", "no_image", "last", "concat")
@@ -311,22 +317,6 @@ def build_sets(data_dir: Path, shots_per_intent: int, convs_per_intent: int, see
     return train_cases, test_cases
 
 
-def case_turns_of(case) -> list[ConversationTurn]:
-    """An eval/training case with `history` (engine.cases.datasets.Case) as the graph's turns: its
-    customer and agent messages, then its own text, the newest MAX_TURNS (as at answer time)."""
-    from engine.fusion.reader import MAX_TURNS, SPOKEN_ROLES
-
-    turns = []
-    for message in case.history:
-        role = message.get("speaker") or message.get("role") or "customer"
-        role = "customer" if role == "user" else role
-        text = str(message.get("text") or message.get("content") or "")
-        if role in SPOKEN_ROLES and text:
-            turns.append(ConversationTurn(text, role, [], [], extract(text)))
-    turns.append(ConversationTurn(case.text, "customer", [], [], extract(case.text)))
-    return turns[-MAX_TURNS:]
-
-
 def train_conversations(cases: list, out: Path, epochs: int = 12, seed: int = 0,
                         log=print) -> FusedModel | None:
     """`frontdesk train` on files with conversations: the conversation (fused) model learns
@@ -337,7 +327,8 @@ def train_conversations(cases: list, out: Path, epochs: int = 12, seed: int = 0,
     if len(label_names) < 2:
         return None
     index = {label: i for i, label in enumerate(label_names)}
-    items = prepare_turns([case_turns_of(case) for case in chats],
+    items = prepare_turns([conversation_turns([*case.history, Message("customer", case.text)])
+                           for case in chats],
                           [index[case.intent] for case in chats], FrozenText())
     model = train(mode_config("full", label_names), items, epochs=epochs, seed=seed, log=log)
     model.config.training = {"data": "frontdesk train", "train_cases": len(chats),

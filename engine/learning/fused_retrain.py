@@ -1,15 +1,15 @@
 """Retraining the fused model from the logs: the screenshot and multi-turn turns agents labelled.
 
 engine.learning.retrain hands over its labelled cases, already split by session. Those whose
-conversation
-holds a screenshot, or earlier customer or agent turns, become fused training cases (the
-conversation model learns a team's follow-ups as well as its screenshots): each exported message
-a `ConversationTurn` (the copilot's own drafts left out, as at answer time), each image its OCR
-reading. A reading comes from the desk's store (one per image, found by the sha256 an export
-names every image file by), else the image beside the export is read now; an image that is gone
-is left out. Fine-tuning starts from the current fused model, its head widened for intents
-agents introduced (rows of the known intents kept); cross-attention, graph and head train while
-the text encoder stays frozen, as in engine.fusion.train. With too few such cases the fused model
+conversation holds a screenshot, or earlier customer or agent turns, become fused training cases
+(the conversation model learns a team's follow-ups as well as its screenshots): their exported
+messages become `ConversationTurn`s by the builder answers use too
+(engine.fusion.graph.conversation_turns), each image its OCR reading. A reading comes from the
+desk's store (one per image, found by the sha256 an export names every image file by), else the
+image beside the export is read now; an image that is gone is left out. Fine-tuning starts from
+the current fused model, its head widened for intents agents introduced (rows of the known
+intents kept); cross-attention, graph and head train while the text encoder stays frozen, as in
+engine.fusion.train. With too few such cases the fused model
 is kept as it is, and the metrics say why.
 """
 
@@ -25,15 +25,13 @@ from typing import Any
 import torch
 
 from engine.errors import InputError
-from engine.fusion.graph import ConversationTurn
+from engine.fusion.graph import ConversationTurn, conversation_turns
 from engine.fusion.model import FusedModel
 from engine.learning import versions
-from engine.nlu.entities import extract
+from engine.types import Message
 from engine.vision.ocr import ScreenReader, Screenshot
 
 MIN_CASES = 12  # fewer labelled screenshot or multi-turn turns: nothing worth learning
-SPOKEN = ("customer", "agent")
-MAX_TURNS = 12  # as engine.fusion.reader reads a conversation
 
 
 class Readings:
@@ -73,29 +71,20 @@ class Readings:
 
 
 def conversation(case: Any, readings: Readings) -> list[ConversationTurn] | None:
-    """The turns of a logged case as the fused model reads them; None for a lone typed message
-    (the text model's job) or when no screenshot of a screenshot-only case can be read.
+    """The turns of a logged case as the fused model reads them (conversation_turns, as at
+    answer time); None for a lone typed message (the text model's job) or when no screenshot of
+    a screenshot-only case can be read.
 
     `case` is an engine.learning.logged_cases.LoggedCase: `history` holds the exported messages
-    before the
-    customer's `text`, whose images are `images`; `folder` is where the export lies."""
-    from engine.fusion.reader import screenshot_text
+    before the customer's `text`, whose images are `images`; `folder` is where the export lies."""
+    def screenshots(message: Message) -> list[Screenshot]:
+        return [shot for ref in message.images
+                if (shot := readings.get(ref, case.folder)) is not None]
 
-    messages = [*case.history, {"speaker": "customer", "content": case.text,
-                                "images": case.images}]
-    turns, pictured = [], False
-    for message in messages:
-        speaker = message.get("speaker") or message.get("role") or "customer"
-        if speaker not in SPOKEN:
-            continue
-        shots = [shot for ref in message.get("images") or []
-                 if (shot := readings.get(ref, case.folder)) is not None]
-        text = str(message.get("content") or "")
-        if shots and text == screenshot_text(shots):
-            text = ""  # a screenshot-only turn: its stored text is the OCR text itself
-        pictured = pictured or bool(shots)
-        turns.append(ConversationTurn(text, speaker, shots, [], extract(text)))
-    return turns[-MAX_TURNS:] if pictured or len(turns) > 1 else None
+    turns = conversation_turns([*case.history, Message("customer", case.text,
+                                                       images=tuple(case.images))], screenshots)
+    pictured = any(turn.screenshots for turn in turns)
+    return turns if pictured or len(turns) > 1 else None
 
 
 def widen(model: FusedModel, labels: list[str]) -> list[str]:

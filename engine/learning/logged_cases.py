@@ -26,6 +26,7 @@ from engine import paths
 from engine.cases.datasets import Case
 from engine.errors import InputError
 from engine.exchange.format import LABELS
+from engine.types import Message
 
 
 @dataclass
@@ -39,7 +40,7 @@ class LoggedCase:
     predicted: str  # what the model had said
     answer: str | None = None  # the answer the agent sent: the answer-selection target
     id: str = ""
-    history: list[dict[str, Any]] = field(default_factory=list)
+    history: list[Message] = field(default_factory=list)  # the exported messages before `text`
     images: list[str] = field(default_factory=list)  # the message's screenshots, as exported
     folder: Path | None = None  # where the export lies (its images/ are beside it)
 
@@ -126,7 +127,8 @@ def label(record: dict[str, Any], stats: LabelStats, where: str) -> LoggedCase |
     session = record.get("session_key") or f"{desk}:{record.get('session')}"
     return LoggedCase(text=text.strip(), intent=intent.strip(), session=str(session),
                       action=action, predicted=str(predicted), answer=answer, id=record["id"],
-                      history=[m for m in messages if m is not customer[-1]],
+                      history=[Message.from_file(m) for m in messages
+                               if isinstance(m, dict) and m is not customer[-1]],
                       images=[str(i) for i in customer[-1].get("images") or []])
 
 

@@ -30,7 +30,8 @@ from engine.types import OUT_OF_SCOPE
 
 FORMAT_VERSION = 1
 PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt"}
-MAX_CHARS = 2000  # a 1 MB paste is cut before tokenizing; the encoder reads 64 tokens anyway
+MAX_CHARS = 2000  # what the model reads of a long message; the encoder reads 64 tokens anyway
+MAX_TEXT_CHARS = 100_000  # a message longer than this is refused, not silently cut
 
 
 @dataclass
@@ -52,6 +53,15 @@ class IntentConfig:
     training: dict = field(default_factory=dict)  # data, split, seed, epochs (for the card)
     adapters: dict = field(default_factory=dict)  # LoRA adapters over a base (engine.nlu.adapters)
     metrics: dict = field(default_factory=dict)
+
+    def level(self, confidence: float, margin: float) -> str:
+        """High / Medium / Low from a calibrated probability AND its lead over the runner-up
+        (the text model's answers and the fused model's, read with the same cut-offs)."""
+        if confidence >= self.high_prob and margin >= self.high_margin:
+            return "High"
+        if confidence >= self.medium_prob and margin >= self.medium_margin:
+            return "Medium"
+        return "Low"
 
 
 @dataclass
@@ -110,7 +120,7 @@ class IntentModel(torch.nn.Module):
     # -- the forward pass, in two halves so training can cache the frozen half ---------------
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
         """Token ids and mask for `texts`, cut to `max_length` tokens."""
-        clean = [_checked_text(text) for text in texts]
+        clean = [checked_text(text)[:MAX_CHARS] for text in texts]
         batch = self.tokenizer(clean, padding=True, truncation=True,
                                max_length=self.config.max_length, return_tensors="pt")
         return {"input_ids": batch["input_ids"].to(self.device),
@@ -200,14 +210,8 @@ class IntentModel(torch.nn.Module):
             intent, margin = OUT_OF_SCOPE, confidence - best_p
         else:
             intent, confidence, margin = best_label, best_p, best_p - runner_up
-        if confidence >= cfg.high_prob and margin >= cfg.high_margin:
-            level = "High"
-        elif confidence >= cfg.medium_prob and margin >= cfg.medium_margin:
-            level = "Medium"
-        else:
-            level = "Low"
         top = [(label, round(p, 6)) for label, p in in_scope[:3]]
-        return IntentPrediction(intent, float(confidence), level, top)
+        return IntentPrediction(intent, float(confidence), cfg.level(confidence, margin), top)
 
     def _calibrated(self, logits: torch.Tensor) -> torch.Tensor:
         return torch.softmax(logits / self.config.temperature, dim=-1)
@@ -308,10 +312,18 @@ def read_config(folder: Path) -> IntentConfig:
     return IntentConfig(**raw)
 
 
-def _checked_text(text: str) -> str:
+def checked_text(text: object) -> str:
+    """The message's text, or one sentence saying why the engine refuses it."""
     if not isinstance(text, str) or not text.strip():
         raise InputError("The message is empty; type or paste what the customer wrote.")
-    return text[:MAX_CHARS]
+    if len(text) > MAX_TEXT_CHARS:
+        raise InputError(f"The message is {len(text):,} characters long; paste at most "
+                         f"{MAX_TEXT_CHARS:,} (the part that matters).")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise InputError("The message holds bytes that are not UTF-8 text.") from err
+    return text
 
 
 def _additive_mask(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor | None:

@@ -32,7 +32,7 @@ def reply_values(reply: Reply, turn_id: int) -> tuple[Any, ...]:
         json.dumps([[name, float(score)] for name, score in reply.top]),
         json.dumps([asdict(e) for e in reply.entities]) if reply.entities else "[]",
         reply.draft, reply.source,
-        json.dumps(reply.evidence, default=str) if reply.evidence else "{}",
+        json.dumps(reply.evidence.to_dict()),
         reply.model_version, float(reply.latency_ms),
     )
 

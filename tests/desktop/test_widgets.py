@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage
 
+from desktop.ops import reply_from_row
 from desktop.widgets.composer import Composer
 from desktop.widgets.graph_view import GraphView, build_graph
-from engine.types import Entity, Reply
+from engine.types import BoxEvidence, Entity, Evidence, FusedAnswer, Reply, Turn, TurnEvidence
 
 TURNS = [
     {"id": 1, "role": "customer", "text": "I paid twice for order 48213", "attachments": []},
@@ -20,17 +22,16 @@ TURNS = [
 
 
 def reply_with_evidence() -> Reply:
-    """Evidence as engine.fusion.model.evidence writes it (attention rollout per node)."""
-    nodes = [
-        {"kind": "block", "label": "Charged twice  EUR 49.99", "turn": 2, "turn_id": 3,
-         "screenshot": 0, "block": 1, "box": [0.10, 0.20, 0.60, 0.30], "weight": 0.61},
-        {"kind": "customer", "label": "I paid twice for order 48213", "turn": 0,
-         "turn_id": 1, "screenshot": None, "block": None, "box": None, "weight": 0.27},
-        {"kind": "entity", "label": "order number 48213", "turn": 0, "turn_id": 1,
-         "screenshot": None, "block": None, "box": None, "weight": 0.05},
-    ]
+    """Evidence as the engine writes it for a fused answer: attention on turns, one OCR box."""
+    evidence = Evidence(
+        turns=[TurnEvidence(3, "customer", "attention 0.52", 0.52),
+               TurnEvidence(1, "customer", "attention 0.27", 0.27),
+               TurnEvidence(3, "customer", "message")],
+        boxes=[BoxEvidence(7, 3, 0, 1, "Charged twice  EUR 49.99", (0.10, 0.20, 0.60, 0.30),
+                           0.61, 0.08)],
+        model="fused", fused=FusedAnswer("payment_issue", 0.8))
     return Reply(intent="payment_issue", confidence=0.8, level="High",
-                 top=[("payment_issue", 0.8)], evidence={"nodes": nodes}, turn_id=3, id=1,
+                 top=[("payment_issue", 0.8)], evidence=evidence, turn_id=3, id=1,
                  entities=[Entity("order_number", "48213", 23, 28, turn_id=1)])
 
 
@@ -48,8 +49,8 @@ def test_graph_has_turns_screenshot_boxes_entities_and_attention_edges():
 
 def test_graph_reads_the_text_engine_evidence_too():
     reply = Reply(intent="track_order", confidence=0.9, level="High", top=[], turn_id=3,
-                  evidence={"turns": [{"turn_id": 3, "role": "customer", "why": "message"},
-                                      {"turn_id": 1, "role": "customer", "why": "order 48213"}]})
+                  evidence=Evidence([TurnEvidence(3, "customer", "message"),
+                                     TurnEvidence(1, "customer", "order_number 48213")]))
     graph = build_graph(TURNS, reply)
     assert graph.nodes["turn:1"].weight > 0 and graph.nodes["turn:2"].weight == 0
     assert any(e.kind == "attends" and e.source == "turn:1" for e in graph.edges)
@@ -80,6 +81,44 @@ def test_why_view_lists_turns_with_bars_for_what_counted_and_outlines_boxes(qtbo
     image.fill(QColor("white"))
     assert view.show_screenshot(image) == 1
     assert view.show_screenshot(None) == 0
+
+
+def test_a_reply_stored_before_evidence_was_typed_is_read_and_shown(store, store_screenshot):
+    """Rows written by earlier versions (boxes with kind/label, stray items) stay readable:
+    the store keeps evidence as JSON and the window reads it back as engine.types.Evidence."""
+    session = store.new_session()
+    first = store.add_turn(session, Turn(text="I paid twice for order 48213"))
+    store.add_turn(session, Turn(text="Can you send a screenshot?", role="agent"))
+    shot = store.add_turn(session, Turn(text="here", images=[store_screenshot]))
+    [image] = store.attachments(shot)
+    reply_id = store.add_reply(shot, Reply(intent="payment_issue", confidence=0.8,
+                                           level="High", top=[("payment_issue", 0.8)]))
+    old = {"turns": [{"turn_id": first, "role": "customer", "why": "attention 0.27",
+                      "weight": 0.27}, {"turn_id": shot, "role": "customer", "why": "message"},
+                     7, "junk"],
+           "boxes": [{"kind": "block", "attachment_id": image["id"], "turn_id": shot,
+                      "screenshot": 0, "block": 1, "text": "Charged twice", "label":
+                      "Charged twice", "box": [0.1, 0.2, 0.6, 0.3], "weight": 0.61,
+                      "graph_weight": 0.08}],
+           "model": "fused", "fused": {"intent": "payment_issue", "confidence": 0.8123},
+           "ocr_boxes": []}
+    store.db.execute("UPDATE replies SET evidence = ? WHERE id = ?", [json.dumps(old), reply_id])
+    turns = store.turns(session)
+    reply = reply_from_row(turns[-1]["reply"], shot)
+    assert reply.evidence == Evidence(
+        [TurnEvidence(first, "customer", "attention 0.27", 0.27),
+         TurnEvidence(shot, "customer", "message")],
+        [BoxEvidence(image["id"], shot, 0, 1, "Charged twice", (0.1, 0.2, 0.6, 0.3), 0.61, 0.08)],
+        "fused", FusedAnswer("payment_issue", 0.8123))
+    rewritten = {key: old[key] for key in ("model", "fused")}  # what it is written as now
+    rewritten["turns"] = old["turns"][:2]
+    rewritten["boxes"] = [{k: v for k, v in old["boxes"][0].items() if k not in ("kind", "label")}]
+    assert reply.evidence.to_dict() == rewritten
+    graph = build_graph(turns, reply)
+    assert graph.nodes[f"turn:{first}"].weight == 0.27
+    box = next(node for node in graph.nodes.values() if node.kind == "box")
+    assert (box.label, box.weight) == ("Charged twice", 0.61)
+    assert (f"shot:{image['id']}", box.key) in {(e.source, e.target) for e in graph.edges}
 
 
 def test_enter_sends_and_shift_enter_adds_a_line(qtbot, tmp_path: Path):

@@ -17,9 +17,9 @@ from engine.fusion.model import (
     FusionConfig,
     GatedCrossAttention,
     blocks_for_turns,
-    evidence,
     node_relevance,
 )
+from engine.fusion.reader import box_evidence, turn_evidence
 from engine.fusion.synthetic import TRAIN_FONTS, render_screen
 from engine.vision.ocr import Screenshot
 
@@ -106,10 +106,12 @@ def test_fused_model_runs_and_explains(inputs, conversations):
     assert torch.allclose(alone.logits[0], out.logits[0], atol=1e-4)
     relevance = node_relevance(graphs[0], alone.graph_attention)
     assert relevance.sum().item() == pytest.approx(1.0, abs=1e-4)  # attention flow is a share
-    found = evidence(graphs[0], alone.graph_attention, top=3)
-    assert len(found) == 3
-    assert found[0]["weight"] >= found[1]["weight"] >= found[2]["weight"]
-    assert {item["kind"] for item in found} <= {"customer", "agent", "screenshot", "block"}
+    turns = turn_evidence(graphs[0], relevance, top=3)  # the Why view's typed evidence
+    assert [turn.role for turn in turns].count("agent") == 1 and len(turns) == 3
+    assert turns[0].weight >= turns[1].weight >= turns[2].weight
+    boxes = box_evidence(graphs[0], relevance, {}, top=3)  # no cross-attention: by rollout
+    assert len(boxes) == 3 and boxes[0].graph_weight >= boxes[1].graph_weight
+    assert all(box.text and box.screenshot == 0 and len(box.box) == 4 for box in boxes)
 
 
 def test_ablation_switches(inputs):

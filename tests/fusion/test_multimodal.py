@@ -45,20 +45,20 @@ def test_screenshot_with_a_neutral_message_is_named_from_its_boxes(
     session = assistant.new_session(channel="test")
     reply = assistant.respond(session, Turn(text="see attached", images=[declined_screenshot]))
     assert reply.intent == "payment_issue" and reply.confidence >= FUSED_MIN_CONFIDENCE
-    assert reply.evidence["model"] == "fused"
+    assert reply.evidence.model == "fused"
     assert reply.model_version == f"{assistant.model.version}+{assistant.multimodal.version}"
     assert len(assistant.multimodal.version) == len("fused-") + 10
-    boxes = reply.evidence["boxes"]
+    boxes = reply.evidence.boxes
     attachment = assistant.store.attachments(reply.turn_id)[0]
-    assert boxes and all(box["attachment_id"] == attachment["id"] for box in boxes)
-    assert all(len(box["box"]) == 4 and 0 <= min(box["box"]) <= max(box["box"]) <= 1
-               for box in boxes)
-    shares = [box["weight"] for box in boxes]  # cross-attention shares, strongest first
+    assert boxes and all(box.attachment_id == attachment["id"] for box in boxes)
+    assert all(box.turn_id == reply.turn_id for box in boxes)
+    assert all(len(box.box) == 4 and 0 <= min(box.box) <= max(box.box) <= 1 for box in boxes)
+    shares = [box.weight for box in boxes]  # cross-attention shares, strongest first
     assert shares == sorted(shares, reverse=True) and shares[0] > 0 and sum(shares) <= 1.0001
     read = attachment["ocr_text"].lower()
-    assert all(box["text"].lower() in read for box in boxes)
+    assert all(box.text.lower() in read for box in boxes)
     assert "declined" in read and json.loads(attachment["ocr_json"])["blocks"]
-    assert reply.evidence["turns"][0]["turn_id"] == reply.turn_id
+    assert reply.evidence.turns[0].turn_id == reply.turn_id
     assert assistant.store.search("declined")  # the screenshot's text is searchable
 
 
@@ -77,7 +77,7 @@ def test_the_same_image_is_read_once_and_an_image_alone_is_a_turn(
     stored = assistant.store.turns(second)[-1]
     assert stored["source"] == "image" and "declined" in stored["text"]
     assert stored["attachments"][0]["ocr_text"] == stored["text"]
-    assert reply.intent == "payment_issue" and reply.evidence["boxes"]
+    assert reply.intent == "payment_issue" and reply.evidence.boxes
 
 
 @pytest.mark.parametrize("stated_text, intent", [
@@ -94,12 +94,12 @@ def test_a_vague_follow_up_is_answered_from_the_earlier_turn(
     stated = assistant.add_turn(session, Turn(text=stated_text))
     assistant.add_turn(session, Turn(text="Let me check that for you.", role="agent"))
     reply = assistant.respond(session, Turn(text="still nothing?"))
-    assert reply.intent == intent and reply.evidence["model"] == "fused"
-    assert reply.evidence["fused"]["intent"] == intent
-    weights = {row["turn_id"]: row["weight"] for row in reply.evidence["turns"] if "weight" in row}
+    assert reply.intent == intent and reply.evidence.model == "fused"
+    assert reply.evidence.fused is not None and reply.evidence.fused.intent == intent
+    weights = {row.turn_id: row.weight for row in reply.evidence.turns if row.weight is not None}
     assert max(weights, key=weights.get) == stated
-    assert {"turn_id", "role", "why"} <= set(reply.evidence["turns"][0])
-    assert reply.evidence["boxes"] == []
+    assert reply.evidence.turns[0].role in ("customer", "agent") and reply.evidence.turns[0].why
+    assert reply.evidence.boxes == []
 
 
 def test_the_fused_model_decides_follow_ups_and_out_of_scope_itself(
@@ -117,19 +117,20 @@ def test_the_fused_model_decides_follow_ups_and_out_of_scope_itself(
             assistant.add_turn(session, Turn(text=earlier))
             reply = assistant.respond(session, Turn(text=follow_up))
             text = assistant.model.predict([follow_up])[0]
-            fused = reply.evidence["fused"]
-            if fused["confidence"] >= FUSED_MIN_CONFIDENCE:
-                assert reply.evidence["model"] == "fused"
+            fused = reply.evidence.fused
+            assert fused is not None
+            if fused.confidence >= FUSED_MIN_CONFIDENCE:
+                assert reply.evidence.model == "fused"
                 assert (reply.intent, round(reply.confidence, 4)) == (
-                    fused["intent"], fused["confidence"])
+                    fused.intent, fused.confidence)
             else:
-                assert reply.evidence["model"] == "text"
+                assert reply.evidence.model == "text"
                 assert (reply.intent, reply.confidence) == (text.intent, text.confidence)
             if "banana" in follow_up:  # off topic, whatever came before (the text model
                 assert reply.intent == "out_of_scope"  # is sure of place_order here)
             elif earlier == "random question":  # nothing in scope to carry: never a sure intent
                 assert reply.intent == "out_of_scope" or reply.level == "Low"
-            seen.add(reply.evidence["model"])
+            seen.add(reply.evidence.model)
     assert "fused" in seen
 
 
@@ -142,7 +143,7 @@ def test_the_agents_question_carries_the_intent(multimodal_assistant: Assistant)
     assistant.add_turn(session, Turn(text="I can put a PDF of your receipt in your inbox, "
                                           "want me to do that?", role="agent"))
     reply = assistant.respond(session, Turn(text="yes please"))
-    assert (reply.intent, reply.evidence["model"]) == ("get_invoice", "fused")
+    assert (reply.intent, reply.evidence.model) == ("get_invoice", "fused")
 
 
 def test_a_typed_single_message_is_the_text_models_answer_exactly(
@@ -155,7 +156,8 @@ def test_a_typed_single_message_is_the_text_models_answer_exactly(
         assert (reply.intent, reply.confidence, reply.level) == (
             expected.intent, expected.confidence, expected.level)
         assert reply.top == expected.top[:3]
-        assert "boxes" not in reply.evidence and "model" not in reply.evidence
+        assert reply.evidence.boxes == [] and reply.evidence.model == ""
+        assert set(reply.to_dict()["evidence"]) == {"turns"}
         assert reply.model_version == assistant.model.version
 
 

@@ -131,3 +131,54 @@ def test_multi_turn_corrections_reach_the_fused_model(
     assert fused["train_cases"] >= fused_retrain.MIN_CASES and fused["heldout_cases"] >= 3
     assert fused["new_intents"] == [NEW_INTENT]
     assert fused["after"]["new_intent_recall"][NEW_INTENT] >= 0.5
+
+
+def test_answer_retraining_and_training_files_give_the_model_the_same_turns(
+    store, store_screenshot: Path, tmp_path: Path
+) -> None:
+    """One conversation builder (engine.fusion.graph.conversation_turns): the turns the fused
+    model is shown at answer time (the store), when retrained (the export of that session) and
+    when trained from a file of cases are the same; our own drafts are never among them."""
+    from engine.cases.datasets import read_cases
+    from engine.exchange.records import export_records
+    from engine.fusion.graph import conversation_turns
+    from engine.fusion.reader import MultimodalReader
+    from engine.learning.logged_cases import read_exports
+    from engine.types import Message, Reply
+
+    session = store.new_session()
+    typed = [("hi, my order 55123 hasn't arrived", "customer"),
+             ("Sorry about that! Could you send the tracking page?", "agent"),
+             ("Our draft: tracking shows it was delivered.", "assistant")]
+    for text, role in typed:
+        store.add_turn(session, Turn(text=text, role=role))
+    pictured = store.add_turn(session, Turn(images=[store_screenshot], source="image"))
+    reader = MultimodalReader(store)
+    [(_, shot)] = reader.read_turn(pictured)
+    store.set_turn_text(pictured, shot.text)  # as the Assistant keeps a screenshot-only turn
+    last = store.add_turn(session, Turn(text="still nothing since the 3rd, order 55123"))
+    reply_id = store.add_reply(last, Reply(intent="track_order", confidence=0.9, level="High",
+                                           top=[("track_order", 0.9)]))
+    store.add_feedback(reply_id, "accepted")
+
+    def seen(turns) -> list[tuple]:
+        return [(t.text, t.role, [s.text for s in t.screenshots],
+                 [(e.type, e.value) for e in t.entities]) for t in turns]
+
+    history = [Message.from_store(row) for row in store.turns(session)]
+    served, _ = reader.conversation(history, last)
+    export = tmp_path / "export.jsonl"
+    export_records(store, export, redact=False)
+    [logged], _ = read_exports([export])
+    retrained = fused_retrain.conversation(logged, fused_retrain.Readings(store))
+    assert seen(served) == seen(retrained)
+    assert [t.role for t in served] == ["customer", "agent", "customer", "customer"]
+    assert served[2].text == "" and served[2].screenshots[0].text == shot.text
+
+    cases = tmp_path / "cases.jsonl"  # the same words as a training file (no screenshots)
+    cases.write_text(json.dumps({"text": logged.text, "intent": "track_order", "history": [
+        {"role": role, "text": text} for text, role in typed]}) + "\n", encoding="utf-8")
+    [case] = read_cases(cases)
+    from_file = conversation_turns([*case.history, Message("customer", case.text)])
+    without_shot = [m for m in history if not m.attachments]
+    assert seen(from_file) == seen(reader.conversation(without_shot, last)[0])

@@ -54,7 +54,7 @@ def test_reads_eval_cases_and_exports(tmp_path):
         json.dumps({"id": "a", "text": "hi", "image": "shots/1.png", "intent": OUT_OF_SCOPE,
                     "history": [{"role": "agent", "text": "hello"}]}) + "\n\n")
     (case,) = read_cases(folder / "cases.jsonl")
-    assert case.image == folder / "shots" / "1.png" and case.history[0]["role"] == "agent"
+    assert case.image == folder / "shots" / "1.png" and case.history[0].role == "agent"
     export = tmp_path / "export.jsonl"
     lines = [
         {"id": "d:1", "intent": "track_order", "messages": [

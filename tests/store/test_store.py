@@ -86,7 +86,7 @@ def test_conversation_round_trip_survives_reopening(
     assert first["id"] == written.id and first["intent"] == "track_order"
     assert first["top"] == [(name, pytest.approx(score)) for name, score in written.top]
     assert first["entities"][0]["value"] == "55231"
-    assert first["evidence"] == written.evidence
+    assert first["evidence"] == written.evidence.to_dict()
     assert first["model_version"] == "test-1" and first["latency_ms"] == 42.0
     assert first["feedback"]["action"] == "corrected"
     assert first["feedback"]["corrected_intent"] == "refund"
