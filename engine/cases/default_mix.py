@@ -66,8 +66,10 @@ def normalise(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]|_", " ", text).split())
 
 
-def extra_bitext(shared: Path, held_out: list[Case]) -> list[Case]:
-    """Rows of the other Bitext files for training, none equal (normalised) to a held-out row."""
+def extra_bitext(shared: Path, held_out: list[Case], per_intent_20k: int = PER_INTENT_20K
+                 ) -> list[Case]:
+    """Rows of the other Bitext files for training, none equal (normalised) to a held-out row;
+    at most `per_intent_20k` per intent of the unbalanced 20k file."""
     seen = {normalise(case.text) for case in held_out}
     rng = random.Random(SEED)
     out: list[Case] = []
@@ -84,7 +86,7 @@ def extra_bitext(shared: Path, held_out: list[Case]) -> list[Case]:
             group = by_intent[intent]
             if "20k" in name:
                 rng.shuffle(group)
-                group = group[:PER_INTENT_20K]
+                group = group[:per_intent_20k]
             out += group
     return out
 
@@ -242,6 +244,7 @@ class Mix:
 
     bitext: bool = True
     bitext_cap: int = BITEXT_CAP  # Bitext training rows per intent (train split + extra files)
+    bitext_20k: int = PER_INTENT_20K  # rows per intent drawn from the 20k file before that cap
     human: tuple[str, ...] = SOURCES  # in-scope human text from these sources
     negatives: tuple[str, ...] = SOURCES  # human out-of-scope text from these sources
     written: bool = True  # assets/training/oos_written.txt
@@ -257,7 +260,7 @@ def training_cases(shared: Path, mix: Mix = Mix()) -> tuple[list[Case], list[Cas
     train: list[Case] = []
     if mix.bitext:
         bt_train, bt_val, bt_test = bitext_splits(shared)
-        rows = bt_train + extra_bitext(shared, bt_val + bt_test + bt_train)
+        rows = bt_train + extra_bitext(shared, bt_val + bt_test + bt_train, mix.bitext_20k)
         train += capped(rows, mix.bitext_cap, SEED, key=lambda case: case.intent)
     source = lambda case: case.id.split(":")[0]  # noqa: E731
     train += capped([c for c in human_train if c.intent != OUT_OF_SCOPE
