@@ -1,4 +1,4 @@
-"""Fine-tune the intent model: one loop, readable top to bottom.
+"""Fine-tune the intent model: one loop, readable top to bottom, on one process or several.
 
 1. Carve a stratified validation split out of the training data (fixed seed), unless given one.
    Too few examples for one is refused, saying how many are needed (nothing would check the
@@ -8,15 +8,17 @@
    only, the whole encoder is frozen: every distinct text is encoded once (`encode_once`, length
    sorted batches) and the head trains on the pooled features, one tensor, no per-step padding.
 3. AdamW with linear warm-up/decay (as in BERT, Devlin et al. 2019); the epoch with the best
-   validation accuracy is kept.
+   validation accuracy is kept. Under torchrun every process draws the same shuffled order and
+   trains on its share of each batch, DDP averaging the gradients, so a step is the step one
+   process takes (engine.learning.processes; `python -m engine.learning.distributed`).
 4. Calibrate on validation: temperature scaling (Guo et al. 2017), then the out-of-scope
    threshold that maximises validation accuracy.
 5. Write the folder atomically (engine.model_folder: a temporary folder beside it, renamed at the
-   end), so a cancelled or killed run never leaves a half-written model where the app would pick
-   it up, and a folder holding anything but a model of ours is refused, never replaced.
+   end; rank 0 alone), so a cancelled or killed run never leaves a half-written model where the
+   app would pick it up, and a folder holding anything but a model of ours is refused.
 
-`engine.cli.intent_cmds` (train), the GUI's Train dialog and retraining from logs all call
-`fine_tune`.
+`engine.cli.intent_cmds` (train), the GUI's Train dialog, retraining from logs and the torchrun
+entry (engine.learning.distributed) all call `fine_tune`.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from tqdm import tqdm
 from engine.cases.datasets import Case
 from engine.cases.splits import validation_split
 from engine.errors import InputError, TrainingCancelled
+from engine.learning import processes
 from engine.model_folder import check_output, write_model_folder
 from engine.nlu import adapters
 from engine.nlu import encoder as text_encoder
@@ -63,6 +66,7 @@ class TrainOptions:
     adapter_base: str = "default"  # what the adapters' config names as their base version
     base: str = text_encoder.BASE_NAME  # the pretrained encoder a new model starts from
     bf16: bool = False  # bfloat16 autocast: ~1.5-1.8x faster with AVX-512, refused on AVX2 alone
+    dropout: bool = True  # off: deterministic steps, to compare runs over process counts
 
 
 def fine_tune(
@@ -80,14 +84,19 @@ def fine_tune(
 
     `features` (heads only): pooled features by text from `encode_once` with the same encoder,
     so a caller that also scores the model (engine.learning.retrain) encodes each text once per run.
-    `start_from` may be a loaded model (it is then trained in place, not loaded again)."""
+    `start_from` may be a loaded model (it is then trained in place, not loaded again).
+    Under torchrun every process runs this with the same arguments (engine.learning.processes)."""
     opts = options or TrainOptions()
+    place = processes.world()
+    device = processes.join(place)
     check_output(out)  # before the work: a folder of someone's files is refused, not replaced
     torch.manual_seed(opts.seed)
     cases, val_cases = validation_split(cases, val_cases, opts.val_fraction, opts.seed,
                                         continuing=bool(start_from))
     model = _start_model(sorted({c.intent for c in cases} | {c.intent for c in val_cases}),
                          opts, start_from)
+    if device is not None:
+        model.to(device)
     if opts.bf16:
         check_bf16(model.device)
     if opts.adapters and model.config.base != text_encoder.BASE_NAME:
@@ -102,32 +111,35 @@ def fine_tune(
     if whole:
         if features is None:
             features = encode_once(model, [c.text for c in cases + val_cases], cancel)
-        train_states = torch.stack([features[c.text] for c in cases])
-        val_states = torch.stack([features[c.text] for c in val_cases])
+        train_states = torch.stack([features[c.text] for c in cases]).to(model.device)
+        val_states = torch.stack([features[c.text] for c in val_cases]).to(model.device)
     else:
         train_states = _frozen_states(model, [c.text for c in cases], cancel)
         val_states = _frozen_states(model, [c.text for c in val_cases], cancel)
-    train_y = torch.tensor([index[c.intent] for c in cases])
-    val_y = torch.tensor([index[c.intent] for c in val_cases])
+    train_y = torch.tensor([index[c.intent] for c in cases], device=model.device)
+    val_y = torch.tensor([index[c.intent] for c in val_cases], device=model.device)
 
     model.requires_grad_(False)
     layers = [] if whole else list(model.bert.encoder.layer[model.frozen_layers :].parameters())
     if opts.adapters:  # the LoRA matrices beside the top layers' attention, the rest frozen
         adapters.attach(model, adapters.spec(model, opts.adapter_base))
         layers = list(adapters.lora_parameters(model).values())
-    for param in [*layers, *model.head.parameters()]:
+    trained = [*layers, *model.head.parameters()]
+    for param in trained:
         param.requires_grad_(True)
     groups = [{"params": list(model.head.parameters()), "lr": opts.head_lr}]
     if layers:
         groups.insert(0, {"params": layers, "lr": opts.lr})
-    trained = [*layers, *model.head.parameters()]
+    net = processes.wrap(_TrainedPart(model, whole), place)
     optimizer = torch.optim.AdamW(groups, weight_decay=opts.weight_decay)
     steps_per_epoch = (len(cases) + opts.batch_size - 1) // opts.batch_size
     total = steps_per_epoch * opts.epochs
     warm = max(1, int(total * opts.warmup))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
-    bar = tqdm(total=total, desc="training", unit="batch", disable=progress is not None)
+    bar = tqdm(total=total, desc="training", unit="batch",
+               disable=progress is not None or place.rank != 0)
+    say = bar.write if place.rank == 0 else (lambda _line: None)
     generator = torch.Generator().manual_seed(opts.seed)
     best = {"accuracy": -1.0, "loss": float("inf"), "epoch": 0, "state": None}
     history, step = [], 0
@@ -137,22 +149,21 @@ def fine_tune(
     # threads waiting on each other made each tiny step ~20x slower
     with _torch_threads(1 if whole else None):
         for epoch in range(1, opts.epochs + 1):
-            model.train()
-            order = torch.randperm(len(cases), generator=generator)
+            model.train(opts.dropout)
+            order = torch.randperm(len(cases), generator=generator)  # the same on every process
             for start in range(0, len(order), opts.batch_size):
                 if cancel is not None and cancel.is_set():
                     bar.close()
                     _cancelled()
-                idx = order[start : start + opts.batch_size]
+                idx, share = processes.share(order[start : start + opts.batch_size], place)
                 with _autocast(model, opts.bf16):
-                    if whole:  # the mean of a one-token state is that state: the head reads it
-                        logits = model.head(model.dropout(train_states[idx]))
+                    if whole:  # the head reads the pooled features
+                        logits = net(train_states[idx])
                     else:
-                        hidden, mask = _pad([train_states[i] for i in idx.tolist()])
-                        logits = model.classify(model.upper(hidden, mask), mask)
+                        logits = net(*_pad([train_states[i] for i in idx.tolist()]))
                 loss = torch.nn.functional.cross_entropy(logits.float(), train_y[idx])
                 optimizer.zero_grad()
-                loss.backward()
+                (loss if share == 1.0 else loss * share).backward()  # DDP averages processes
                 torch.nn.utils.clip_grad_norm_(trained, 1.0)
                 optimizer.step()
                 scheduler.step()
@@ -162,33 +173,36 @@ def fine_tune(
                     bar.set_postfix(epoch=epoch, loss=f"{loss.item():.3f}")
                     if progress is not None:
                         progress(step, total, {"epoch": epoch, "loss": loss.item()})
-                if opts.time_limit_s and time.perf_counter() - started > opts.time_limit_s:
+                if opts.time_limit_s and processes.any_rank(
+                        time.perf_counter() - started > opts.time_limit_s, place):
                     break  # out of time: score this (partial) epoch, keep the best, stop
             with _autocast(model, opts.bf16):
-                val_logits = _logits(model, val_states, whole=whole).float()
+                val_logits = _logits(model, val_states).float()
             val_loss = torch.nn.functional.cross_entropy(val_logits, val_y).item()
             val_acc = (val_logits.argmax(-1) == val_y).float().mean().item()
             history.append({"epoch": epoch, "val_accuracy": round(val_acc, 4),
                             "val_loss": round(val_loss, 4)})
-            bar.write(f"epoch {epoch}: validation accuracy {val_acc:.4f}, loss {val_loss:.4f}")
+            say(f"epoch {epoch}: validation accuracy {val_acc:.4f}, loss {val_loss:.4f}")
             if (val_acc, -val_loss) > (best["accuracy"], -best["loss"]):
                 state = {k: v.detach().clone() for k, v in model.trained_state().items()}
                 best.update(accuracy=val_acc, loss=val_loss, epoch=epoch, state=state)
-            if opts.time_limit_s and time.perf_counter() - started > opts.time_limit_s:
-                bar.write(f"time limit of {opts.time_limit_s:.0f} s reached after epoch {epoch}")
+            if opts.time_limit_s and processes.any_rank(  # still over where it was over
+                    time.perf_counter() - started > opts.time_limit_s, place):
+                say(f"time limit of {opts.time_limit_s:.0f} s reached after epoch {epoch}")
                 break
     bar.close()
 
     _restore(model, best["state"])
-    val_logits = _logits(model, val_states, whole=whole)
-    fit_calibration(model, val_logits, val_y)
+    fit_calibration(model, _logits(model, val_states), val_y)
     model.config.training = {
         **(notes or {}), "options": asdict(opts), "train_examples": len(cases),
         "val_examples": len(val_cases), "best_epoch": best["epoch"], "history": history,
+        "processes": place.size, "backend": place.backend,
         "seconds": round(time.perf_counter() - started, 1),
         "started_from": str(getattr(start_from, "folder", start_from)) if start_from else None,
     }
-    _save_atomically(model, Path(out))
+    processes.on_rank_zero(lambda: write_model_folder(Path(out), model.save), place)
+    model.folder = Path(out)
     return model
 
 
@@ -205,7 +219,7 @@ def calibrate(model: IntentModel, cases: list[Case]) -> None:
 
 def fit_calibration(model: IntentModel, logits: torch.Tensor, gold: torch.Tensor) -> None:
     """Set the temperature (min validation NLL) and the OOS threshold (max validation accuracy)."""
-    logits = logits.detach().float()
+    logits, gold = logits.detach().float().cpu(), gold.cpu()
     log_t = torch.zeros(1, requires_grad=True)
     optimizer = torch.optim.LBFGS([log_t], lr=0.1, max_iter=100)
 
@@ -284,9 +298,8 @@ def encode_once(model: IntentModel, texts: list[str], cancel: threading.Event | 
 
 @torch.no_grad()
 def _frozen_states(model: IntentModel, texts: list[str], cancel: threading.Event | None = None,
-                   batch_size: int = 128, whole: bool = False) -> list:
-    """Output of the frozen layers (`whole`: of every layer) for every text, trimmed to its own
-    length (no padding)."""
+                   batch_size: int = 128) -> list:
+    """Output of the frozen layers for every text, trimmed to its own length (no padding)."""
     model.eval()
     states: list[torch.Tensor] = [None] * len(texts)  # type: ignore[list-item]
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
@@ -297,12 +310,6 @@ def _frozen_states(model: IntentModel, texts: list[str], cancel: threading.Event
         idx = order[start : start + batch_size]
         batch = model.tokenize([texts[i] for i in idx])
         hidden = model.lower(batch["input_ids"], batch["attention_mask"])
-        if whole:  # the head reads only the mean of the states: keep it as a one-token state
-            hidden = model.upper(hidden, batch["attention_mask"])
-            pooled = text_encoder.mean_pool(hidden, batch["attention_mask"])
-            for row, i in enumerate(idx):
-                states[i] = pooled[row : row + 1].clone()
-            continue
         for row, i in enumerate(idx):
             length = int(batch["attention_mask"][row].sum())
             states[i] = hidden[row, :length].clone()
@@ -350,21 +357,39 @@ def _cancelled() -> None:
 
 def _pad(states: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     hidden = torch.nn.utils.rnn.pad_sequence(states, batch_first=True)
-    lengths = torch.tensor([len(s) for s in states])
-    mask = (torch.arange(hidden.shape[1])[None, :] < lengths[:, None]).long()
+    lengths = torch.tensor([len(s) for s in states], device=hidden.device)
+    mask = (torch.arange(hidden.shape[1], device=hidden.device)[None, :] < lengths[:, None]).long()
     return hidden, mask
 
 
+class _TrainedPart(torch.nn.Module):
+    """The trained part (top layers or their adapters, and the head) as one module: the unit DDP
+    wraps and keeps in step over the processes; the frozen layers ran once, before training."""
+
+    def __init__(self, model: IntentModel, whole: bool) -> None:
+        super().__init__()
+        self.model_ref = [model]  # a list, so the whole encoder is not registered here
+        self.layers = torch.nn.ModuleList(
+            [] if whole else list(model.bert.encoder.layer[model.frozen_layers :]))
+        self.head = model.head
+        self.whole = whole
+
+    def forward(self, hidden: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        model = self.model_ref[0]
+        if self.whole:  # pooled features of the whole encoder
+            return model.head(model.dropout(hidden))
+        return model.classify(model.upper(hidden, mask), mask)
+
+
 @torch.no_grad()  # not inference_mode: calibration later fits a temperature on these logits
-def _logits(model: IntentModel, states: list[torch.Tensor] | torch.Tensor, batch_size: int = 256,
-            whole: bool = False):
+def _logits(model: IntentModel, states: list[torch.Tensor] | torch.Tensor, batch_size: int = 256):
     model.eval()
     if isinstance(states, torch.Tensor):  # pooled features (heads only)
         return model.head(states)
     out = []
     for start in range(0, len(states), batch_size):
         hidden, mask = _pad(states[start : start + batch_size])
-        out.append(model.classify(hidden if whole else model.upper(hidden, mask), mask))
+        out.append(model.classify(model.upper(hidden, mask), mask))
     return torch.cat(out)
 
 
@@ -372,8 +397,3 @@ def _restore(model: IntentModel, state: dict[str, torch.Tensor]) -> None:
     with torch.no_grad():
         for name, tensor in model.trained_state().items():
             tensor.copy_(state[name])
-
-
-def _save_atomically(model: IntentModel, out: Path) -> None:
-    write_model_folder(out, model.save)
-    model.folder = out

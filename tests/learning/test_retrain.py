@@ -23,7 +23,7 @@ from engine.store.database import Store
 from engine.types import Reply, Turn
 from tests.model_versions import NEW_INTENT, warranty_messages
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository: `-m engine` runs from there
 
 
 def _reply(store: Store, session: int, text: str, intent: str) -> int:
