@@ -14,7 +14,7 @@ import pytest
 from engine.cli import main
 from engine.store.database import Store
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository (this file is two below it)
 
 
 def ask(home: Path, *args: str) -> int:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository (this file is two below it)
 BUNDLE = Path(os.environ.get("FRONTDESK_BUNDLE", ROOT / "dist" / "frontdesk"))
 APP = BUNDLE / "frontdesk"
 TYPED = "my parcel for order 48213 never came"

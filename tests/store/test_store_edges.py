@@ -24,7 +24,7 @@ from engine.store.database import Store
 from engine.types import Turn
 from tests.sessions import file_digest, fill_conversation
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the repository (this file is two below it)
 
 
 def _one_sentence(message: str) -> bool:
