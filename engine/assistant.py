@@ -12,13 +12,17 @@ The fused model (engine.fusion.reader: screenshot cross-attention + GATv2 over t
 shipped as a pair: assets/models/fused for screenshot turns, assets/models/conversation for the
 others) answers when the turn carries a screenshot or has earlier turns - "still nothing?" after
 "my refund hasn't arrived", "yes please" after the agent offered an invoice copy (a text model
-can be sure of "yes go ahead" alone and still not know what it agrees to). The conversation
-model has its own out_of_scope class, trained on conversations that end off topic ("banana
-bread?" after chit-chat), so it decides out of scope itself; its answer stands when its
-probability is at least FUSED_MIN_CONFIDENCE, else the text model's calibrated decision does.
-Nothing depends on what the text model said about earlier turns. A fused model without an
-out_of_scope class (older versions, one trained on a team's files) cannot say "nothing to
-carry": without a screenshot it only replaces a Low in-scope answer of the text model.
+can be sure of "yes go ahead" alone and still not know what it agrees to). Without a
+screenshot the answer is `engine.nlu.joined.conversation_decision`: the text model reads the
+spoken turns joined (customer and agent, newest words kept) and the conversation model reads
+them through its graph; their product of experts answers, with the text model's out-of-scope
+rule and levels. The conversation model has its own out_of_scope class, trained on
+conversations that end off topic ("banana bread?" after chit-chat), and when it is sure of it
+that stands. Nothing depends on what the text model said about earlier turns. A conversation
+model without an out_of_scope class or with other labels (older versions, one trained on a
+team's files) keeps the older gate: its answer stands at FUSED_MIN_CONFIDENCE only in place of
+a Low in-scope answer of the text model. On a screenshot turn the fused model's answer stands
+at FUSED_MIN_CONFIDENCE.
 
 A turn reads the newest WINDOW_TURNS turns of its session from the store (the fused graph the
 newest 12 of them, slots and evidence all of them), so its cost does not grow with the session.
@@ -42,6 +46,7 @@ from engine.nlu.encoder import BASE_NAME
 from engine.nlu.entities import extract, latest_values
 from engine.nlu.intent import MAX_TEXT_CHARS as MAX_TEXT_CHARS  # the CLI's and tests' limit
 from engine.nlu.intent import IntentModel, IntentPrediction, checked_text
+from engine.nlu.joined import conversation_decision
 from engine.nlu.knowledge import KnowledgeBase
 from engine.nlu.sentence_encoder import SentenceEncoder
 from engine.store.database import Store
@@ -148,14 +153,17 @@ class Assistant:
             history = [Message.from_store(row)
                        for row in self.store.turns(session_id, last=WINDOW_TURNS)]
             prediction = self.model.predict([text])[0]  # it reads the first MAX_CHARS
-            fused, accepted = None, False
+            fused, accepted, read = None, False, None
             if _needs_fused(turn, history, turn_id):
                 fused = self.multimodal.predict(history, turn_id, in_scope=bool(turn.images))
+                if not turn.images:  # the intent at this turn: joined text x conversation model
+                    read = conversation_decision(self.model, fused.texts, fused.probabilities)
                 unsure = prediction.level == "Low" or prediction.intent == OUT_OF_SCOPE
-                accepted = fused.confidence >= FUSED_MIN_CONFIDENCE and (
+                accepted = read is not None or (fused.confidence >= FUSED_MIN_CONFIDENCE and (
                     bool(turn.images) or fused.abstains
-                    or (unsure and prediction.intent != OUT_OF_SCOPE))
-            intent, confidence, level, top = _decision(prediction, fused if accepted else None,
+                    or (unsure and prediction.intent != OUT_OF_SCOPE)))
+            intent, confidence, level, top = _decision(read or prediction,
+                                                       fused if accepted and not read else None,
                                                        self.model)
             current, earlier = self._conversation_entities(history, turn_id)
             latest = latest_values(earlier + current)

@@ -14,7 +14,8 @@ import pytest
 
 from engine.assistant import WINDOW_TURNS, Assistant
 from engine.fusion.reader import MAX_TURNS
-from engine.nlu.intent import IntentModel
+from engine.nlu.intent import MAX_CHARS, IntentModel
+from engine.nlu.joined import joined_text
 from engine.nlu.knowledge import KnowledgeBase
 from engine.types import Message, Reply, Turn
 
@@ -45,14 +46,20 @@ def long_session(
 def test_a_follow_up_deep_in_a_long_session_does_bounded_work(long_session, monkeypatch):
     engine, session = long_session
     predicted: list[int] = []  # texts per call of the real intent model
+    read_whole: list[int] = []  # characters of each text the intent model reads (joined view too)
     read: list[int] = []  # stored turns per history read
     handed: list[int] = []  # turns the fused model was handed
     real_predict, real_turns = engine.model.predict, engine.store.turns
+    real_probabilities = engine.model.probabilities
     real_fused = engine.multimodal.predict
 
     def predict(texts, *args, **kwargs):
         predicted.append(len(texts))
         return real_predict(texts, *args, **kwargs)
+
+    def probabilities(texts, *args, **kwargs):
+        read_whole.extend(len(text) for text in texts)
+        return real_probabilities(texts, *args, **kwargs)
 
     def turns(session_id, *args, **kwargs):
         rows = real_turns(session_id, *args, **kwargs)
@@ -64,12 +71,17 @@ def test_a_follow_up_deep_in_a_long_session_does_bounded_work(long_session, monk
         return real_fused(history, turn_id, **kwargs)
 
     monkeypatch.setattr(engine.model, "predict", predict)
+    monkeypatch.setattr(engine.model, "probabilities", probabilities)
     monkeypatch.setattr(engine.store, "turns", turns)
     monkeypatch.setattr(engine.multimodal, "predict", fused)
     for _ in range(2):
         reply = engine.respond(session, Turn(text="still nothing?"))
         assert reply.evidence.model in ("fused", "text")  # the fused model was asked
     assert predicted == [1, 1]  # the current message only, never the earlier turns again
+    # and one joined reading of the graph's MAX_TURNS turns, newest words kept (engine.nlu.joined)
+    assert len(read_whole) == 4 and max(read_whole) <= MAX_CHARS
+    assert read_whole[1] == len(joined_text(
+        [row["text"] for row in real_turns(session)][-MAX_TURNS - 1:-1]))
     assert read == [WINDOW_TURNS, WINDOW_TURNS]
     assert handed == [WINDOW_TURNS, WINDOW_TURNS]
     history = [Message.from_store(row) for row in real_turns(session)]

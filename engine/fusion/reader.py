@@ -62,6 +62,8 @@ class FusedPrediction:
     boxes: list[BoxEvidence] = field(default_factory=list)  # OCR boxes, strongest first
     version: str = ""  # fused-<sha256 prefix> of the model that answered
     abstains: bool = False  # the model has an out_of_scope class (it can say "nothing here")
+    probabilities: dict[str, float] = field(default_factory=dict)  # every label's
+    texts: list[str] = field(default_factory=list)  # the turns read, oldest first (joined view)
 
 
 class MultimodalReader:
@@ -238,7 +240,9 @@ class MultimodalReader:
         return FusedPrediction(top[0][0], top[0][1], margin, top,
                                turn_evidence(graph, relevance),
                                box_evidence(graph, relevance, attention, attachment_ids),
-                               self._version_of(model), OUT_OF_SCOPE in model.labels)
+                               self._version_of(model), OUT_OF_SCOPE in model.labels,
+                               dict(zip(model.labels, probs.tolist(), strict=True)),
+                               [turn.text for turn in turns])
 
 
 def turn_evidence(

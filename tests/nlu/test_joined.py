@@ -1,0 +1,76 @@
+"""The joined reading of a conversation and its product with the conversation model (issue 13).
+
+Real shipped text model; the conversation model's probabilities are handed in as plain numbers,
+so each rule of `conversation_decision` is checked on its own.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from engine.nlu.intent import MAX_CHARS, IntentModel
+from engine.nlu.joined import (
+    CONVERSATION_OOS,
+    conversation_decision,
+    joined_probabilities,
+    joined_text,
+)
+from engine.types import OUT_OF_SCOPE
+
+FILLER = "the weather was lovely on the coast and we walked the dog along the beach " * 12
+
+
+def test_joined_text_keeps_the_newest_words_and_drops_empty_turns() -> None:
+    assert joined_text(["hi", "  ", "", "I want to cancel my order"]) == \
+        "hi I want to cancel my order"
+    long = joined_text(["x" * 5 * MAX_CHARS, "where is my parcel"])
+    assert len(long) == MAX_CHARS and long.endswith("where is my parcel")
+
+
+def test_the_joined_view_is_cut_from_the_left(default_intent_model: IntentModel) -> None:
+    """An old long turn falls off first; the newest message is what the model still reads
+    (cut from the right, the filler alone would be left). The tokenizer is left as it was."""
+    model = default_intent_model
+    side = model.tokenizer.truncation_side
+    probs = joined_probabilities(model, [[FILLER, "I want to cancel my order"]])[0]
+    assert model.decide(probs).intent == "cancel_order"
+    assert model.tokenizer.truncation_side == side
+    # short conversations are read whole: the same as the plain text model on the joined text
+    plain = model.probabilities([joined_text(["hello", "I want to cancel my order"])])[0]
+    again = joined_probabilities(model, [["hello", "I want to cancel my order"]])[0]
+    assert torch.allclose(plain, again, atol=1e-5)
+
+
+def test_conversation_decision_rules(default_intent_model: IntentModel) -> None:
+    model = default_intent_model
+    texts = ["I ordered the wrong size", "Shall I cancel that order for you?", "yes please"]
+    probs = joined_probabilities(model, [texts])[0]
+    joined = model.decide(probs)
+    # two views that agree give that same answer (the geometric mean of equals)
+    same = conversation_decision(model, texts,
+                                 dict(zip(model.labels, probs.tolist(), strict=True)))
+    assert same is not None and same.intent == joined.intent
+    assert same.confidence == pytest.approx(joined.confidence, abs=1e-4)
+    # a conversation model with no view of its own keeps the joined ranking, less sure
+    uniform = {label: 1 / len(model.labels) for label in model.labels}
+    both = conversation_decision(model, texts, uniform)
+    assert both is not None and both.intent == joined.intent
+    assert [label for label, _ in both.top] == [label for label, _ in joined.top]
+    assert both.confidence <= joined.confidence
+    # the two views multiply: a conversation model sure of another intent makes it a contender
+    # and the answer less sure (the agent sees the doubt as a lower level)
+    other = {label: 0.001 for label in model.labels}
+    other["get_invoice"] = 1 - 0.001 * (len(model.labels) - 1)
+    moved = conversation_decision(model, texts, other)
+    assert moved is not None and moved.confidence < both.confidence
+    assert "get_invoice" in [label for label, _ in moved.top[:2]]
+    # its sure out_of_scope stands (trained on conversations that end off topic)
+    off = {label: (1 - CONVERSATION_OOS) / (len(model.labels) - 1) for label in model.labels}
+    off[OUT_OF_SCOPE] = CONVERSATION_OOS
+    answer = conversation_decision(model, texts, off)
+    assert answer is not None and answer.intent == OUT_OF_SCOPE
+    # no out_of_scope class, or other labels (a team's own model): not combined
+    assert conversation_decision(model, texts, {k: v for k, v in uniform.items()
+                                                if k != OUT_OF_SCOPE}) is None
+    assert conversation_decision(model, texts, {"bookflight": 0.5, OUT_OF_SCOPE: 0.5}) is None
