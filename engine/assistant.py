@@ -21,8 +21,11 @@ conversations that end off topic ("banana bread?" after chit-chat), and when it 
 that stands. Nothing depends on what the text model said about earlier turns. A conversation
 model without an out_of_scope class or with other labels (older versions, one trained on a
 team's files) keeps the older gate: its answer stands at FUSED_MIN_CONFIDENCE only in place of
-a Low in-scope answer of the text model. On a screenshot turn the fused model's answer stands
-at FUSED_MIN_CONFIDENCE.
+a Low in-scope answer of the text model. On a screenshot turn the answer is
+`engine.fusion.screen_reading.read_screen`: the text model reads the message with the screen's
+telling lines (real layouts are mostly menus and product names), combined with the fused model
+as a product of experts; the boxes shown are those lines. A fused model with other labels, or a
+screen with nothing to read, keeps the fused answer at FUSED_MIN_CONFIDENCE.
 
 A turn reads the newest WINDOW_TURNS turns of its session from the store (the fused graph the
 newest 12 of them, slots and evidence all of them), so its cost does not grow with the session.
@@ -153,11 +156,18 @@ class Assistant:
             history = [Message.from_store(row)
                        for row in self.store.turns(session_id, last=WINDOW_TURNS)]
             prediction = self.model.predict([text])[0]  # it reads the first MAX_CHARS
-            fused, accepted, read = None, False, None
+            fused, accepted, read, screen = None, False, None, None
             if _needs_fused(turn, history, turn_id):
                 fused = self.multimodal.predict(history, turn_id, in_scope=bool(turn.images))
                 if not turn.images:  # the intent at this turn: joined text x conversation model
                     read = conversation_decision(self.model, fused.texts, fused.probabilities)
+                else:  # the message with the screen's telling lines x the fused model
+                    from engine.fusion.screen_reading import read_screen
+
+                    screen = read_screen(self.model, "" if pictured else text,
+                                         self.multimodal.read_turn(turn_id),
+                                         fused.probabilities, turn_id)
+                    read = screen.prediction if screen else None
                 unsure = prediction.level == "Low" or prediction.intent == OUT_OF_SCOPE
                 accepted = read is not None or (fused.confidence >= FUSED_MIN_CONFIDENCE and (
                     bool(turn.images) or fused.abstains
@@ -173,7 +183,8 @@ class Assistant:
             evidence = Evidence(_evidence(turn_id, history, draft.filled if draft else {}))
             version = self.model.version
             if fused is not None:
-                evidence = Evidence(fused.turns + evidence.turns, fused.boxes,
+                evidence = Evidence(fused.turns + evidence.turns,
+                                    screen.boxes if screen else fused.boxes,
                                     "fused" if accepted else "text",
                                     FusedAnswer(fused.intent, round(fused.confidence, 4)))
                 if accepted:

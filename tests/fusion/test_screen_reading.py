@@ -1,0 +1,105 @@
+"""A screenshot turn read by the text model too (engine.fusion.screen_reading), through
+`respond` on real RapidOCR, the shipped text and fused models and a real SQLite file.
+
+The screens are ours: a page whose one telling sentence sits among menu words and product
+names, the way real shop pages look (the fused model's training templates are mostly telling
+lines).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.assistant import Assistant
+from engine.fusion.screen_reading import MIN_WORDS, read_screen, telling_lines
+from engine.nlu.intent import IntentModel
+from engine.types import OUT_OF_SCOPE, Turn
+from engine.vision.ocr import OcrBlock, Screenshot
+from engine.vision.render import Screen, draw_screen
+
+NAV = [("Home", 32), ("Shop", 32), ("Account", 32)]
+# (intent, heading, lines): one sentence says it, the rest is what pages are full of
+PAGES = [
+    ("track_refund", "Wallet", ["Cards", "Home", "Offers",
+                                "Your refund of 18.40 is still being processed", "Shop"]),
+    ("delete_account", "Settings", ["Profile", "Orders", "Wishlist", "Notifications",
+                                    "Close your account for good",
+                                    "Download your data before you leave", "Language"]),
+]
+
+
+def _page(folder: Path, heading: str, lines: list[str]) -> Path:
+    path = folder / f"{heading.lower()}.png"
+    draw_screen(Screen("page", heading, lines, (900, 520), text_px=20, nav=NAV)).image.save(path)
+    return path
+
+
+def _shot(lines: list[str]) -> Screenshot:
+    blocks = tuple(OcrBlock(line, (0.1, i / 20, 0.9, (i + 1) / 20), 0.99)
+                   for i, line in enumerate(lines))
+    return Screenshot("0" * 64, 900, 520, blocks, "\n".join(lines))
+
+
+pytestmark = pytest.mark.slow  # the text, fused and OCR models load here
+
+
+@pytest.mark.parametrize(("intent", "heading", "lines"), PAGES)
+def test_a_page_is_named_by_its_telling_line_among_menu_words(
+    multimodal_assistant: Assistant, tmp_path: Path, intent: str, heading: str,
+    lines: list[str],
+) -> None:
+    assistant = multimodal_assistant
+    session = assistant.new_session(channel="test")
+    reply = assistant.respond(session, Turn(text="help", images=[_page(tmp_path, heading, lines)]))
+    assert reply.intent == intent  # the fused model alone said otherwise or was unsure
+    assert reply.evidence.model == "fused" and reply.evidence.fused is not None
+    boxes = reply.evidence.boxes
+    telling = next(line for line in lines if len(line.split()) >= 4)
+    assert boxes[0].text.lower() == telling.lower()  # the line that drove it, first
+    weights = [box.weight for box in boxes]
+    assert weights == sorted(weights, reverse=True) and 0.99 <= sum(weights) <= 1.0001
+    attachment = assistant.store.attachments(reply.turn_id)[0]
+    assert all(box.attachment_id == attachment["id"] and box.turn_id == reply.turn_id
+               and box.box is not None for box in boxes)
+    assert all(len(box.text.split()) >= MIN_WORDS for box in boxes)
+
+
+def test_only_lines_of_words_are_read_and_they_stay_in_screen_order(
+    default_intent_model: IntentModel,
+) -> None:
+    lines = ["Orders", "Your parcel is waiting at the depot", "Help", "Track parcel",
+             "Qty 1", "Tea"]
+    chosen, probs = telling_lines(default_intent_model, lines, keep=2)
+    assert chosen == sorted(chosen) and len(chosen) == 2
+    assert all(len(lines[i].split()) >= MIN_WORDS for i in chosen)
+    assert probs[0].sum() == 0 and abs(float(probs[1].sum()) - 1) < 1e-4  # one word: unread
+
+
+def test_nothing_to_combine_is_left_to_the_fused_model(default_intent_model: IntentModel) -> None:
+    model = default_intent_model
+    in_scope = [label for label in model.labels if label != OUT_OF_SCOPE]
+    fused = {label: 1 / len(in_scope) for label in in_scope}
+    # a team's fused model with other intents: no product of experts over unknown labels
+    shot = [(1, _shot(["Payment declined by your bank"]))]
+    assert read_screen(model, "help", shot, {"billing": 1.0}) is None
+    # one retrained on the team's corrections knows an intent the text model does not
+    assert read_screen(model, "help", shot, fused | {"warranty_claim": 0.0}) is None
+    # no message and no line of two words: the text model has nothing to read
+    assert read_screen(model, "", [(1, _shot(["Home", "Tea"]))], fused) is None
+    # a screenshot turn names an in-scope intent, as the fused model is asked to
+    read = read_screen(model, "", [(1, _shot(["what is the weather in Paris tomorrow"]))], fused)
+    assert read is not None and read.prediction.intent != OUT_OF_SCOPE
+
+
+def test_the_fused_model_takes_part(default_intent_model: IntentModel) -> None:
+    model = default_intent_model
+    in_scope = [label for label in model.labels if label != OUT_OF_SCOPE]
+    shot = [(1, _shot(["Order 5521", "Where is my parcel", "Home"]))]
+    even = read_screen(model, "?", shot, {label: 1 / len(in_scope) for label in in_scope})
+    assert even is not None and even.prediction.intent == "track_order"
+    sure = {label: 1e-6 for label in in_scope} | {"cancel_order": 1 - 1e-6 * 26}
+    leaning = read_screen(model, "?", shot, sure)  # a fused model sure of something else
+    assert leaning is not None and leaning.prediction.intent == "cancel_order"
+    assert leaning.prediction.confidence < 0.99 < sure["cancel_order"]  # a mean, not a veto
