@@ -112,8 +112,7 @@ def _read_jsonl(path: Path) -> list[Case]:
 
 def _is_customer(message: object) -> bool:
     """Our exports say role "user" + speaker "customer"; eval histories say role "customer"."""
-    return isinstance(message, dict) and (
-        message.get("speaker", message.get("role", "customer")) in ("customer", "user"))
+    return isinstance(message, dict) and Message.from_file(message).role == "customer"
 
 
 def _case_from_record(record: dict[str, Any], path: Path, number: int) -> Case | None:
