@@ -38,6 +38,7 @@ from engine.types import OUT_OF_SCOPE, Turn
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEV = DATA / "frontdesk-eval" / "screenshots.jsonl"
+INTENT_FOLDER = Path(__file__).resolve().parents[1] / "assets" / "models" / "default"
 
 
 def synthetic_cases(folder: Path, per_intent: int) -> list[Case]:
@@ -146,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
 
     for rows in sets.values():
         for key, folder, text in (("fused_p", None, None),
-                                  ("fused_tuned_p", args.tuned, args.tuned_text)):
+                                  ("fused_tuned_p", args.tuned,
+                                   args.tuned_text or INTENT_FOLDER)):
             if key not in rows[0] and (key == "fused_p" or folder):
                 for r, p in zip(rows, fused_probabilities(rows, folder, text), strict=True):
                     r[key] = p
@@ -296,7 +298,8 @@ def _pair_pool(min_words: int, power: int, oos: bool = False):
     return run
 
 
-def _with_fused(base: Callable, key: str = "fused_p", fused_weight: float = 1.0):
+def _with_fused(base: Callable, key: str = "fused_p", fused_weight: float = 1.0,
+                text_oos: float | None = None):
     """Product of experts: the text reading's probabilities x the fused model's (geometric)."""
     def run(probs: Probs, rows):
         model = probs.model
@@ -306,6 +309,10 @@ def _with_fused(base: Callable, key: str = "fused_p", fused_weight: float = 1.0)
         out = []
         for t, r in zip(text, rows, strict=True):
             f = torch.tensor([r[key].get(label, 0.0) for label in model.labels])
+            if text_oos is not None and model.decide(t).intent == OUT_OF_SCOPE \
+                    and float(f.max()) < text_oos:
+                out.append(OUT_OF_SCOPE)  # the text model reads the screen as off topic
+                continue
             logs = t.clamp_min(1e-9).log() + fused_weight * f.clamp_min(1e-9).log()
             out.append(_pick(model, torch.softmax(logs, 0), False))
         return out
@@ -330,6 +337,14 @@ VARIANTS: dict[str, Callable] = {
     "poe_rank4_w2": _with_fused(_ranked_join(4, 2)),
     "poe_rank5_w2_f05": _with_fused(_ranked_join(5, 2), fused_weight=0.5),
     "poe_tuned_rank5_w2": _with_fused(_ranked_join(5, 2), "fused_tuned_p"),
+    "poe_tuned_rank6_w2": _with_fused(_ranked_join(6, 2), "fused_tuned_p"),
+    "rank6_w2-oos": _ranked_join(6, 2, True),
+    "poe_rank6_w2_textoos": _with_fused(_ranked_join(6, 2), text_oos=1.01),
+    "poe_rank6_w2_textoos_f07": _with_fused(_ranked_join(6, 2), text_oos=0.7),
+    "poe_rank6_w2_textoos_f04": _with_fused(_ranked_join(6, 2), text_oos=0.4),
+    "poe_rank5_w2_textoos": _with_fused(_ranked_join(5, 2), text_oos=1.01),
+    "poe_rank4_w2_textoos": _with_fused(_ranked_join(4, 2), text_oos=1.01),
+    "poe_rank8_w3_textoos": _with_fused(_ranked_join(8, 3), text_oos=1.01),
     "poe_tuned_join_all": _with_fused(_joined(lambda r: [r["text"], *r["lines"]], False),
                                       "fused_tuned_p"),
     "fused": _rows_answer("fused"),

@@ -24,8 +24,9 @@ team's files) keeps the older gate: its answer stands at FUSED_MIN_CONFIDENCE on
 a Low in-scope answer of the text model. On a screenshot turn the answer is
 `engine.fusion.screen_reading.read_screen`: the text model reads the message with the screen's
 telling lines (real layouts are mostly menus and product names), combined with the fused model
-as a product of experts; the boxes shown are those lines. A fused model with other labels, or a
-screen with nothing to read, keeps the fused answer at FUSED_MIN_CONFIDENCE.
+as a product of experts, and the text model's out_of_scope stands unless the fused model is
+FUSED_MIN_CONFIDENCE sure; the boxes shown are those lines. A fused model with other labels, or
+a screen with nothing to read, keeps the fused answer at FUSED_MIN_CONFIDENCE.
 
 A turn reads the newest WINDOW_TURNS turns of its session from the store (the fused graph the
 newest 12 of them, slots and evidence all of them), so its cost does not grow with the session.
@@ -166,7 +167,8 @@ class Assistant:
 
                     screen = read_screen(self.model, "" if pictured else text,
                                          self.multimodal.read_turn(turn_id),
-                                         fused.probabilities, turn_id)
+                                         fused.probabilities, turn_id,
+                                         fused_sure=FUSED_MIN_CONFIDENCE)
                     read = screen.prediction if screen else None
                 unsure = prediction.level == "Low" or prediction.intent == OUT_OF_SCOPE
                 accepted = read is not None or (fused.confidence >= FUSED_MIN_CONFIDENCE and (

@@ -66,6 +66,18 @@ def test_a_page_is_named_by_its_telling_line_among_menu_words(
     assert all(len(box.text.split()) >= MIN_WORDS for box in boxes)
 
 
+def test_a_football_score_is_out_of_scope(multimodal_assistant: Assistant,
+                                          tmp_path: Path) -> None:
+    assistant = multimodal_assistant
+    page = _page(tmp_path, "Scores", ["Football scores", "Arsenal 2 - 1 Chelsea",
+                                      "Kick off 20:00"])
+    reply = assistant.respond(assistant.new_session(channel="test"),
+                              Turn(text="should i?", images=[page]))
+    assert reply.intent == OUT_OF_SCOPE
+    assert reply.evidence.fused is not None and reply.evidence.fused.intent != OUT_OF_SCOPE
+    assert reply.evidence.boxes and reply.draft  # the hand-off article, with its lines shown
+
+
 def test_only_lines_of_words_are_read_and_they_stay_in_screen_order(
     default_intent_model: IntentModel,
 ) -> None:
@@ -88,8 +100,22 @@ def test_nothing_to_combine_is_left_to_the_fused_model(default_intent_model: Int
     assert read_screen(model, "help", shot, fused | {"warranty_claim": 0.0}) is None
     # no message and no line of two words: the text model has nothing to read
     assert read_screen(model, "", [(1, _shot(["Home", "Tea"]))], fused) is None
-    # a screenshot turn names an in-scope intent, as the fused model is asked to
-    read = read_screen(model, "", [(1, _shot(["what is the weather in Paris tomorrow"]))], fused)
+
+
+def test_an_off_topic_screen_is_out_of_scope_unless_the_fused_model_is_sure(
+    default_intent_model: IntentModel,
+) -> None:
+    model = default_intent_model
+    in_scope = [label for label in model.labels if label != OUT_OF_SCOPE]
+    news = [(7, _shot(["Breaking news", "Parliament votes on the new budget today",
+                       "Read more"]))]
+    unsure = {label: 1 / len(in_scope) for label in in_scope}
+    read = read_screen(model, "is this true", news, unsure, turn_id=3)
+    assert read is not None and read.prediction.intent == OUT_OF_SCOPE
+    assert read.boxes[0].text == "Parliament votes on the new budget today"
+    assert read.boxes[0].attachment_id == 7 and read.boxes[0].turn_id == 3
+    sure = {label: 0.5 / 26 for label in in_scope} | {"track_order": 0.5}
+    read = read_screen(model, "is this true", news, sure, fused_sure=0.4)
     assert read is not None and read.prediction.intent != OUT_OF_SCOPE
 
 
