@@ -63,17 +63,6 @@ def test_mapped_human_text_reaches_the_intents_the_mapping_names(shared_data: Pa
     assert negatives and not any("refund" in c.text.lower() for c in negatives)
 
 
-def test_fast_food_menu_orders_are_not_read_as_shop_purchases(shared_data: Path) -> None:
-    """MultiDoGO's fast-food turns are menu orders; mapped to place_order they taught the model
-    that food talk is a purchase (the review of intent-750afd8f5b). They stay out of both sides."""
-    cases = human_cases(shared_data, INTENTS, ("multidogo",))
-    labels = {case.id.split(":")[1] for case in cases}
-    assert not {label for label in labels if label.startswith("fastfood/")}
-    assert {"software/startorder", "media/startserviceintent"} <= labels  # place_order stays human
-    assert {c.intent for c in cases if c.id.split(":")[1] == "software/startorder"} == {
-        "place_order"}
-
-
 def test_a_mapping_to_an_unknown_intent_is_one_sentence_and_nothing_is_read(
         tmp_path: Path, shared_data: Path) -> None:
     shared = _banking77_copy(tmp_path, shared_data)
