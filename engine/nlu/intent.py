@@ -120,7 +120,7 @@ class IntentModel(torch.nn.Module):
     # -- the forward pass, in two halves so training can cache the frozen half ---------------
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
         """Token ids and mask for `texts`, cut to `max_length` tokens."""
-        clean = [checked_text(text)[:MAX_CHARS] for text in texts]
+        clean = [checked_text(text, limit=None)[:MAX_CHARS] for text in texts]
         batch = self.tokenizer(clean, padding=True, truncation=True,
                                max_length=self.config.max_length, return_tensors="pt")
         return {"input_ids": batch["input_ids"].to(self.device),
@@ -312,13 +312,15 @@ def read_config(folder: Path) -> IntentConfig:
     return IntentConfig(**raw)
 
 
-def checked_text(text: object) -> str:
-    """The message's text, or one sentence saying why the engine refuses it."""
+def checked_text(text: object, limit: int | None = MAX_TEXT_CHARS) -> str:
+    """The message's text, or one sentence saying why the engine refuses it. A turn longer than
+    `limit` is refused (the assistant stores what it answers); the model itself takes any length
+    (`limit=None`) and reads the first MAX_CHARS."""
     if not isinstance(text, str) or not text.strip():
         raise InputError("The message is empty; type or paste what the customer wrote.")
-    if len(text) > MAX_TEXT_CHARS:
+    if limit is not None and len(text) > limit:
         raise InputError(f"The message is {len(text):,} characters long; paste at most "
-                         f"{MAX_TEXT_CHARS:,} (the part that matters).")
+                         f"{limit:,} (the part that matters).")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as err:
