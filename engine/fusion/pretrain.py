@@ -15,7 +15,7 @@ cases' intents are never read (`unlabelled` sets every label to -1).
     that turn's node must pick the hidden turn's embedding among the batch's (BERT's masked
     prediction, Devlin et al. 2019, at the level of turns). Identical texts are not negatives.
 
-Only `cross.*` and `gnn.*` are kept (`pretrain` returns them); `fused_train.train(...,
+Only `cross.*` and `gnn.*` are kept (`pretrain` returns them); `engine.fusion.train.train(...,
 initial=state)` starts fine-tuning from them with the recipe unchanged.
 """
 
