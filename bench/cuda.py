@@ -1,7 +1,7 @@
 """The GPU check of issue 4: the same answers on CUDA as on the CPU, and the batch throughput.
 
 One prepared run for a machine with a GPU (each part prints its figures):
-1. text model (the shipped default) on tests/data/default_eval.jsonl: predictions that agree,
+1. text model (the shipped default) on assets/evaluation/default_eval.jsonl: predictions that agree,
    largest probability difference;
 2. fused model on the 270 held-out synthetic cases (engine.fusion.synthetic, frozen MiniLM packed on
    each device): accuracy on each device, agreement, largest probability difference;
@@ -26,7 +26,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
-EVAL_SET = ROOT / "tests" / "data" / "default_eval.jsonl"
+EVAL_SET = ROOT / "assets" / "evaluation" / "default_eval.jsonl"
 SCREENSHOT = DATA / "screenshots" / "abcd_ui" / "customer_site.png"
 
 

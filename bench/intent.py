@@ -1,6 +1,6 @@
 """Typed-turn latency of `IntentModel.predict` against the raw MiniLM forward, plus accuracy.
 
-Latency, in one run on the same messages (tests/data/default_eval.jsonl, one at a time, after
+Latency, in one run on the same messages (assets/evaluation/default_eval.jsonl, one at a time, after
 warm-up): the raw transformers forward of all-MiniLM-L6-v2 from its wheel (tokenize + forward +
 mean pooling, batch of one) and the intent model's whole `predict`. Goal: predict p50 <= 15 ms.
 
@@ -29,7 +29,7 @@ from engine.nlu.intent import IntentModel
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORTS = ROOT / "bench" / "reports"
-EVAL_SET = ROOT / "tests" / "data" / "default_eval.jsonl"
+EVAL_SET = ROOT / "assets" / "evaluation" / "default_eval.jsonl"
 SHARED = ROOT.parent / "shared" / "data"
 
 

@@ -11,7 +11,8 @@
    with the top layers, with LoRA adapters (and once without replay, to show what replay is
    for); before/after are scored on sessions the training never saw.
 2. Forgetting: the default domain before/after, on our own messages
-   (tests/data/default_eval.jsonl, never trained on) and unseen Banking77 out-of-scope intents.
+   (assets/evaluation/default_eval.jsonl, never trained on) and unseen Banking77 out-of-scope
+   intents.
 3. Time on 10k logged replies (this CPU): heads only (goal <= 60 s), with the top 2 layers
    and with adapters, next to the raw library underneath: one plain transformers forward of
    all-MiniLM-L6-v2 over the same 10k texts (the ratio says what retraining costs beside reading
@@ -46,7 +47,7 @@ from engine.types import Turn
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
-OWN_EVAL = ROOT / "tests" / "data" / "default_eval.jsonl"
+OWN_EVAL = ROOT / "assets" / "evaluation" / "default_eval.jsonl"
 WARRANTY = ROOT / "tests" / "data" / "warranty_claim.txt"
 REPORT = ROOT / "bench" / "reports" / "retrain"
 NEW_INTENT = "warranty_claim"

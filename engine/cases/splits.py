@@ -39,7 +39,7 @@ def validation_split(cases: list[Case], val_cases: list[Case] | None, fraction: 
 
     Validation picks the epoch and calibrates the model, and without it nothing checks what
     training did (4 corrections of new intents, heads only and no validation, took the shipped
-    model from 0.87 to 0.53 accuracy on tests/data/default_eval.jsonl): too little data is
+    model from 0.87 to 0.53 accuracy on assets/evaluation/default_eval.jsonl): too little data is
     refused, saying how much is needed.
     """
     check_trainable(cases + (val_cases or []))

@@ -54,7 +54,7 @@ from engine.cases.mix import (
 from engine.learning.train import TrainOptions, fine_tune
 from engine.paths import ASSETS, SHARED_DATA
 
-OWN_EVAL_SET = ASSETS.parent / "tests" / "data" / "default_eval.jsonl"
+OWN_EVAL_SET = ASSETS / "evaluation" / "default_eval.jsonl"  # our own messages, never trained on
 OPTIONS = TrainOptions(epochs=1, batch_size=32, lr=1.5e-4, head_lr=2e-3, seed=SEED,
                        trainable_layers=2, max_length=64)
 HEAD_EPOCHS, HEAD_LR, HEAD_BATCH = 40, 3e-3, 256  # `--layers 0`: the head alone on frozen MiniLM
@@ -180,7 +180,7 @@ p >= {cfg.high_prob} and a lead of {cfg.high_margin}; Medium p >= {cfg.medium_pr
 {rows}
 
 - default_bitext_test: the held-out 10% of {BITEXT_FILE} (templated text; says little alone).
-- default_own_messages: tests/data/default_eval.jsonl, 301 messages written by us.
+- default_own_messages: assets/evaluation/default_eval.jsonl, 301 messages written by us.
 - default_banking77_mapped: Banking77 test.csv, the categories the mapping uses, mapped label.
 """
     (model.folder / "MODEL_CARD.md").write_text(text + extra)

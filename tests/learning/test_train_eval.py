@@ -25,6 +25,7 @@ from engine.learning.train import (
     fine_tune,
 )
 from engine.nlu.intent import IntentModel
+from engine.recipes.default_model import OWN_EVAL_SET
 from engine.types import OUT_OF_SCOPE
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -46,7 +47,7 @@ def test_reads_our_csv_banking77_and_bitext(tmp_path, shared_data):
 
 
 def test_reads_eval_cases_and_exports(tmp_path):
-    cases = read_cases(DATA / "default_eval.jsonl")
+    cases = read_cases(OWN_EVAL_SET)
     assert len({c.id for c in cases}) == len(cases)
     folder = tmp_path / "set"
     folder.mkdir()
@@ -199,7 +200,7 @@ def test_cancel_writes_nothing(small_bitext, tmp_path):
 # -- evaluation report and CLI ------------------------------------------------------------------
 def test_eval_cli_writes_the_report(tmp_path, capsys):
     report = tmp_path / "report"
-    code = main(["eval", str(DATA / "default_eval.jsonl"), "--report", str(report), "--json"])
+    code = main(["eval", str(OWN_EVAL_SET), "--report", str(report), "--json"])
     assert code == 0
     printed = json.loads(capsys.readouterr().out)
     saved = json.loads((report / "metrics.json").read_text())
@@ -254,7 +255,7 @@ def test_cli_bad_input_is_one_sentence_and_nonzero(tmp_path, capsys):
     pickled = tmp_path / "pickled"
     pickled.mkdir()
     torch.save({"w": torch.zeros(1)}, pickled / "model.pt")
-    assert main(["eval", str(DATA / "default_eval.jsonl"), "--model", str(pickled)]) == 4
+    assert main(["eval", str(OWN_EVAL_SET), "--model", str(pickled)]) == 4
     assert "safetensors" in capsys.readouterr().err
 
 

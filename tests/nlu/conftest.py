@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from engine.cases.datasets import Case, read_cases
-from tests.model_versions import DATA
+from engine.recipes.default_model import OWN_EVAL_SET
 
 
 @pytest.fixture(scope="session")
 def default_eval_cases() -> list[Case]:
-    """Our own held-out messages (tests/data/default_eval.jsonl): 27 intents + out of scope."""
-    return read_cases(DATA / "default_eval.jsonl")
+    """Our own held-out messages (assets/evaluation/default_eval.jsonl): 27 intents + OOS."""
+    return read_cases(OWN_EVAL_SET)
