@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from engine.nlu import encoder
 from engine.nlu.intent import MAX_CHARS, IntentModel, IntentPrediction
 from engine.types import OUT_OF_SCOPE, BoxEvidence
 from engine.vision.ocr import Screenshot
@@ -51,7 +52,14 @@ def telling_lines(model: IntentModel, lines: Sequence[str], keep: int = SCREEN_L
     candidates = [i for i, line in enumerate(lines) if len(line.split()) >= MIN_WORDS]
     if not candidates:
         return [], probs
-    probs[candidates] = model.probabilities([lines[i][:MAX_CHARS] for i in candidates])
+    texts = [lines[i][:MAX_CHARS] for i in candidates]
+    if model.config.base == encoder.BASE_NAME:  # a screen's short lines packed into rows
+        with torch.inference_mode():
+            states = encoder.packed_states(model.bert, model.tokenizer, texts,
+                                           max_length=model.config.max_length)
+        probs[candidates] = model.pooled_probabilities(torch.stack([s.mean(0) for s in states]))
+    else:
+        probs[candidates] = model.probabilities(texts)
     in_scope = probs.clone()
     if OUT_OF_SCOPE in model.labels:
         in_scope[:, model.labels.index(OUT_OF_SCOPE)] = 0.0
