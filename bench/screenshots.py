@@ -8,7 +8,12 @@ Two sets, each case = a typed message (often vague: "help", "is this right") + a
 Every case is first answered through the whole Assistant (the product path: OCR, the fused
 model) and its OCR reading and the fused model's strongest boxes are kept; the variants then
 score the same readings with the shipped text model (assets/models/default):
-  assistant          what `frontdesk eval` scores (the product path as it is)
+  assistant          the Assistant's answer when the readings were collected (the cache)
+  read_screen        engine.fusion.screen_reading as shipped, on the cached readings
+  fused_*, poe_*     the fused model's probabilities (out_of_scope masked); poe = product of
+                     experts with a text reading; *_textoos: the text reading's out_of_scope
+                     stands when the fused model is below the number (1.01: always)
+  fused_tuned        --tuned: a fused model trained over frozen IntentModel states (option c)
   message            the typed message alone
   join_all           message + every OCR line, one text (the text model reads 64 tokens)
   join_fused3        message + the 3 lines the fused model attended to most
@@ -128,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tuned", type=Path, default=None,
                         help="a fused model trained over a frozen IntentModel (option c)")
     parser.add_argument("--tuned-text", type=Path, default=None,
-                        help="that IntentModel folder (default: the shipped text model)")
+                        help="that IntentModel folder (default: the shipped text model; "
+                        "'raw': plain MiniLM, for a twin trained the same way)")
     parser.add_argument("--cases", nargs="*", default=[], help="variants to show case by case")
     args = parser.parse_args(argv)
     sets: dict[str, list[dict]] = {}
@@ -148,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     for rows in sets.values():
         for key, folder, text in (("fused_p", None, None),
                                   ("fused_tuned_p", args.tuned,
-                                   args.tuned_text or INTENT_FOLDER)):
+                                   None if str(args.tuned_text) == "raw"
+                                   else args.tuned_text or INTENT_FOLDER)):
             if key not in rows[0] and (key == "fused_p" or folder):
                 for r, p in zip(rows, fused_probabilities(rows, folder, text), strict=True):
                     r[key] = p
@@ -319,12 +326,28 @@ def _with_fused(base: Callable, key: str = "fused_p", fused_weight: float = 1.0,
     return run
 
 
+def _shipped(probs: Probs, rows):
+    """engine.fusion.screen_reading.read_screen itself, as the Assistant calls it."""
+    from engine.fusion.screen_reading import read_screen
+    from engine.vision.ocr import OcrBlock, Screenshot
+
+    out = []
+    for r in rows:
+        blocks = tuple(OcrBlock(t, tuple(b), 1.0) for t, b in zip(r["lines"], r["boxes"],
+                                                                     strict=True))
+        shot = Screenshot("0" * 64, 1000, 1000, blocks, "\n".join(r["lines"]))
+        read = read_screen(probs.model, r["text"], [(1, shot)], r["fused_p"], fused_sure=0.4)
+        out.append(read.prediction.intent if read else max(r["fused_p"], key=r["fused_p"].get))
+    return out
+
+
 def _rows_answer(key: str):
     return lambda probs, rows: [r[key] for r in rows]
 
 
 VARIANTS: dict[str, Callable] = {
     "assistant": _rows_answer("assistant"),
+    "read_screen (shipped)": _shipped,
     "fused_recomputed": lambda probs, rows: [max(r["fused_p"], key=r["fused_p"].get)
                                              for r in rows],
     "fused_tuned": lambda probs, rows: [max(r["fused_tuned_p"], key=r["fused_tuned_p"].get)
