@@ -156,9 +156,13 @@ class Assistant:
                 text = self._read_screenshots(turn, turn_id, text)
             history = [Message.from_store(row)
                        for row in self.store.turns(session_id, last=WINDOW_TURNS)]
-            prediction = self.model.predict([text])[0]  # it reads the first MAX_CHARS
+            needs_fused = _needs_fused(turn, history, turn_id)
+            # A follow-up without a screenshot is read joined with its conversation (below): the
+            # message alone is read only where that reading cannot be had (one forward saved).
+            prediction = (None if needs_fused and not turn.images
+                          else self.model.predict([text])[0])  # it reads the first MAX_CHARS
             fused, accepted, read, screen = None, False, None, None
-            if _needs_fused(turn, history, turn_id):
+            if needs_fused:
                 fused = self.multimodal.predict(history, turn_id, in_scope=bool(turn.images))
                 if not turn.images:  # the intent at this turn: joined text x conversation model
                     read = conversation_decision(self.model, fused.texts, fused.probabilities)
@@ -170,10 +174,14 @@ class Assistant:
                                          fused.probabilities, turn_id,
                                          fused_sure=FUSED_MIN_CONFIDENCE)
                     read = screen.prediction if screen else None
-                unsure = prediction.level == "Low" or prediction.intent == OUT_OF_SCOPE
+                if prediction is None and read is None:
+                    prediction = self.model.predict([text])[0]
+                unsure = prediction is not None and (prediction.level == "Low"
+                                                     or prediction.intent == OUT_OF_SCOPE)
                 accepted = read is not None or (fused.confidence >= FUSED_MIN_CONFIDENCE and (
                     bool(turn.images) or fused.abstains
-                    or (unsure and prediction.intent != OUT_OF_SCOPE)))
+                    or (unsure and prediction is not None
+                        and prediction.intent != OUT_OF_SCOPE)))
             intent, confidence, level, top = _decision(read or prediction,
                                                        fused if accepted and not read else None,
                                                        self.model)

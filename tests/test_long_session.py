@@ -77,10 +77,11 @@ def test_a_follow_up_deep_in_a_long_session_does_bounded_work(long_session, monk
     for _ in range(2):
         reply = engine.respond(session, Turn(text="still nothing?"))
         assert reply.evidence.model in ("fused", "text")  # the fused model was asked
-    assert predicted == [1, 1]  # the current message only, never the earlier turns again
-    # and one joined reading of the graph's MAX_TURNS turns, newest words kept (engine.nlu.joined)
-    assert len(read_whole) == 4 and max(read_whole) <= MAX_CHARS
-    assert read_whole[1] == len(joined_text(
+    # Never the earlier turns one by one, nor the message alone again: one joined reading of
+    # the graph's MAX_TURNS turns per follow-up, newest words kept (engine.nlu.joined).
+    assert predicted == []
+    assert len(read_whole) == 2 and max(read_whole) <= MAX_CHARS
+    assert read_whole[0] == len(joined_text(
         [row["text"] for row in real_turns(session)][-MAX_TURNS - 1:-1]))
     assert read == [WINDOW_TURNS, WINDOW_TURNS]
     assert handed == [WINDOW_TURNS, WINDOW_TURNS]
