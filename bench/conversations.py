@@ -32,9 +32,10 @@ from engine.assistant import Assistant
 from engine.cases.datasets import read_cases
 from engine.nlu.intent import IntentModel
 from engine.nlu.joined import joined_probabilities
+from engine.paths import SHARED_DATA
 from engine.types import OUT_OF_SCOPE, SPEAKERS, Turn
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA
 FILE = DATA / "frontdesk-eval" / "conversations.jsonl"
 REPORT = Path(__file__).resolve().parent / "reports" / "conversations"
 DECAYS = (0.5, 0.9)

@@ -49,9 +49,10 @@ from engine.fusion.train import (
     prepare,
     train,
 )
+from engine.paths import SHARED_DATA
 from engine.types import SPEAKERS
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA
 
 
 def scores(model, items) -> dict[str, float]:

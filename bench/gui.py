@@ -26,7 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+from engine.paths import SHARED_DATA
+
+SHARED = SHARED_DATA
 MESSAGES = [
     "hi, I want my money back for order 48213, the shoes never arrived",
     "where is my parcel?? tracking number hasnt moved in a week",

@@ -48,8 +48,9 @@ from engine.fusion.train import (
     train,
 )
 from engine.nlu.model_files import DEFAULT_FOLDER
+from engine.paths import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA
 REPORT = Path(__file__).resolve().parent / "reports" / "multidogo"
 FUSED_MODES = {"graph": "full", "last": "last", "concat": "concat"}
 RECENCY = 0.5  # lr-recency: a turn's weight halves with each newer customer turn

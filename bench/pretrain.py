@@ -38,8 +38,9 @@ from engine.fusion.pretrain import (
 )
 from engine.fusion.synthetic import labels
 from engine.fusion.train import build_sets, mode_config, prepare, train
+from engine.paths import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA
 REPORT = Path(__file__).resolve().parent / "reports" / "pretrain"
 
 

@@ -28,13 +28,13 @@ import string
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import phonenumbers
 from stdnum import iban, luhn
 
 import engine.exchange.redact
 from engine.exchange.redact import DEFAULT_REGIONS, redact
+from engine.paths import SHARED_DATA
 
 EU_PHONE = ["DE", "FR", "ES", "IT", "NL", "IE", "BE", "AT", "PT", "PL", "SE", "DK", "FI"]
 LEFT = ["please call me on", "my details:", "you can reach me at", "write it down:",
@@ -331,7 +331,7 @@ def export_texts(turns: int) -> list[str]:
 
 def chat_texts() -> list[str]:
     """Customer turns of real chats (MultiDoGO train, beside the checkout), if present."""
-    folder = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "multidogo"
+    folder = SHARED_DATA / "multidogo"
     texts = []
     for path in sorted(folder.glob("*/train.tsv")):
         with open(path, newline="", encoding="utf-8") as handle:

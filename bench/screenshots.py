@@ -37,9 +37,10 @@ from bench._screen_readings import VARIANTS, Probs
 from engine.assistant import Assistant
 from engine.cases.case import Case
 from engine.cases.datasets import read_cases
+from engine.paths import SHARED_DATA
 from engine.types import Turn
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA
 DEV = DATA / "frontdesk-eval" / "screenshots.jsonl"
 INTENT_FOLDER = Path(__file__).resolve().parents[1] / "assets" / "models" / "default"
 

@@ -26,11 +26,12 @@ from pathlib import Path
 import jiwer
 import numpy as np
 
+from engine.paths import SHARED_DATA
 from engine.speech.audio import SAMPLE_RATE, load_audio
 from engine.speech.live import LiveTranscriber
 from engine.speech.transcribe import FasterWhisperTranscriber, load_transcriber
 
-SPEECH = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "speech"
+SPEECH = SHARED_DATA / "speech"
 
 
 def gold_clips(folder: Path) -> list[tuple[str, np.ndarray, str]]:

@@ -20,10 +20,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from engine.paths import SHARED_DATA
 from engine.vision.features import ImageEncoder
 from engine.vision.ocr import ScreenReader, open_image
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "screenshots"
+SHARED = SHARED_DATA / "screenshots"
 IMAGES = ["pytesseract/test.png", "abcd_ui/customer_site.png", "abcd_ui/agent_dashboard.png",
           "abcd_ui/faq_screenshot.png", "abcd_ui/action_example.png"]
 
