@@ -135,6 +135,7 @@ class _Core(QObject):
 
     @Slot()
     def load(self) -> None:
+        threading.current_thread().name = f"frontdesk-{self._name}"  # as stall reports say it
         started = time.perf_counter()
         try:
             with loading():

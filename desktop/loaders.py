@@ -10,6 +10,7 @@ import os
 import sys
 from pathlib import Path
 
+from desktop.native_preload import CTRANSLATE2, NUMPY, ONNXRUNTIME, TORCH, TRITON, preload
 from desktop.settings import DesktopSettings
 
 
@@ -33,13 +34,16 @@ def reserve_ui_core() -> None:
 
 
 def open_store(home: Path):
+    preload(NUMPY)  # the store's imports bring numpy in; this thread starts first
     from engine.store.database import Store
 
     return Store.open(home)
 
 
 def load_assistant(home: Path, settings: DesktopSettings):
-    """Runs on the engine thread: the only place torch & co. get imported."""
+    """Runs on the engine thread: the only place torch & co. get imported (torch's libraries
+    loaded first with the GIL released, desktop.native_preload)."""
+    preload(NUMPY, TORCH, TRITON)
     reserve_ui_core()
     device = settings.device
     if device == "auto":
@@ -53,6 +57,7 @@ def load_assistant(home: Path, settings: DesktopSettings):
 
 
 def load_transcriber(home: Path, settings: DesktopSettings):
+    preload(CTRANSLATE2, ONNXRUNTIME)  # faster-whisper and its VAD
     reserve_ui_core()
     from engine.speech.transcribe import load_transcriber
 

@@ -5,7 +5,10 @@ window logs the longest one (and bench/gui.py reports it) rather than guessing.
 
 from __future__ import annotations
 
+import sys
+import threading
 import time
+import traceback
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt, QTimer
@@ -22,11 +25,13 @@ class StallProbe(QObject):
         interval_ms: int = INTERVAL_MS,
         on_stall: Callable[[float], None] | None = None,
         report_over_ms: float = 100.0,
+        note_threads: bool = False,
     ) -> None:
         super().__init__(parent)
         self.interval_ms = interval_ms
         self.on_stall = on_stall
         self.report_over_ms = report_over_ms
+        self.note_threads = note_threads
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.setInterval(interval_ms)
@@ -35,6 +40,7 @@ class StallProbe(QObject):
 
     def reset(self) -> None:
         self.longest_ms = 0.0
+        self.longest_where: dict[str, list[str]] = {}
         self.ticks = 0
         self._last = time.perf_counter()
 
@@ -48,8 +54,28 @@ class StallProbe(QObject):
     def _tick(self) -> None:
         now = time.perf_counter()
         late = (now - self._last) * 1000.0 - self.interval_ms
-        self.longest_ms = max(self.longest_ms, late)
+        if late > self.longest_ms:
+            self.longest_ms = late
+            if self.note_threads:
+                self.longest_where = where_threads_are()
         if self.on_stall is not None and late > self.report_over_ms:
             self.on_stall(late)
         self.ticks += 1
         self._last = now
+
+
+def where_threads_are(depth: int = 3) -> dict[str, list[str]]:
+    """The innermost `depth` frames of every other Python thread, by thread name: read right
+    after a stall, the call that held the GIL through it has just returned there (bench/gui.py
+    prints it for the longest stall while models load)."""
+    names = {t.ident: t.name for t in threading.enumerate()}
+    me = threading.get_ident()
+    where = {}
+    for ident, frame in sys._current_frames().items():
+        if ident == me:
+            continue
+        frames = [f for f in traceback.extract_stack(frame) if "<frozen" not in f.filename]
+        where[names.get(ident, str(ident))] = [
+            f"{f.filename.rsplit('site-packages/', 1)[-1]}:{f.lineno} {f.name}"
+            for f in frames[-depth:]]
+    return where

@@ -6,13 +6,21 @@ away), and an order number repeated through it is one chip, not hundreds."""
 from __future__ import annotations
 
 import gc
+import importlib.machinery
+import json
+import logging
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel, QPushButton, QToolButton
 
 from desktop.engine_worker import EngineWorker
+from desktop.native_preload import Native, preload
 from desktop.widgets.long_text import SHOWN_CHARS
 from desktop.widgets.suggestion_panel import MAX_CHIPS
 from tests.desktop.drive import press, session_turns, type_and_send
@@ -119,3 +127,36 @@ def test_no_collection_pauses_while_workers_load_and_collection_is_back_after(qt
     for worker in workers:
         worker.stop()
     assert during == [False, False] and gc.isenabled()
+
+
+def test_a_message_typed_at_a_cold_launch_is_answered_after_torch_loaded_off_the_gil(tmp_path):
+    """A fresh interpreter, the app's own loaders: torch's libraries are dlopen'ed with the GIL
+    released before `import torch` (the import then only runs torch._C's init), and the message
+    typed as the window shows is answered. Timings are bench/gui.py's."""
+    env = {k: v for k, v in os.environ.items() if k != "FRONTDESK_NATIVE_PRELOAD"}
+    env.update(QT_QPA_PLATFORM="offscreen", FRONTDESK_HOME=str(tmp_path))
+    out = subprocess.run([sys.executable, "-m", "tests.desktop.cold_launch", str(tmp_path)],
+                         capture_output=True, text=True, env=env, timeout=300,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert "error" not in result, result
+    assert result["torch_when_visible"] is False
+    torch_c = next(n for n in result["preloaded"] if n.startswith("_C."))
+    assert result["preloaded"].index("libtorch_global_deps.so") < result["preloaded"].index(torch_c)
+    assert result["intent"] == "track_order" and result["confidence"] > 0.5
+
+
+def test_a_preload_that_cannot_load_leaves_the_import_to_do_it(tmp_path, monkeypatch, caplog):
+    """Another layout or a broken file: nothing is preloaded, nothing raises, one log line."""
+    package = tmp_path / "fakenative"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+    (package / f"_core{suffix}").write_text("not a shared object")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with caplog.at_level(logging.INFO, logger="frontdesk.desktop"):
+        assert preload(Native("fakenative", "_core")) == []
+        assert preload(Native("fakenative", "_missing"), Native("no_such_package_here", "_C")) == []
+    [record] = [r for r in caplog.records if "could not preload" in r.getMessage()]
+    assert f"_core{suffix}" in record.getMessage()

@@ -1,0 +1,104 @@
+"""Native libraries loaded with the GIL released, just before the import that needs them.
+
+CPython holds the GIL while an extension module's shared object is dlopen'ed, so the static
+initialisers of the libraries behind it run with the UI thread locked out: torch's (operator
+registration in libtorch_cpu) froze the window 0.4-0.9 s while the engine thread imported
+torch, OpenCV's 0.3 s, CTranslate2's and onnxruntime's 0.1 s each (2-core machine). A call
+through ctypes to libc's `dlopen` releases the GIL for its duration. Loading the same files
+that way first, with the flags the import itself will use, leaves the import only the module's
+own init: the dynamic loader hands the already-loaded object back. A file that is not where it
+is looked for (another layout, another platform) is skipped and the import does it as before;
+FRONTDESK_NATIVE_PRELOAD=0 turns all of it off (the imports then load everything themselves).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.machinery
+import importlib.util
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger("frontdesk.desktop")
+
+
+@dataclass(frozen=True)
+class Native:
+    """What `package` loads, as paths relative to its folder: `global_libs` first (RTLD_GLOBAL,
+    as the package does), then its extension `module` (dotted; None: none), then `libs` (the
+    package loads them through ctypes, RTLD_LOCAL)."""
+
+    package: str
+    module: str | None = None
+    global_libs: tuple[str, ...] = ()
+    libs: tuple[str, ...] = ()
+
+
+# torch/__init__.py loads lib/libtorch_global_deps.so RTLD_GLOBAL, then imports torch._C, whose
+# libraries (libtorch_cpu, libc10, and CUDA's in a CUDA build) are found through its rpath
+NUMPY = Native("numpy", "_core._multiarray_umath")  # numpy 2 (with OpenBLAS behind it)
+TORCH = Native("torch", "_C", global_libs=("lib/libtorch_global_deps.so",))
+TRITON = Native("triton", "_C.libtriton")  # torch._dynamo imports it where it is installed
+CTRANSLATE2 = Native("ctranslate2", "_ext")  # faster-whisper
+ONNXRUNTIME = Native("onnxruntime", "capi.onnxruntime_pybind11_state")  # Silero VAD, RapidOCR
+OPENCV = Native("cv2", "cv2")  # RapidOCR
+LLVMLITE = Native("llvmlite", libs=("binding/libllvmlite.so",))  # numba, via torch_geometric
+
+preloaded: list[str] = []  # the files loaded here, in order (what the loading test reads)
+
+
+def package_folder(package: str) -> Path | None:
+    """The folder `package` would be imported from, found without importing it."""
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def extension_file(folder: Path, module: str) -> Path | None:
+    """The shared object of extension `module` (dotted, relative to `folder`), if there."""
+    *parents, name = module.split(".")
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        candidate = Path(folder, *parents, name + suffix)
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _dlopen(path: Path, flags: int) -> bool:
+    """libc's dlopen through a ctypes foreign call, which releases the GIL while it runs."""
+    libc = ctypes.CDLL(None)
+    dlopen, dlerror = libc.dlopen, libc.dlerror
+    dlopen.restype, dlopen.argtypes = ctypes.c_void_p, [ctypes.c_char_p, ctypes.c_int]
+    dlerror.restype = ctypes.c_char_p
+    if dlopen(os.fsencode(path), flags):
+        return True
+    reason = dlerror()
+    log.info("could not preload %s (%s); the import will load it",
+             path, reason.decode(errors="replace") if reason else "unknown")
+    return False
+
+
+def preload(*natives: Native) -> list[str]:
+    """Load the shared objects of `natives` (those not imported yet) with the GIL released;
+    the files loaded. Linux only: elsewhere the imports load them as before."""
+    if not sys.platform.startswith("linux") or os.environ.get("FRONTDESK_NATIVE_PRELOAD") == "0":
+        return []
+    loaded: list[str] = []  # dlopen is thread-safe: two threads may preload at once
+    for native in natives:
+        folder = None if native.package in sys.modules else package_folder(native.package)
+        if folder is None:  # imported already (nothing left to gain), or not installed
+            continue
+        extension = extension_file(folder, native.module) if native.module else None
+        steps = [(folder / lib, os.RTLD_NOW | os.RTLD_GLOBAL) for lib in native.global_libs]
+        steps += [(extension, sys.getdlopenflags())] if extension else []
+        steps += [(folder / lib, os.RTLD_NOW | os.RTLD_LOCAL) for lib in native.libs]
+        loaded += [str(path) for path, flags in steps if path.is_file() and _dlopen(path, flags)]
+    preloaded.extend(loaded)
+    return loaded
