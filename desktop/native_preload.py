@@ -86,8 +86,8 @@ def _dlopen(path: Path, flags: int) -> bool:
 
 
 def preload(*natives: Native) -> list[str]:
-    """Load the shared objects of `natives` (those not imported yet) with the GIL released;
-    the files loaded. Linux only: elsewhere the imports load them as before."""
+    """Load the shared objects of `natives` (those not imported or preloaded yet) with the GIL
+    released; the files loaded. Linux only: elsewhere the imports load them as before."""
     if not sys.platform.startswith("linux") or os.environ.get("FRONTDESK_NATIVE_PRELOAD") == "0":
         return []
     loaded: list[str] = []  # dlopen is thread-safe: two threads may preload at once
@@ -99,6 +99,7 @@ def preload(*natives: Native) -> list[str]:
         steps = [(folder / lib, os.RTLD_NOW | os.RTLD_GLOBAL) for lib in native.global_libs]
         steps += [(extension, sys.getdlopenflags())] if extension else []
         steps += [(folder / lib, os.RTLD_NOW | os.RTLD_LOCAL) for lib in native.libs]
-        loaded += [str(path) for path, flags in steps if path.is_file() and _dlopen(path, flags)]
+        loaded += [str(path) for path, flags in steps
+                   if str(path) not in preloaded and path.is_file() and _dlopen(path, flags)]
     preloaded.extend(loaded)
     return loaded

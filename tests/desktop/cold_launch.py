@@ -20,6 +20,7 @@ def main(home: Path) -> int:
     from PySide6.QtWidgets import QApplication
 
     from desktop import native_preload
+    from desktop.loaders import engine_threads
     from desktop.main_window import MainWindow
 
     app = QApplication([])
@@ -34,7 +35,9 @@ def main(home: Path) -> int:
 
     def replied(reply) -> None:
         result.update(intent=reply.intent, confidence=reply.confidence,
-                      preloaded=[Path(p).name for p in native_preload.preloaded])
+                      preloaded=[Path(p).name for p in native_preload.preloaded],
+                      torch_threads=sys.modules["torch"].get_num_threads(),
+                      engine_threads=engine_threads())
         app.quit()
 
     window.reply_shown.connect(replied)
