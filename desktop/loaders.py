@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from pathlib import Path
 
-from desktop.native_preload import CTRANSLATE2, NUMPY, ONNXRUNTIME, TORCH, TRITON, preload
+from desktop.native_preload import AFTER_TEXT_MODEL, NUMPY, TORCH, TRITON, preload
 from desktop.settings import DesktopSettings
 
 
@@ -34,41 +33,18 @@ def reserve_ui_core() -> None:
         torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
-_early: list[threading.Thread] = []  # torch's libraries, loading while the store opens
-
-
 def open_store(home: Path):
-    preload(NUMPY)  # the store's imports bring numpy in; this thread starts first
-    start_loading_torch_libraries()
+    preload(NUMPY)  # the store's imports bring numpy in (OpenBLAS behind it)
     from engine.store.database import Store
 
     return Store.open(home)
-
-
-def start_loading_torch_libraries() -> None:
-    """torch's libraries dlopen'ed (GIL released) on a thread of their own while the store opens.
-
-    The Assistant's load starts only once the store is open (one connection runs the
-    migrations), so this takes the dlopen (0.4-1.2 s on 2 cores) off the wait of a message
-    typed at launch. The UI core is reserved first: libgomp reads OMP_NUM_THREADS once, when
-    it is loaded.
-    """
-    if _early or "torch" in sys.modules:
-        return
-    reserve_ui_core()
-    thread = threading.Thread(target=preload, args=(TORCH, TRITON), daemon=True,
-                              name="frontdesk-torch-libraries")
-    _early.append(thread)
-    thread.start()
 
 
 def load_assistant(home: Path, settings: DesktopSettings):
     """Runs on the engine thread: the only place torch & co. get imported (torch's libraries
     loaded first with the GIL released, desktop.native_preload)."""
     reserve_ui_core()  # before torch's libgomp is loaded: it reads OMP_NUM_THREADS then
-    for thread in _early:
-        thread.join()  # waits with the GIL released
-    preload(NUMPY, TORCH, TRITON)  # what is not loaded yet (no store opened first, a failure)
+    preload(NUMPY, TORCH, TRITON)
     device = settings.device
     if device == "auto":
         import torch
@@ -82,7 +58,7 @@ def load_assistant(home: Path, settings: DesktopSettings):
 
 def load_transcriber(home: Path, settings: DesktopSettings):
     reserve_ui_core()
-    preload(CTRANSLATE2, ONNXRUNTIME)  # faster-whisper and its VAD
+    preload(*AFTER_TEXT_MODEL)  # with the screenshot models' (loading at the same time)
     from engine.speech.transcribe import load_transcriber
 
     transcriber = load_transcriber(model=settings.whisper_model or None, device=settings.device,

@@ -19,6 +19,7 @@ import importlib.util
 import logging
 import os
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,8 +47,11 @@ CTRANSLATE2 = Native("ctranslate2", "_ext")  # faster-whisper
 ONNXRUNTIME = Native("onnxruntime", "capi.onnxruntime_pybind11_state")  # Silero VAD, RapidOCR
 OPENCV = Native("cv2", "cv2")  # RapidOCR
 LLVMLITE = Native("llvmlite", libs=("binding/libllvmlite.so",))  # numba, via torch_geometric
+# what the speech and screenshot threads load, both at once, after the text model
+AFTER_TEXT_MODEL = (CTRANSLATE2, ONNXRUNTIME, OPENCV, LLVMLITE)
 
 preloaded: list[str] = []  # the files loaded here, in order (what the loading test reads)
+_one_at_a_time = threading.Lock()
 
 
 def package_folder(package: str) -> Path | None:
@@ -90,16 +94,22 @@ def preload(*natives: Native) -> list[str]:
     released; the files loaded. Linux only: elsewhere the imports load them as before."""
     if not sys.platform.startswith("linux") or os.environ.get("FRONTDESK_NATIVE_PRELOAD") == "0":
         return []
-    loaded: list[str] = []  # dlopen is thread-safe: two threads may preload at once
-    for native in natives:
-        folder = None if native.package in sys.modules else package_folder(native.package)
-        if folder is None:  # imported already (nothing left to gain), or not installed
-            continue
-        extension = extension_file(folder, native.module) if native.module else None
-        steps = [(folder / lib, os.RTLD_NOW | os.RTLD_GLOBAL) for lib in native.global_libs]
-        steps += [(extension, sys.getdlopenflags())] if extension else []
-        steps += [(folder / lib, os.RTLD_NOW | os.RTLD_LOCAL) for lib in native.libs]
-        loaded += [str(path) for path, flags in steps
-                   if str(path) not in preloaded and path.is_file() and _dlopen(path, flags)]
-    preloaded.extend(loaded)
+    loaded: list[str] = []
+    # One thread at a time, and each before its own imports: the dynamic loader's lock is held
+    # for the whole of a dlopen, so an extension imported on another loading thread meanwhile
+    # would wait for it holding the GIL (a torch preload beside the store's imports froze the
+    # UI 0.9-1.2 s). A second loading thread waits here instead, GIL released, and then finds
+    # its libraries loaded.
+    with _one_at_a_time:
+        for native in natives:
+            folder = None if native.package in sys.modules else package_folder(native.package)
+            if folder is None:  # imported already (nothing left to gain), or not installed
+                continue
+            extension = extension_file(folder, native.module) if native.module else None
+            steps = [(folder / lib, os.RTLD_NOW | os.RTLD_GLOBAL) for lib in native.global_libs]
+            steps += [(extension, sys.getdlopenflags())] if extension else []
+            steps += [(folder / lib, os.RTLD_NOW | os.RTLD_LOCAL) for lib in native.libs]
+            loaded += [str(path) for path, flags in steps
+                       if str(path) not in preloaded and path.is_file() and _dlopen(path, flags)]
+        preloaded.extend(loaded)
     return loaded

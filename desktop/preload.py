@@ -14,14 +14,14 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from desktop.engine_worker import EngineWorker, Job, loading
-from desktop.native_preload import LLVMLITE, ONNXRUNTIME, OPENCV, preload
+from desktop.native_preload import AFTER_TEXT_MODEL, preload
 
 
 def import_screenshot_modules() -> bool:
     """The heavy imports (torch_geometric, RapidOCR), off the engine thread; OpenCV's,
-    onnxruntime's and llvmlite's libraries loaded first with the GIL released
-    (desktop.native_preload)."""
-    preload(OPENCV, ONNXRUNTIME, LLVMLITE)
+    onnxruntime's and llvmlite's libraries loaded first with the GIL released, with
+    faster-whisper's (desktop.native_preload)."""
+    preload(*AFTER_TEXT_MODEL)
     import rapidocr  # noqa: F401
 
     import engine.fusion.reader  # noqa: F401
