@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QLabel, QPushButton, QToolButton
 
 from desktop.engine_worker import EngineWorker
 from desktop.native_preload import Native, preload
+from desktop.stall_probe import where_threads_are
 from desktop.widgets.long_text import SHOWN_CHARS
 from desktop.widgets.suggestion_panel import MAX_CHIPS
 from tests.desktop.drive import press, session_turns, type_and_send
@@ -164,3 +165,24 @@ def test_a_preload_that_cannot_load_leaves_the_import_to_do_it(tmp_path, monkeyp
         assert preload(Native("fakenative", "_missing"), Native("no_such_package_here", "_C")) == []
     [record] = [r for r in caplog.records if "could not preload" in r.getMessage()]
     assert f"_core{suffix}" in record.getMessage()
+
+
+def test_a_stall_report_says_where_the_loading_threads_were():
+    """What bench/gui.py prints for the longest loading stall: each other thread's innermost
+    frames, by the thread's name."""
+    started, release = threading.Event(), threading.Event()
+
+    def load_the_model() -> None:
+        started.set()
+        release.wait(30)
+
+    worker = threading.Thread(target=load_the_model, name="frontdesk-assistant")
+    worker.start()
+    started.wait(30)
+    try:
+        where = where_threads_are()
+    finally:
+        release.set()
+        worker.join()
+    assert any("load_the_model" in frame for frame in where["frontdesk-assistant"])
+    assert threading.current_thread().name not in where
