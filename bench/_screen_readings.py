@@ -92,14 +92,17 @@ def _per_line(pool: str, oos: bool, message_weight: float = 1.0, by_height: floa
 
 
 def _ranked_join(k: int, min_words: int, oos: bool = False, with_msg: bool = True,
-                 by_rank: bool = False):
-    """Message + the k lines the text model is surest are in scope, one text."""
+                 by_rank: bool = False, distinct: bool = False):
+    """Message + the k lines the text model is surest are in scope, one text (`distinct`: a
+    line repeated on the screen counts once, at its first place)."""
     def run(probs: Probs, rows, raw: bool = False):
         model = probs.model
         oos_i = model.labels.index(OUT_OF_SCOPE)
         texts = []
         for r in rows:
             lines = [line for line in r["lines"] if len(line.split()) >= min_words]
+            if distinct:
+                lines = list(dict.fromkeys(lines))
             if lines:
                 p = probs(lines)
                 p[:, oos_i] = 0
@@ -150,19 +153,24 @@ def _with_fused(base: Callable, key: str = "fused_p", fused_weight: float = 1.0,
     return run
 
 
-def _shipped(probs: Probs, rows):
-    """engine.fusion.screen_reading.read_screen itself, as the Assistant calls it."""
-    from engine.fusion.screen_reading import read_screen
-    from engine.vision.ocr import OcrBlock, Screenshot
+def _shipped(key: str = "fused_p"):
+    """engine.fusion.screen_reading.read_screen itself, as the Assistant calls it, with the
+    fused model's probabilities under `key` (fused_tuned_p: the --tuned candidate)."""
+    def run(probs: Probs, rows):
+        from engine.fusion.screen_reading import read_screen
+        from engine.vision.ocr import OcrBlock, Screenshot
 
-    out = []
-    for r in rows:
-        blocks = tuple(OcrBlock(t, tuple(b), 1.0) for t, b in zip(r["lines"], r["boxes"],
-                                                                     strict=True))
-        shot = Screenshot("0" * 64, 1000, 1000, blocks, "\n".join(r["lines"]))
-        read = read_screen(probs.model, r["text"], [(1, shot)], r["fused_p"], fused_sure=0.4)
-        out.append(read.prediction.intent if read else max(r["fused_p"], key=r["fused_p"].get))
-    return out
+        if key not in rows[0]:
+            return ["-"] * len(rows)
+        out = []
+        for r in rows:
+            blocks = tuple(OcrBlock(t, tuple(b), 1.0) for t, b in zip(r["lines"], r["boxes"],
+                                                                         strict=True))
+            shot = Screenshot("0" * 64, 1000, 1000, blocks, "\n".join(r["lines"]))
+            read = read_screen(probs.model, r["text"], [(1, shot)], r[key], fused_sure=0.4)
+            out.append(read.prediction.intent if read else max(r[key], key=r[key].get))
+        return out
+    return run
 
 
 def _rows_answer(key: str):
@@ -171,7 +179,8 @@ def _rows_answer(key: str):
 
 VARIANTS: dict[str, Callable] = {
     "assistant": _rows_answer("assistant"),
-    "read_screen (shipped)": _shipped,
+    "read_screen (shipped)": _shipped(),
+    "read_screen (candidate)": _shipped("fused_tuned_p"),
     "fused_recomputed": lambda probs, rows: [max(r["fused_p"], key=r["fused_p"].get)
                                              for r in rows],
     "fused_tuned": lambda probs, rows: [max(r["fused_tuned_p"], key=r["fused_tuned_p"].get)
@@ -189,6 +198,12 @@ VARIANTS: dict[str, Callable] = {
     "poe_rank6_w2_textoos": _with_fused(_ranked_join(6, 2), text_oos=1.01),
     "poe_rank6_w2_textoos_f07": _with_fused(_ranked_join(6, 2), text_oos=0.7),
     "poe_rank6_w2_textoos_f04": _with_fused(_ranked_join(6, 2), text_oos=0.4),
+    "poe_rank6_w2_textoos_f04_distinct": _with_fused(_ranked_join(6, 2, distinct=True),
+                                                     text_oos=0.4),
+    "poe_rank6_w2_textoos_f04_distinct_cand": _with_fused(_ranked_join(6, 2, distinct=True),
+                                                          "fused_tuned_p", text_oos=0.4),
+    "poe_rank6_w2_textoos_f04_cand": _with_fused(_ranked_join(6, 2), "fused_tuned_p",
+                                                 text_oos=0.4),
     "poe_rank5_w2_textoos": _with_fused(_ranked_join(5, 2), text_oos=1.01),
     "poe_rank4_w2_textoos": _with_fused(_ranked_join(4, 2), text_oos=1.01),
     "poe_rank8_w3_textoos": _with_fused(_ranked_join(8, 3), text_oos=1.01),

@@ -21,7 +21,12 @@ score the same readings with the shipped text model (assets/models/default):
   lines_conf         per-line probabilities weighted by each line's in-scope confidence
   ...                see VARIANTS; "-oos" suffix: out_of_scope kept (else masked, as today)
 
-    python -m bench.screenshots [--synthetic 4] [--cache /tmp/screens.json] [--report DIR]
+  varied             held-out renders of engine.vision.render_styles (phone and desktop apps,
+                     dark themes, marks, crops, JPEG), 4 per intent, read by real RapidOCR
+  read_screen (candidate)  read_screen with the --tuned fused model in place of the shipped one
+
+    python -m bench.screenshots [--synthetic 4] [--varied 4] [--cache /tmp/screens.json]
+        [--report DIR] [--variants NAME ...] [--tuned DIR --tuned-text raw]
 """
 
 from __future__ import annotations
@@ -45,13 +50,14 @@ DEV = DATA / "frontdesk-eval" / "screenshots.jsonl"
 INTENT_FOLDER = Path(__file__).resolve().parents[1] / "assets" / "models" / "default"
 
 
-def synthetic_cases(folder: Path, per_intent: int) -> list[Case]:
-    """Held-out rendered screenshot cases written as PNGs (engine.fusion.synthetic, test split)."""
+def synthetic_cases(folder: Path, per_intent: int, varied: bool = False) -> list[Case]:
+    """Held-out rendered screenshot cases written as PNGs (engine.fusion.synthetic, test split;
+    `varied`: engine.vision.render_styles' apps, themes, marks and crops)."""
     from engine.fusion.synthetic import labels, screenshot_cases
 
     n = len(labels(DATA)) * per_intent
     out = []
-    for case in screenshot_cases(DATA, "test", n, seed=0):
+    for case in screenshot_cases(DATA, "test", n, seed=0, varied=varied):
         turn = case.turns[-1]
         path = folder / f"{case.id}.png"
         turn.screen.image.save(path)
@@ -99,8 +105,8 @@ def fused_probabilities(rows: list[dict], folder: Path | None = None,
     class CachedReader(MultimodalReader):
         shots: dict[int, list[Screenshot]] = {}
 
-        def _screenshots(self, message: Message) -> list[Screenshot]:
-            return self.shots.get(message.id, [])
+        def _readings(self, message: Message) -> list[tuple[int, Screenshot]]:
+            return [(1, shot) for shot in self.shots.get(message.id, [])]
 
     reader = CachedReader(None, folder)
     if text_folder is not None:
@@ -134,20 +140,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tuned-text", type=Path, default=None,
                         help="that IntentModel folder (default: the shipped text model; "
                         "'raw': plain MiniLM, for a twin trained the same way)")
+    parser.add_argument("--varied", type=int, default=4,
+                        help="held-out varied renders per intent (engine.vision.render_styles)")
+    parser.add_argument("--variants", nargs="*", default=None,
+                        help="score only the variants whose names contain one of these")
     parser.add_argument("--cases", nargs="*", default=[], help="variants to show case by case")
     args = parser.parse_args(argv)
     sets: dict[str, list[dict]] = {}
     if args.cache and args.cache.is_file():
         sets = json.loads(args.cache.read_text())
-    else:
-        with tempfile.TemporaryDirectory() as folder:
-            folder = Path(folder)
-            sets["dev"] = collect(read_cases(DEV), folder / "dev")
-            if args.synthetic:
-                sets["synthetic"] = collect(synthetic_cases(folder, args.synthetic),
-                                            folder / "synthetic")
-        if args.cache:
-            args.cache.write_text(json.dumps(sets))
+    wanted = {"dev": lambda folder: read_cases(DEV)}
+    if args.synthetic:
+        wanted["synthetic"] = lambda folder: synthetic_cases(folder, args.synthetic)
+    if args.varied:
+        wanted["varied"] = lambda folder: synthetic_cases(folder, args.varied, varied=True)
+    with tempfile.TemporaryDirectory() as folder:
+        for name, cases in wanted.items():  # what the cache does not hold yet
+            if name not in sets:
+                (Path(folder) / name).mkdir()
+                sets[name] = collect(cases(Path(folder) / name), Path(folder) / f"{name}-home")
+    if args.cache:
+        args.cache.write_text(json.dumps(sets))
     from engine.nlu.intent import IntentModel
 
     for rows in sets.values():
@@ -155,16 +168,18 @@ def main(argv: list[str] | None = None) -> int:
                                   ("fused_tuned_p", args.tuned,
                                    None if str(args.tuned_text) == "raw"
                                    else args.tuned_text or INTENT_FOLDER)):
-            if key not in rows[0] and (key == "fused_p" or folder):
+            if (key == "fused_p" and key not in rows[0]) or (key != "fused_p" and folder):
                 for r, p in zip(rows, fused_probabilities(rows, folder, text), strict=True):
                     r[key] = p
     if args.cache:
         args.cache.write_text(json.dumps(sets))
 
     probs = Probs(IntentModel.load())
+    variants = {name: fn for name, fn in VARIANTS.items()
+                if args.variants is None or any(part in name for part in args.variants)}
     results = {}
     for name, rows in sets.items():
-        for variant, fn in VARIANTS.items():
+        for variant, fn in variants.items():
             answers = fn(probs, rows)
             hits, n = score(rows, answers)
             results.setdefault(variant, {})[name] = [hits, n]
@@ -175,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{variant:{width}}  " + "  ".join(f"{c:>16}" for c in cells))
     if args.cases:
         for name, rows in sets.items():
-            table = {v: fn(probs, rows) for v, fn in VARIANTS.items() if v in args.cases}
+            table = {v: fn(probs, rows) for v, fn in variants.items() if v in args.cases}
             for i, r in enumerate(rows):
                 marks = " ".join("+" if table[v][i] == r["intent"] else "." for v in table)
                 print(f"{name} {r['id']:14} {r['intent']:25} {marks}")

@@ -6,6 +6,9 @@
 set -euo pipefail
 pkgs=(libportaudio2 libegl1 libgl1 libopengl0 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1
       libdbus-1-3 libglib2.0-0 fonts-dejavu-core strace)
+# Synthetic screens (engine.vision.render, render_styles) draw in DejaVu faces: Condensed,
+# ExtraLight, Oblique and Serif Condensed come with -extra, not -core.
+pkgs+=(fonts-dejavu-extra)
 # A desktop session: Qt's xcb platform plugin (libqxcb.so, libQt6XcbQpa) links these, and loads
 # libxcb-cursor at run time (Qt >= 6.5 refuses xcb without it); Wayland's two for libqwayland.
 # Check: `ldd .venv/lib/python3*/site-packages/PySide6/Qt/plugins/platforms/libqxcb.so`.

@@ -15,7 +15,9 @@ Exactly how:
   wrote (error dialogs, order pages, payment screens, refund status, invoices...) filled with
   random order numbers, amounts, error codes, dates and e-mails, drawn by
   engine.vision.render.render_screen. The test split also uses DejaVu Serif, a face training
-  never sees.
+  never sees. `varied=True` draws them as customers' screens instead (engine.vision.
+  render_styles: phone and desktop apps, dark themes, marks, crops, JPEG; seeds of their own,
+  DejaVu Serif faces for the test split only).
 - Conversation cases: 3-7 turns. The last customer turn is vague ("still nothing?") and the
   intent sits in an earlier customer turn, with agent turns and entity turns ("it's order
   1234567") between; in a third of them an earlier, finished topic with another intent comes
@@ -60,6 +62,7 @@ from engine.vision.render import (
     render_screen,
     screen_values,
 )
+from engine.vision.render_styles import VARIED_TEST_FONTS, VARIED_TRAIN_FONTS, render_varied
 
 BITEXT_FILE = Path("bitext") / "bitext_8k_customer_service_sample.csv"
 SPLITS = ("train", "test")
@@ -125,23 +128,27 @@ def _rng(split: str, kind: str, seed: int, index: int) -> random.Random:
 
 
 def screenshot_cases(
-    data_dir: Path, split: str, count: int, seed: int = 0
+    data_dir: Path, split: str, count: int, seed: int = 0, varied: bool = False
 ) -> list[SyntheticCase]:
-    """Cases whose intent is on the screenshot, not in the typed text."""
+    """Cases whose intent is on the screenshot, not in the typed text; `varied`: drawn by
+    engine.vision.render_styles (apps, themes, marks, crops; its own seeds and fonts)."""
     pools = load_pools(Path(data_dir))[split]
     categories = intent_categories(Path(data_dir))
     names = sorted(pools)
     cases = []
     for index in range(count):
-        rng = _rng(split, "screenshot", seed, index)
+        rng = _rng(split, "varied" if varied else "screenshot", seed, index)
         intent = names[index % len(names)]
         shows_message = rng.random() < 0.5
         utterance = rng.choice(pools[intent]) if shows_message else None
-        screen = render_screen(rng, intent, utterance, _fonts(split))
+        screen = (render_varied(rng, intent, utterance, VARIED_TRAIN_FONTS + (
+            VARIED_TEST_FONTS if split == "test" else ())) if varied
+            else render_screen(rng, intent, utterance, _fonts(split)))
         hinted = rng.random() < 0.5
         typed = rng.choice(CATEGORY_HINTS[categories[intent]] if hinted else VAGUE_WITH_IMAGE)
         note = f"{'message' if shows_message else 'ui'}-{'hint' if hinted else 'vague'}"
-        cases.append(SyntheticCase(f"{split}-shot-{seed}-{index}", intent, "screenshot",
+        cases.append(SyntheticCase(f"{split}-{'varied' if varied else 'shot'}-{seed}-{index}",
+                                   intent, "screenshot",
                                    [SyntheticTurn("customer", typed, screen)], note, 0))
     return cases
 

@@ -1,6 +1,6 @@
 """The recipe of the shipped fused models (assets/models/fused, assets/models/conversation).
 
-    python -m engine.recipes.fused_model --out DIR [--shots 8 --convs 30 --epochs 25 --visual]
+    python -m engine.recipes.fused_model --out DIR [--shots 8 --convs 30 --varied 0 --epochs 25]
 
 Builds the synthetic sets (engine.fusion.synthetic), trains with engine.fusion.train, scores the
 synthetic test split and writes the model folder. `--pretrain` adds the self-supervised stage of
@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from engine.fusion.frozen_text import FrozenText
+from engine.fusion.synthetic import labels, screenshot_cases
 from engine.fusion.train import accuracy, build_sets, label_set, mode_config, prepare, train
 from engine.model_folder import check_output, write_model_folder
 from engine.paths import SHARED_DATA
@@ -30,6 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--intent-model", type=Path, help="frozen IntentModel folder")
     parser.add_argument("--shots", type=int, default=8, help="screenshot cases per intent")
     parser.add_argument("--convs", type=int, default=30, help="conversation cases per intent")
+    parser.add_argument("--varied", type=int, default=0,
+                        help="varied screenshot cases per intent (phone and desktop apps, dark "
+                        "themes, marks, crops: engine.vision.render_styles); the test split "
+                        "gets a quarter as many, in fonts training never sees")
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--visual", action="store_true",
                         help="add EfficientNet box features (off: on the synthetic sets they "
@@ -53,6 +58,11 @@ def main(argv: list[str] | None = None) -> int:
 
         encoder = ImageEncoder.load(device="cpu", long_side=256)
     train_cases, test_cases = build_sets(args.data, args.shots, args.convs, args.seed)
+    if args.varied:
+        n = len(labels(args.data))
+        train_cases += screenshot_cases(args.data, "train", args.varied * n, args.seed, True)
+        test_cases += screenshot_cases(args.data, "test", max(1, args.varied // 4) * n,
+                                       args.seed, True)
     train_items = prepare(train_cases, label_names, text, "full", encoder, seed=args.seed)
     test_items = prepare(test_cases, label_names, text, "full", encoder, seed=args.seed + 1)
     config = mode_config("full", label_names)
@@ -68,13 +78,20 @@ def main(argv: list[str] | None = None) -> int:
     model = train(config, train_items, epochs=args.epochs, seed=args.seed, initial=initial,
                   device=device)
     score = accuracy(model, test_items)
+    groups = {"screenshot": lambda c: c.kind == "screenshot" and "-varied-" not in c.id,
+              "varied_screenshot": lambda c: "-varied-" in c.id,
+              "conversation": lambda c: c.kind == "conversation"}
+    by_kind = {f"synthetic_test_{name}": round(accuracy(model, chosen), 4)
+               for name, keep in groups.items()
+               if (chosen := [i for i in test_items if keep(i.case)])}
     model.config.training = {"data": "engine.fusion.synthetic (Bitext 8k, NLU++ hotels and our "
                              "out-of-scope list, MultiDoGO train follow-ups, our agent offers; "
                              "sha1 split)",
-                             "train_cases": len(train_cases), "epochs": args.epochs,
+                             "train_cases": len(train_cases), "varied": args.varied,
+                             "epochs": args.epochs,
                              "seed": args.seed, "text": text.name,
                              "visual": encoder is not None, "pretrained": args.pretrain}
-    model.config.metrics = {"synthetic_test_accuracy": round(score, 4)}
+    model.config.metrics = {"synthetic_test_accuracy": round(score, 4), **by_kind}
     write_model_folder(args.out, model.save)
     print(json.dumps(model.config.metrics), f"({time.perf_counter() - start:.0f} s)")
     return 0

@@ -87,3 +87,20 @@ def test_every_layout_keeps_what_it_drew_as_truth_blocks(layout: str):
                for b in screen.truth_blocks)
     with pytest.raises(InputError, match="not 'popup'"):
         draw_screen(Screen("popup", "x", [], (100, 100)))
+
+
+def test_varied_screens_keep_the_split(shared_data: Path):
+    """Varied renders (engine.vision.render_styles) have seeds of their own and keep the
+    split's meaning: a screen shows an utterance of its own split's pool (every word of it
+    drawn; lines beside it in other columns may come between in reading order)."""
+    pools = load_pools(shared_data)
+    for split in ("train", "test"):
+        cases = screenshot_cases(shared_data, split, 27, varied=True)
+        assert all("-varied-" in case.id for case in cases)
+        assert all(case.turns[0].screen.layout.startswith("varied-") for case in cases)
+        for case in cases:
+            if case.note.startswith("message"):
+                drawn = {w for b in case.turns[0].screen.truth_blocks for w in b.text.split()}
+                assert any(set(u.split()) <= drawn for u in pools[split][case.intent])
+    classic = screenshot_cases(shared_data, "train", 2)
+    assert classic[0].turns[0].screen.layout in LAYOUTS  # the classic screens are unchanged
