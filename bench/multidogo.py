@@ -8,9 +8,15 @@ MultiDoGO keeps customer turns only, so every conversation here is the customer'
 Per domain, each model is trained on a subsample of that domain's train split (`--train`
 dialogues, every scored turn of them a case) and scored on dev (`--dev` dialogues):
   graph   the fused model (engine.fusion.model) over the conversation graph, frozen MiniLM
+  graph-hist        the same, its head also reading the joined conversation (history_view)
+  graph-turns       the same graph, every turn supervised with its own label (the task it
+                    states, or none), and the latest-stated pointer mixed in (turn_head)
+  graph-hist-turns  both: the redesign of issue 13
   last    the same model on the current turn alone (no graph, no history)
   concat  the same model on history + turn joined into one text (cut from the left, 128 tokens)
   lr-last / lr-concat   frozen MiniLM sentence vector + logistic regression, same two views
+  lr-both   logistic regression on the last message's and the joined text's vectors side by
+            side (the features the graph-hist model's head reads, without the graph)
   lr-recency  per-turn LR (trained on turns that state their own task) whose probabilities are
             summed over the customer's turns with weight RECENCY ** age (newest 1)
 `a+b` is the product of experts of two of them (the geometric mean of their probabilities),
@@ -19,6 +25,11 @@ combines the conversation model with the text model's joined view (engine/assist
 A name with `@tuned` reads the shipped text model's fine-tuned encoder (assets/models/default,
 frozen) instead of raw MiniLM: `graph@tuned`, `concat@tuned`, `lr-concat@tuned`, ...
 Accuracy on all scored dev turns and on the follow-ups among them.
+
+Frozen features are cached (`--cache`, under runs/): a text's token states are kept as their
+mean only, which is exact here: no MultiDoGO turn has a screenshot, so the cross-attention
+passes a turn's tokens through unchanged and the model reads their mean (a "token" that is the
+mean gives the same vector). Reruns then only train the small models.
 
     python -m bench multidogo [--domains airline finance] [--train 300] [--epochs 10]
         [--models graph lr-concat graph@tuned lr-concat@tuned]
@@ -35,14 +46,17 @@ from pathlib import Path
 
 import torch
 
-from engine.cases.multidogo import DOMAINS, Dialogue, load
+from engine.cases.multidogo import DIALOGUE_ACTS, DOMAINS, Dialogue, load
 from engine.fusion.frozen_text import FrozenText
 from engine.fusion.graph import ConversationTurn
 from engine.fusion.reader import MAX_TURNS
 from engine.fusion.train import (
     CONCAT_TOKENS,
+    IGNORE,
+    NONE,
     collate,
     for_mode,
+    joined_turns,
     mode_config,
     prepare_turns,
     train,
@@ -52,26 +66,66 @@ from engine.paths import SHARED_DATA
 
 DATA = SHARED_DATA
 REPORT = Path(__file__).resolve().parent / "reports" / "multidogo"
-FUSED_MODES = {"graph": "full", "last": "last", "concat": "concat"}
+CACHE = Path(__file__).resolve().parents[1] / "runs" / "multidogo_features.pt"
+FUSED_MODES = {"graph": "full", "last": "last", "concat": "concat", "graph-hist": "full",
+               "graph-turns": "full", "graph-hist-turns": "full"}
 RECENCY = 0.5  # lr-recency: a turn's weight halves with each newer customer turn
 ENCODERS = {"": None, "tuned": DEFAULT_FOLDER}  # `name@tuned`: the text model's encoder
 
 
-def examples(dialogues: list[Dialogue]) -> list[tuple[list[ConversationTurn], str, bool]]:
-    """(turns up to and including a scored turn (newest MAX_TURNS), its task, follow-up?)."""
+Example = tuple[list[ConversationTurn], str, bool, list[str | None]]
+
+
+def examples(dialogues: list[Dialogue]) -> list[Example]:
+    """(turns up to and including a scored turn (newest MAX_TURNS), its task, follow-up?, each
+    of those turns' own task: the task it states itself, None if it states none)."""
     out = []
     for dialogue in dialogues:
         turns = [ConversationTurn(turn.text, "customer") for turn in dialogue.turns]
+        own = [next((label for label in reversed(turn.labels) if label not in DIALOGUE_ACTS),
+                    None) for turn in dialogue.turns]
         for index, turn in enumerate(dialogue.turns):
             if turn.scored:
-                out.append((turns[max(0, index + 1 - MAX_TURNS): index + 1], turn.task,
-                            turn.follow_up))
+                start = max(0, index + 1 - MAX_TURNS)
+                out.append((turns[start: index + 1], turn.task, turn.follow_up,
+                            own[start: index + 1]))
     return out
 
 
-def joined(turns: list[ConversationTurn]) -> str:
-    """History and current turn as one text, oldest first (fused_train's concat mode)."""
-    return " | ".join(turn.text for turn in turns)
+class PooledText:
+    """A FrozenText whose token states are kept as their mean, one "token" a text, on disk.
+
+    Exact for conversations without screenshots (see the module's docstring); `save` writes
+    what was encoded since loading."""
+
+    def __init__(self, text: FrozenText, path: Path) -> None:
+        self.text, self.path, self.name = text, path, text.name
+        self.memo: dict[tuple[str, int, bool], torch.Tensor] = (
+            torch.load(path) if path.is_file() else {})
+        self.added = 0
+
+    def states(self, texts: list[str], max_length: int = 64,
+               from_left: bool = False) -> list[torch.Tensor]:
+        missing = sorted({t for t in texts if (t, max_length, from_left) not in self.memo})
+        for start in range(0, len(missing), 2048):
+            chunk = missing[start: start + 2048]
+            for t, state in zip(chunk, self.text.states(chunk, max_length, from_left),
+                                strict=True):
+                self.memo[(t, max_length, from_left)] = state.mean(0, keepdim=True)
+            self.text._memo.clear()  # the full states are not kept
+        self.added += len(missing)
+        return [self.memo[(t, max_length, from_left)] for t in texts]
+
+    def embed(self, texts: list[str]) -> torch.Tensor:
+        if not texts:
+            return torch.zeros(0, 384)
+        return torch.nn.functional.normalize(torch.cat(self.states(texts)), dim=-1)
+
+    def save(self) -> None:
+        if self.added:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            torch.save(self.memo, self.path)
+            self.added = 0
 
 
 def lr_scores(text: FrozenText, train_set, dev_set, view: str, seed: int,
@@ -80,40 +134,50 @@ def lr_scores(text: FrozenText, train_set, dev_set, view: str, seed: int,
     from sklearn.linear_model import LogisticRegression
 
     def features(rows) -> torch.Tensor:
+        last = text.embed([row[0][-1].text for row in rows])
         if view == "last":
-            return text.embed([turns[-1].text for turns, _, _ in rows])
-        states = text.states([joined(turns) for turns, _, _ in rows], CONCAT_TOKENS, True)
-        return torch.nn.functional.normalize(torch.stack([s.mean(0) for s in states]), dim=-1)
+            return last
+        states = text.states([joined_turns(row[0]) for row in rows], CONCAT_TOKENS, True)
+        whole = torch.nn.functional.normalize(torch.stack([s.mean(0) for s in states]), dim=-1)
+        return torch.cat([last, whole], dim=-1) if view == "both" else whole
 
     classifier = LogisticRegression(max_iter=2000, C=10.0, random_state=seed)
     out = torch.zeros(len(dev_set), len(labels), dtype=torch.float64)
     if view == "recency":  # per turn, on turns that state their own task; then by recency
         stated = [row for row in train_set if not row[2]]
-        classifier.fit(text.embed([t[-1].text for t, _, _ in stated]).numpy(),
-                       [task for _, task, _ in stated])
+        classifier.fit(text.embed([row[0][-1].text for row in stated]).numpy(),
+                       [row[1] for row in stated])
         columns = [labels.index(c) for c in classifier.classes_]
-        for row, (turns, _, _) in enumerate(dev_set):
+        for row, (turns, *_) in enumerate(dev_set):
             probs = classifier.predict_proba(text.embed([t.text for t in turns]).numpy())
             weights = RECENCY ** torch.arange(len(turns) - 1, -1, -1).double()
             score = (weights[:, None] * torch.from_numpy(probs).double()).sum(0)
             out[row, columns] = score / score.sum()
         return out
-    classifier.fit(features(train_set).numpy(), [task for _, task, _ in train_set])
+    classifier.fit(features(train_set).numpy(), [row[1] for row in train_set])
     columns = [labels.index(c) for c in classifier.classes_]
     out[:, columns] = torch.from_numpy(classifier.predict_proba(features(dev_set).numpy())).double()
     return out
 
 
-def fused_scores(text: FrozenText, train_set, dev_set, mode: str, epochs: int,
+def fused_scores(text: FrozenText, train_set, dev_set, name: str, epochs: int,
                  seed: int, labels: list[str]) -> torch.Tensor:
-    """The fused model in `mode` (full = graph) trained on train_set: probabilities [dev,
-    labels]."""
+    """The fused model `name` (graph, graph-hist, concat, ...) trained on train_set:
+    probabilities [dev, labels]."""
+    mode = FUSED_MODES[name]
+    history, turn_head = "hist" in name, "turns" in name
     index = {label: i for i, label in enumerate(labels)}
-    train_items = prepare_turns([for_mode(t, mode) for t, _, _ in train_set],
-                                [index[y] for _, y, _ in train_set], text, mode)
-    dev_items = prepare_turns([for_mode(t, mode) for t, _, _ in dev_set],
-                              [index[y] for _, y, _ in dev_set], text, mode)
-    model = train(mode_config(mode, labels), train_items, epochs=epochs, seed=seed, log=None)
+
+    def items(rows):
+        own = [[IGNORE if task is not None and task not in index
+                else NONE if task is None else index[task] for task in row[3]] for row in rows]
+        return prepare_turns([for_mode(row[0], mode) for row in rows],
+                             [index[row[1]] for row in rows], text, mode,
+                             turn_labels=own if turn_head else None, history=history)
+
+    train_items, dev_items = items(train_set), items(dev_set)
+    config = mode_config(mode, labels, history_view=history, turn_head=turn_head)
+    model = train(config, train_items, epochs=epochs, seed=seed, log=None)
     rows = []
     with torch.no_grad():
         for start in range(0, len(dev_items), 64):
@@ -128,8 +192,7 @@ def combined(parts: list[torch.Tensor]) -> torch.Tensor:
 
 
 def accuracy(right: list[bool], rows, follow_ups_only: bool = False) -> float:
-    chosen = [r for r, (_, _, follow) in zip(right, rows, strict=True)
-              if follow or not follow_ups_only]
+    chosen = [r for r, row in zip(right, rows, strict=True) if row[2] or not follow_ups_only]
     return sum(chosen) / max(1, len(chosen))
 
 
@@ -144,12 +207,14 @@ def main(argv: list[str] | None = None) -> int:
                         default=["graph", "last", "concat", "lr-last", "lr-concat"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--report", type=Path, default=REPORT)
+    parser.add_argument("--cache", type=Path, default=CACHE,
+                        help="frozen features kept here between runs")
     args, _ = parser.parse_known_args(argv)
     if not (args.data / "multidogo").is_dir():
         print(f"MultiDoGO not found under {args.data}; nothing measured.")
         return 0
     torch.set_num_threads(1)
-    texts: dict[str, FrozenText] = {}
+    texts: dict[str, PooledText] = {}
     results: dict[str, dict[str, dict[str, float]]] = {}
     started = time.perf_counter()
     for domain in args.domains:
@@ -161,12 +226,12 @@ def main(argv: list[str] | None = None) -> int:
             rng.shuffle(dev_dialogues)
             dev_dialogues = dev_dialogues[: args.dev]
         train_set = examples(train_dialogues[: args.train])
-        seen = {task for _, task, _ in train_set}
+        seen = {row[1] for row in train_set}
         dev_set = [row for row in examples(dev_dialogues) if row[1] in seen]
         results[domain] = {"cases": {"train": len(train_set), "dev": len(dev_set),
-                                     "dev_follow_ups": sum(f for _, _, f in dev_set)}}
+                                     "dev_follow_ups": sum(row[2] for row in dev_set)}}
         labels = sorted(seen)
-        gold = torch.tensor([labels.index(task) for _, task, _ in dev_set])
+        gold = torch.tensor([labels.index(row[1]) for row in dev_set])
         probabilities: dict[str, torch.Tensor] = {}
         for name in args.models:
             for part in name.split("+"):
@@ -174,15 +239,17 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 base, _, encoder = part.partition("@")
                 if encoder not in texts:
-                    texts[encoder] = FrozenText(ENCODERS[encoder])
+                    suffix = f"@{encoder}" if encoder else ""
+                    cache = args.cache.with_name(f"{args.cache.stem}{suffix}.pt")
+                    texts[encoder] = PooledText(FrozenText(ENCODERS[encoder]), cache)
                 text = texts[encoder]
                 if base.startswith("lr-"):
                     probabilities[part] = lr_scores(text, train_set, dev_set, base[3:],
                                                     args.seed, labels)
                 else:
-                    probabilities[part] = fused_scores(text, train_set, dev_set,
-                                                       FUSED_MODES[base], args.epochs,
-                                                       args.seed, labels)
+                    probabilities[part] = fused_scores(text, train_set, dev_set, base,
+                                                       args.epochs, args.seed, labels)
+                text.save()
             probs = combined([probabilities[part] for part in name.split("+")])
             right = (probs.argmax(-1) == gold).tolist()
             results[domain][name] = {"all": round(accuracy(right, dev_set), 4),

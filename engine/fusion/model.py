@@ -11,6 +11,18 @@ How a turn is read:
    weights are returned so the reply can name the turns and boxes that mattered.
 3. `IntentHead`: reads the current turn's node state beside its own fused text vector.
 `FusedModel` composes the three; `save`/`load` write safetensors + config.json, never a pickle.
+
+Two parts for conversations, each behind a config flag that defaults off (so a checkpoint saved
+before them loads and answers exactly as it did; issue 13's redesign):
+- `history_view`: the head also reads the whole conversation as one text (its pooled token
+  states, `graph.history`, one row per conversation), beside the graph state: the concatenated
+  view and the graph in one model, trained as one, instead of two models multiplied.
+- `turn_head`: every turn node names its OWN label (what that turn itself states, or NONE:
+  a detail, a "yes", a greeting), supervised turn by turn (`graph.turn_label`), and a
+  "latest stated turn" pointer reads the conversation the way "the intent at this turn" is
+  defined: weight(t) = P(t states a task) x prod over newer turns u of P(u states none). The
+  pointer's distribution is mixed with the head's by a learned gate; `logits` are then the log
+  of the mixture (softmax of them gives it back).
 """
 
 from __future__ import annotations
@@ -54,6 +66,8 @@ class FusionConfig:
     image_long_side: int = 256  # ImageEncoder input size the visual features were made at
     use_image: bool = True  # ablations switch parts off without changing the code path
     use_graph: bool = True
+    history_view: bool = False  # the head reads graph.history (the joined conversation) too
+    turn_head: bool = False  # per-turn own labels + the latest-stated pointer (see above)
     format_version: int = FORMAT_VERSION
     training: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
@@ -259,6 +273,24 @@ class FusedOutput:
     logits: torch.Tensor  # [G, labels], one row per conversation (its current turn)
     block_attention: torch.Tensor  # [turns, T, K] tokens over OCR blocks
     graph_attention: list[tuple[torch.Tensor, torch.Tensor]]  # per GAT layer
+    turn_logits: torch.Tensor | None = None  # [turns, labels + 1] own labels, last NONE
+    pointer: torch.Tensor | None = None  # [turns] latest-stated weight of each turn (turn_head)
+
+
+def latest_stated(states_something: torch.Tensor, graph_of: torch.Tensor) -> torch.Tensor:
+    """Weight of each turn as "the latest turn that states a task" of its conversation.
+
+    `states_something` [turns]: P(turn t states a task), turns of each conversation in order;
+    `graph_of` [turns]: its conversation. weight(t) = p_t x prod_{u newer, same conversation}
+    (1 - p_u): a turn counts as far as no newer turn states something itself.
+    """
+    log_none = torch.log1p(-states_something.clamp(max=1 - 1e-6))
+    # turns of a conversation are contiguous rows: newer(t) = sum of log_none over the rows
+    # after t, less the rows after the conversation's last turn
+    after = torch.flip(torch.cumsum(torch.flip(log_none, [0]), 0), [0]) - log_none
+    last_row = torch.cumsum(torch.bincount(graph_of), 0) - 1
+    newer = after - after[last_row[graph_of]]
+    return states_something * torch.exp(newer)
 
 
 class FusedModel(nn.Module):
@@ -276,7 +308,15 @@ class FusedModel(nn.Module):
         self.config = config
         self.cross = GatedCrossAttention(config)
         self.gnn = ConversationGNN(config)
-        self.head = IntentHead(config.text_dim + config.gnn_dim, len(config.labels), config.dropout)
+        width = config.text_dim + config.gnn_dim
+        if config.history_view:
+            self.history = nn.LayerNorm(config.text_dim)
+            width += config.text_dim
+        self.head = IntentHead(width, len(config.labels), config.dropout)
+        if config.turn_head:
+            turn_width = config.text_dim + config.gnn_dim
+            self.turn_head = IntentHead(turn_width, len(config.labels) + 1, config.dropout)
+            self.pointer_gate = nn.Linear(width, 1)
 
     @property
     def labels(self) -> list[str]:
@@ -287,7 +327,13 @@ class FusedModel(nn.Module):
     ) -> FusedOutput:
         if not self.config.use_image:
             blocks = Blocks.empty(tokens.shape[0], self.config, tokens.device)
-        fused, block_attention = self.cross(tokens, token_mask, blocks)
+        if blocks.mask.any():
+            fused, block_attention = self.cross(tokens, token_mask, blocks)
+        else:  # no screenshot in the batch: the gated cross-attention returns the tokens as
+            # they came (its gates multiply by has_image = 0), so its forward is skipped
+            fused = tokens
+            block_attention = tokens.new_zeros(tokens.shape[0], tokens.shape[1],
+                                               blocks.mask.shape[1])
         turn_vectors = mean_pool(fused, token_mask)  # [turns, text_dim]
         current_rows = _current_rows(graph)
         x_text = graph.x_text.clone()
@@ -300,8 +346,35 @@ class FusedModel(nn.Module):
             current_state = torch.zeros(
                 len(current_rows), self.config.gnn_dim, device=tokens.device
             )
-        features = torch.cat([turn_vectors[current_rows], current_state], dim=-1)
-        return FusedOutput(self.head(features), block_attention, graph_attention)
+        parts = [turn_vectors[current_rows], current_state]
+        if self.config.history_view:
+            parts.append(self.history(graph.history.to(turn_vectors.dtype)))
+        features = torch.cat(parts, dim=-1)
+        logits = self.head(features)
+        if not self.config.turn_head:
+            return FusedOutput(logits, block_attention, graph_attention)
+        return self._with_pointer(logits, features, turn_vectors, states if self.config.use_graph
+                                  else None, graph, block_attention, graph_attention)
+
+    def _with_pointer(self, logits, features, turn_vectors, states, graph, block_attention,
+                      graph_attention) -> FusedOutput:
+        """The head's distribution mixed with the latest-stated pointer's (turn_head)."""
+        turn_index = graph.turn_node_index
+        context = (states[turn_index] if states is not None
+                   else turn_vectors.new_zeros(len(turn_index), self.config.gnn_dim))
+        turn_logits = self.turn_head(torch.cat([turn_vectors, context], dim=-1))
+        own = torch.softmax(turn_logits, dim=-1)
+        graph_of = graph.batch[turn_index] if hasattr(graph, "batch") and graph.batch is not None \
+            else torch.zeros_like(turn_index)
+        weight = latest_stated(1 - own[:, -1], graph_of)  # [turns]
+        stated = torch.softmax(turn_logits[:, :-1], dim=-1)  # what it states, if anything
+        pointed = torch.zeros_like(logits).index_add(0, graph_of, weight[:, None] * stated)
+        rest = 1 - pointed.sum(-1, keepdim=True)  # no turn states anything: the head alone
+        head = torch.softmax(logits, dim=-1)
+        gate = torch.sigmoid(self.pointer_gate(features))
+        mixed = gate * (pointed + rest.clamp_min(0) * head) + (1 - gate) * head
+        return FusedOutput(mixed.clamp_min(1e-9).log(), block_attention, graph_attention,
+                           turn_logits, weight)
 
     def save(self, folder: Path) -> None:
         """config.json + fusion.safetensors in `folder`."""

@@ -54,6 +54,9 @@ from engine.vision.ocr import Screenshot
 
 MODES = ("full", "no_image", "last", "concat")
 CONCAT_TOKENS = 128
+NONE = -1  # a turn label: this turn states no task itself (a detail, "yes", a greeting)
+IGNORE = -100  # a turn label: not known (cross_entropy's ignore_index)
+TURN_LOSS = 0.5  # weight of the per-turn own-label loss beside the conversation's (turn_head)
 
 
 @dataclass
@@ -90,12 +93,18 @@ def case_turns(case: SyntheticCase, mode: str, rng: random.Random, noise: float,
 def for_mode(turns: list[ConversationTurn], mode: str) -> list[ConversationTurn]:
     """What a mode reads of a conversation: all of it, the last turn, or one joined text."""
     if mode == "concat":
-        joined = " | ".join(t.text for t in turns)
+        joined = joined_turns(turns)
         last = turns[-1]
         return [ConversationTurn(joined, last.role, last.screenshots, [], extract(joined))]
     if mode == "last":
         return turns[-1:]
     return turns
+
+
+def joined_turns(turns: list[ConversationTurn]) -> str:
+    """The conversation as one text, oldest first: the concat mode's text and the history
+    view's (FusionConfig.history_view), read cut from the left at CONCAT_TOKENS."""
+    return " | ".join(turn.text for turn in turns)
 
 
 def prepare(
@@ -115,11 +124,16 @@ def prepare(
 def prepare_turns(
     all_turns: list[list[ConversationTurn]], label_ids: list[int], text: FrozenText,
     mode: str = "full", cases: list[SyntheticCase] | None = None,
+    turn_labels: list[list[int]] | None = None, history: bool = False,
 ) -> list[Prepared]:
     """Conversations (turns as the graph sees them) as tensors: each distinct text encoded
     once, block visuals from `turn.visuals` where computed (zeros otherwise).
     engine.learning.fused_retrain
-    feeds the logs' conversations through here too."""
+    feeds the logs' conversations through here too.
+
+    `turn_labels`: each turn's own label id per conversation (NONE, IGNORE or a label id),
+    kept on the graph for the turn head; `history`: the joined conversation's pooled token
+    states kept on the graph for the history view (FusionConfig.history_view)."""
     flat = [turn for turns in all_turns for turn in turns]
     max_length = CONCAT_TOKENS if mode == "concat" else 64
     states = iter(text.states([t.text for t in flat], max_length, mode == "concat"))
@@ -128,6 +142,14 @@ def prepare_turns(
     graphs = [build_graph(turns, _zeros) if mode in ("full", "no_image") else None
               for turns in all_turns]
     _fill_text_vectors([g for g in graphs if g is not None], text)
+    if history:
+        _add_history([g for g in graphs if g is not None],
+                     [turns for turns, g in zip(all_turns, graphs, strict=True) if g is not None],
+                     text)
+    if turn_labels is not None:
+        for graph, own in zip(graphs, turn_labels, strict=True):
+            if graph is not None:
+                graph.data.turn_label = torch.tensor(own, dtype=torch.long)
     prepared = []
     for index, (turns, graph) in enumerate(zip(all_turns, graphs, strict=True)):
         tokens, b_text, b_box, b_visual = [], [], [], []
@@ -148,6 +170,14 @@ def prepare_turns(
 
 def _zeros(texts: list[str]) -> torch.Tensor:
     return torch.zeros(len(texts), 384)
+
+
+def _add_history(graphs: list[ConversationGraph], all_turns: list[list[ConversationTurn]],
+                 text: FrozenText) -> None:
+    """graph.history: the mean token state of the joined conversation, cut from the left."""
+    states = text.states([joined_turns(turns) for turns in all_turns], CONCAT_TOKENS, True)
+    for graph, state in zip(graphs, states, strict=True):
+        graph.data.history = state.mean(0, keepdim=True)
 
 
 def _fill_text_vectors(graphs: list[ConversationGraph], text: FrozenText) -> None:
@@ -260,8 +290,14 @@ def fit(
                 raise TrainingCancelled("Training was cancelled; no model was written.")
             tokens, mask, blocks, graph, target = on_device(
                 _device(model), collate(shuffled[start : start + batch_size], model.config))
-            loss = torch.nn.functional.cross_entropy(
-                model(tokens, mask, blocks, graph).logits, target, label_smoothing=0.05)
+            out = model(tokens, mask, blocks, graph)
+            loss = torch.nn.functional.cross_entropy(out.logits, target, label_smoothing=0.05)
+            if out.turn_logits is not None and "turn_label" in graph:
+                own = graph.turn_label.clone()
+                own[own == NONE] = out.turn_logits.shape[1] - 1
+                if (own != IGNORE).any():
+                    loss = loss + TURN_LOSS * torch.nn.functional.cross_entropy(
+                        out.turn_logits, own, ignore_index=IGNORE)
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

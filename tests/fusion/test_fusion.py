@@ -185,3 +185,67 @@ def test_training_learns_from_the_image_and_from_earlier_turns(shared_data: Path
                             "no_image", seed=1)
     assert accuracy(model, shots) >= accuracy(model, without_image) + 0.2
     assert accuracy(model, talks) >= 0.6  # chance is 0.25; the last message says nothing
+
+
+def test_a_batch_without_screenshots_skips_the_cross_attention_exactly(inputs):
+    """The second conversation has no screenshot: alone (cross-attention skipped) it gets the
+    logits it gets inside a batch where the first one's screenshot runs the cross-attention."""
+    config, tokens, mask, blocks, graphs = inputs
+    torch.manual_seed(0)
+    model = FusedModel(config).eval()
+    with torch.no_grad():
+        model.cross.attn_gate.fill_(1.0)  # gates open, as after training
+        model.cross.ff_gate.fill_(1.0)
+        both = model(tokens, mask, blocks, batch_graphs(graphs)).logits
+        alone = model(tokens[3:], mask[3:], Blocks.empty(1, config), batch_graphs(graphs[1:]))
+    assert torch.allclose(alone.logits[0], both[1], atol=1e-5)
+    assert alone.block_attention.abs().sum() == 0
+
+
+def test_latest_stated_weighs_each_turn_by_what_newer_turns_state():
+    from engine.fusion.model import latest_stated
+
+    p = torch.tensor([0.9, 0.1, 0.8, 0.5, 0.2, 0.9, 0.7])
+    graph_of = torch.tensor([0, 0, 0, 0, 1, 1, 2])
+    expected = []
+    for t in range(len(p)):  # p_t x prod over the newer turns of the same conversation
+        newer = [u for u in range(t + 1, len(p)) if graph_of[u] == graph_of[t]]
+        expected.append(float(p[t] * torch.prod(1 - p[newer])))
+    assert torch.allclose(latest_stated(p, graph_of), torch.tensor(expected), atol=1e-6)
+
+
+def test_shipped_checkpoints_load_with_the_conversation_parts_off():
+    """Checkpoints saved before history_view / turn_head (no such keys in their config.json)
+    load, with both parts off and no new weights expected."""
+    import json
+
+    from engine import paths
+
+    for name in ("fused", "conversation"):
+        folder = paths.ASSETS / "models" / name
+        saved = json.loads((folder / "config.json").read_text())
+        model = FusedModel.load(folder)
+        if "history_view" not in saved:
+            assert not model.config.history_view and not model.config.turn_head
+            assert not hasattr(model, "turn_head") and not hasattr(model, "history")
+
+
+def test_the_conversation_parts_save_and_load(inputs, tmp_path: Path):
+    config, tokens, mask, blocks, graphs = inputs
+    history = FusionConfig(labels=LABELS, history_view=True, turn_head=True)
+    torch.manual_seed(0)
+    model = FusedModel(history).eval()
+    for graph in graphs:
+        graph.data.history = torch.randn(1, config.text_dim)
+    batch = batch_graphs(graphs)
+    model.save(tmp_path / "conversation")
+    loaded = FusedModel.load(tmp_path / "conversation")
+    assert loaded.config.history_view and loaded.config.turn_head
+    with torch.no_grad():
+        saved, again = model(tokens, mask, blocks, batch), loaded(tokens, mask, blocks, batch)
+    assert torch.equal(saved.logits.argmax(-1), again.logits.argmax(-1))
+    assert torch.allclose(saved.logits.exp().sum(-1), torch.ones(2), atol=1e-4)  # log of a mix
+    assert saved.turn_logits.shape == (len(tokens), len(LABELS) + 1)
+    assert saved.pointer.shape == (len(tokens),)
+    for graph in graphs:
+        del graph.data.history
