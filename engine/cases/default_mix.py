@@ -11,6 +11,7 @@ import csv
 import json
 import random
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -252,6 +253,34 @@ class Mix:
     cap_in: int = CAP_IN
     cap_oos: int = CAP_OOS
     aug_fraction: float = AUG_FRACTION
+    balance: bool = False  # loss weights from `balanced_weights` (False: every row alike)
+
+
+def is_bitext(case: Case) -> bool:
+    """Whether `case` (or the row it is an augmented copy of) comes from a Bitext file."""
+    return case.id.startswith("bitext")
+
+
+def balanced_weights(cases: list[Case], human_share: float = 0.5) -> list[float]:
+    """A loss weight per case: every class (out_of_scope too) weighs the same in total, and
+    within an intent that has both, the human rows weigh `human_share` and Bitext the rest.
+
+    Without it check_refund_policy (Bitext only, ~500 rows) lost real refund-policy questions to
+    get_refund, whose human rows taught the model what people's refund messages look like, and
+    place_order (2,500 rows, mostly human) drew anything phrased like a person's request. The
+    weights average 1, so the loss keeps its scale.
+    """
+    kind = lambda case: "bitext" if is_bitext(case) else "human"  # noqa: E731
+    groups = Counter((case.intent, kind(case)) for case in cases)
+    total = [1.0 / len({c.intent for c in cases}) / groups[(c.intent, kind(c))] for c in cases]
+    out = []
+    for case, weight in zip(cases, total, strict=True):
+        other = "bitext" if kind(case) == "human" else "human"
+        if groups[(case.intent, other)]:  # both voices: split the class's weight between them
+            weight *= human_share if kind(case) == "human" else 1 - human_share
+        out.append(weight)
+    mean = sum(out) / len(out)
+    return [w / mean for w in out]
 
 
 def training_cases(shared: Path, mix: Mix = Mix()) -> tuple[list[Case], list[Case]]:

@@ -11,6 +11,11 @@
    validation accuracy is kept. Under torchrun every process draws the same shuffled order and
    trains on its share of each batch, DDP averaging the gradients, so a step is the step one
    process takes (engine.learning.processes; `python -m engine.learning.distributed`).
+   The loss is cross-entropy on the labels, each row weighted when `weights` are given (the
+   default recipe balances its sources so an intent with only Bitext text is not outweighed by
+   a sibling with hundreds of human rows), plus, with a `Teacher` (a larger model's logits by
+   text), distillation (Hinton et al. 2015): T^2 * KL(teacher || student) at temperature T,
+   times `distill_weight`, on the rows the teacher has read.
 4. Calibrate on validation: temperature scaling (Guo et al. 2017), then the out-of-scope
    threshold that maximises validation accuracy.
 5. Write the folder atomically (engine.model_folder: a temporary folder beside it, renamed at the
@@ -67,6 +72,25 @@ class TrainOptions:
     base: str = text_encoder.BASE_NAME  # the pretrained encoder a new model starts from
     bf16: bool = False  # bfloat16 autocast: ~1.5-1.8x faster with AVX-512, refused on AVX2 alone
     dropout: bool = True  # off: deterministic steps, to compare runs over process counts
+    distill_weight: float = 1.0  # weight of the teacher's KL term when a Teacher is given
+    distill_temperature: float = 2.0  # T of distillation: both logits / T, the term times T^2
+
+
+@dataclass
+class Teacher:
+    """A larger model's view of the training text, for distillation: its raw logits by text,
+    columns in the order of `labels` (which must hold every label the student learns)."""
+
+    labels: list[str]
+    logits: dict[str, torch.Tensor]
+
+    def columns(self, labels: list[str]) -> torch.Tensor:
+        """Column of each of `labels` in the teacher's logits."""
+        missing = [label for label in labels if label not in self.labels]
+        if missing:
+            raise InputError(f"The teacher has no output for {missing[0]}; give it every "
+                             "intent the model learns.")
+        return torch.tensor([self.labels.index(label) for label in labels])
 
 
 def fine_tune(
@@ -79,11 +103,15 @@ def fine_tune(
     cancel: threading.Event | None = None,
     notes: dict | None = None,
     features: dict[str, torch.Tensor] | None = None,
+    weights: list[float] | None = None,
+    teacher: Teacher | None = None,
 ) -> IntentModel:
     """Train on `cases` and save the best epoch, calibrated, to `out`; return the model.
 
     `features` (heads only): pooled features by text from `encode_once` with the same encoder,
     so a caller that also scores the model (engine.learning.retrain) encodes each text once per run.
+    `weights`: one per case, the weight of its loss (None: all alike). `teacher`: soft targets
+    by text for distillation (rows whose text it lacks learn from their label alone).
     `start_from` may be a loaded model (it is then trained in place, not loaded again).
     Under torchrun every process runs this with the same arguments (engine.learning.processes)."""
     opts = options or TrainOptions()
@@ -91,6 +119,9 @@ def fine_tune(
     device = processes.join(place)
     check_output(out)  # before the work: a folder of someone's files is refused, not replaced
     torch.manual_seed(opts.seed)
+    if weights is not None and len(weights) != len(cases):
+        raise InputError(f"{len(weights)} weights were given for {len(cases)} training cases.")
+    weight_of = {id(c): w for c, w in zip(cases, weights or [], strict=False)}
     cases, val_cases = validation_split(cases, val_cases, opts.val_fraction, opts.seed,
                                         continuing=bool(start_from))
     model = _start_model(sorted({c.intent for c in cases} | {c.intent for c in val_cases}),
@@ -106,6 +137,8 @@ def fine_tune(
         raise InputError("This model was trained with adapters; retrain it with adapters or the "
                          "head alone, or start from a version without adapters.")
     index = {label: i for i, label in enumerate(model.labels)}
+    train_w = torch.tensor([weight_of.get(id(c), 1.0) for c in cases], device=model.device)
+    soft, has_soft = _teacher_targets(teacher, cases, model.labels, model.device)
     started = time.perf_counter()
     whole = opts.heads_only  # heads only: cache the whole encoder's output, train the head
     if whole:
@@ -161,7 +194,9 @@ def fine_tune(
                         logits = net(train_states[idx])
                     else:
                         logits = net(*_pad([train_states[i] for i in idx.tolist()]))
-                loss = torch.nn.functional.cross_entropy(logits.float(), train_y[idx])
+                loss = training_loss(logits.float(), train_y[idx], train_w[idx],
+                                     soft[idx] if soft is not None else None,
+                                     has_soft[idx] if has_soft is not None else None, opts)
                 optimizer.zero_grad()
                 (loss if share == 1.0 else loss * share).backward()  # DDP averages processes
                 torch.nn.utils.clip_grad_norm_(trained, 1.0)
@@ -197,6 +232,8 @@ def fine_tune(
     model.config.training = {
         **(notes or {}), "options": asdict(opts), "train_examples": len(cases),
         "val_examples": len(val_cases), "best_epoch": best["epoch"], "history": history,
+        "weighted": weights is not None,
+        "teacher_rows": int(has_soft.sum()) if has_soft is not None else 0,
         "processes": place.size, "backend": place.backend,
         "seconds": round(time.perf_counter() - started, 1),
         "started_from": str(getattr(start_from, "folder", start_from)) if start_from else None,
@@ -204,6 +241,37 @@ def fine_tune(
     processes.on_rank_zero(lambda: write_model_folder(Path(out), model.save), place)
     model.folder = Path(out)
     return model
+
+
+def training_loss(logits: torch.Tensor, gold: torch.Tensor, weights: torch.Tensor,
+                  teacher: torch.Tensor | None = None, has_teacher: torch.Tensor | None = None,
+                  opts: TrainOptions | None = None) -> torch.Tensor:
+    """Weighted cross-entropy on the labels, plus `distill_weight` * T^2 * KL(teacher ||
+    student) at temperature T over the rows the teacher read (`has_teacher`), weighted alike."""
+    opts = opts or TrainOptions()
+    ce = torch.nn.functional.cross_entropy(logits, gold, reduction="none")
+    loss = (ce * weights).sum() / weights.sum()
+    if teacher is None or has_teacher is None or not bool(has_teacher.any()):
+        return loss
+    t = opts.distill_temperature
+    kl = torch.nn.functional.kl_div(torch.log_softmax(logits / t, -1),
+                                    torch.log_softmax(teacher / t, -1),
+                                    log_target=True, reduction="none").sum(-1)
+    read = weights * has_teacher
+    return loss + opts.distill_weight * t * t * (kl * read).sum() / read.sum()
+
+
+def _teacher_targets(teacher: Teacher | None, cases: list[Case], labels: list[str],
+                     device: torch.device) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """(teacher logits per training row in the model's label order, which rows have them)."""
+    if teacher is None:
+        return None, None
+    columns = teacher.columns(labels)
+    blank = torch.zeros(len(labels))
+    rows = [teacher.logits.get(c.text) for c in cases]
+    soft = torch.stack([blank if r is None else r.float()[columns] for r in rows])
+    has = torch.tensor([r is not None for r in rows], dtype=torch.float32)
+    return soft.to(device), has.to(device)
 
 
 def calibrate(model: IntentModel, cases: list[Case]) -> None:

@@ -44,6 +44,7 @@ from engine.cases.default_mix import (
     HUMAN_VAL_FRACTION,
     SEED,
     Mix,
+    balanced_weights,
     bitext_splits,
     taxonomy,
     training_cases,
@@ -81,7 +82,8 @@ def train_default(shared: Path, out: Path, options: TrainOptions = OPTIONS, mix:
                        f"({HUMAN_VAL_FRACTION:.0%} of every mapped source label, seed {SEED}; "
                        "no Bitext)",
     }
-    return fine_tune(train, out, options, val_cases=val, notes=notes)
+    weights = balanced_weights(train) if mix.balance else None
+    return fine_tune(train, out, options, val_cases=val, notes=notes, weights=weights)
 
 
 def evaluate_default(model, shared: Path, reports: Path) -> dict[str, dict]:

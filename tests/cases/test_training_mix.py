@@ -125,3 +125,25 @@ def test_augmentation_keeps_the_label_and_changes_the_text() -> None:
 ])
 def test_shipped_model_reads_plain_requests(default_intent_model, text: str, intent: str) -> None:
     assert default_intent_model.predict([text])[0].intent == intent
+
+
+def test_balanced_weights_give_every_class_the_same_total_and_split_two_voices() -> None:
+    """An intent with only Bitext rows weighs as much in the loss as a sibling with many human
+    rows, and within a sibling with both, human and Bitext rows share its weight."""
+    from engine.cases.default_mix import balanced_weights
+
+    cases = ([Case(f"policy {i}", "check_refund_policy", f"bitext_8k:x{i}") for i in range(10)]
+             + [Case(f"refund {i}", "get_refund", f"bitext_8k:y{i}") for i in range(10)]
+             + [Case(f"money back {i}", "get_refund", f"banking77:request_refund:{i}")
+                for i in range(30)]
+             + [Case(f"weather {i}", OUT_OF_SCOPE, f"multidogo:x:{i}") for i in range(5)])
+    weights = balanced_weights(cases, human_share=0.25)
+    assert sum(weights) / len(weights) == pytest.approx(1.0)
+    total: dict[str, float] = {}
+    for case, weight in zip(cases, weights, strict=True):
+        key = case.intent + ("/human" if case.id.startswith("banking77") else "")
+        total[key] = total.get(key, 0.0) + weight
+    policy = total["check_refund_policy"]
+    assert total[OUT_OF_SCOPE] == pytest.approx(policy)
+    assert total["get_refund"] + total["get_refund/human"] == pytest.approx(policy)
+    assert total["get_refund/human"] == pytest.approx(policy / 4)
