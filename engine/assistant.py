@@ -70,7 +70,7 @@ if TYPE_CHECKING:
     from engine.fusion.model import FusedModel
     from engine.fusion.reader import FusedPrediction, MultimodalReader
     from engine.speech.transcribe import Transcriber
-    from engine.vision.ocr import ScreenReader
+    from engine.vision.ocr import ScreenReader, Screenshot
 
 log = logging.getLogger(__name__)
 
@@ -152,25 +152,29 @@ class Assistant:
             turn_id = self.store.add_turn(session_id, turn)  # committed before inference
             if spoken:  # the recording is kept first; its transcript becomes the turn's text
                 text = self._transcribe_turn(turn, turn_id)
+            readings = None  # this turn's screenshots, read once and handed on
             if turn.images:  # OCR once per image, kept on the attachment (searchable)
-                text = self._read_screenshots(turn, turn_id, text)
+                text, readings = self._read_screenshots(turn, turn_id, text)
             history = [Message.from_store(row)
                        for row in self.store.turns(session_id, last=WINDOW_TURNS)]
             needs_fused = _needs_fused(turn, history, turn_id)
-            # A follow-up without a screenshot is read joined with its conversation (below): the
-            # message alone is read only where that reading cannot be had (one forward saved).
-            prediction = (None if needs_fused and not turn.images
+            # A follow-up is read joined with its conversation, a screenshot turn with the
+            # screen's lines (below): the message alone is read only where that reading cannot
+            # be had (one text-model forward saved).
+            prediction = (None if needs_fused
                           else self.model.predict([text])[0])  # it reads the first MAX_CHARS
             fused, accepted, read, screen = None, False, None, None
             if needs_fused:
-                fused = self.multimodal.predict(history, turn_id, in_scope=bool(turn.images))
+                fused = self.multimodal.predict(
+                    history, turn_id, in_scope=bool(turn.images),
+                    readings={turn_id: readings} if readings is not None else None)
                 if not turn.images:  # the intent at this turn: joined text x conversation model
                     read = conversation_decision(self.model, fused.texts, fused.probabilities)
                 else:  # the message with the screen's telling lines x the fused model
                     from engine.fusion.screen_reading import read_screen
 
                     screen = read_screen(self.model, "" if pictured else text,
-                                         self.multimodal.read_turn(turn_id),
+                                         fused.screenshots,
                                          fused.probabilities, turn_id,
                                          fused_sure=FUSED_MIN_CONFIDENCE)
                     read = screen.prediction if screen else None
@@ -265,13 +269,16 @@ class Assistant:
         if self._multimodal is not None:
             self._multimodal.use_reader(reader)
 
-    def _read_screenshots(self, turn: Turn, turn_id: int, text: str) -> str:
-        """OCR a stored turn's images; a screenshot-only turn gets their text as its own."""
+    def _read_screenshots(self, turn: Turn, turn_id: int, text: str
+                          ) -> tuple[str, list[tuple[int, Screenshot]]]:
+        """OCR a stored turn's images; a screenshot-only turn gets their text as its own.
+        (The turn's text, its (attachment id, reading) pairs.)"""
         from engine.fusion.graph import screenshot_text
 
-        shots = [shot for _, shot in self.multimodal.read_turn(turn_id)]
+        readings = self.multimodal.read_turn(turn_id)
+        shots = [shot for _, shot in readings]
         if text.strip():
-            return text
+            return text, readings
         read = screenshot_text(shots)
         if not read:
             raise InputError("No text could be read on the screenshot; it is kept in the "
@@ -279,7 +286,7 @@ class Assistant:
         read = checked_text(read)
         self.store.set_turn_text(turn_id, read)
         turn.text = read
-        return read
+        return read, readings
 
     def _transcribe_turn(self, turn: Turn, turn_id: int) -> str:
         """Transcribe a stored voice turn and write the text into it."""

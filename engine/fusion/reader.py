@@ -64,6 +64,9 @@ class FusedPrediction:
     abstains: bool = False  # the model has an out_of_scope class (it can say "nothing here")
     probabilities: dict[str, float] = field(default_factory=dict)  # every label's
     texts: list[str] = field(default_factory=list)  # the turns read, oldest first (joined view)
+    # the current turn's screenshots as read for this answer: (attachment id, reading) pairs,
+    # so the caller (engine.fusion.screen_reading) need not read them from the store again
+    screenshots: list[tuple[int, Screenshot]] = field(default_factory=list)
 
 
 class MultimodalReader:
@@ -188,31 +191,45 @@ class MultimodalReader:
 
     # -- the conversation ---------------------------------------------------------------------
     def conversation(
-        self, history: Sequence[Message], turn_id: int
+        self, history: Sequence[Message], turn_id: int,
+        readings: dict[int, list[tuple[int, Screenshot]]] | None = None,
     ) -> tuple[list[ConversationTurn], list[list[int]]]:
-        """The graph's turns up to `turn_id` (conversation_turns) and each turn's attachment ids;
-        screenshots are read from the store (read once, then kept there)."""
+        """The graph's turns up to `turn_id` (conversation_turns) and the attachment ids of
+        each turn's screenshots; screenshots are read from the store (read once, then kept
+        there). `readings` (turn id -> (attachment id, reading) pairs): what the caller has
+        already read, used as it is; what is read here is added to it."""
+        readings = {} if readings is None else readings
         upto = [message for message in history if message.id is not None
                 and message.id <= turn_id]
-        turns = conversation_turns(upto, self._screenshots)
+
+        def screenshots(message: Message) -> list[Screenshot]:
+            if message.id not in readings:
+                readings[message.id] = self._readings(message)
+            return [shot for _, shot in readings[message.id]]
+
+        turns = conversation_turns(upto, screenshots)
         if not turns or turns[-1].turn_id != turn_id:
             raise InputError(f"Turn {turn_id} is not a customer or agent turn of this session.")
-        attachments = {message.id: list(message.attachments) for message in upto}
-        return turns, [attachments[turn.turn_id] for turn in turns]
+        return turns, [[attachment for attachment, _ in readings.get(turn.turn_id, [])]
+                       for turn in turns]
 
-    def _screenshots(self, message: Message) -> list[Screenshot]:
-        """The readings of a stored message's images (none asked for when it has none)."""
-        return [shot for _, shot in self.read_turn(message.id)] if message.attachments else []
+    def _readings(self, message: Message) -> list[tuple[int, Screenshot]]:
+        """(attachment id, reading) of a stored message's images (none asked for without)."""
+        return self.read_turn(message.id) if message.attachments else []
 
     @torch.inference_mode()
-    def predict(self, history: Sequence[Message], turn_id: int,
-                in_scope: bool = False) -> FusedPrediction:
+    def predict(self, history: Sequence[Message], turn_id: int, in_scope: bool = False,
+                readings: dict[int, list[tuple[int, Screenshot]]] | None = None,
+                ) -> FusedPrediction:
         """Intent of turn `turn_id` read with its screenshots and the turns before it.
 
         `in_scope`: name the best of the in-scope intents (out_of_scope's logit masked). The
         Assistant asks this on a screenshot turn: training never showed an out-of-scope
-        screenshot, so the class only echoes a vague typed message there."""
-        turns, attachment_ids = self.conversation(history, turn_id)
+        screenshot, so the class only echoes a vague typed message there. `readings`: the
+        screenshots the caller already read (see `conversation`); the current turn's come back
+        in `FusedPrediction.screenshots`."""
+        readings = {} if readings is None else readings
+        turns, attachment_ids = self.conversation(history, turn_id, readings)
         pictured = bool(turns[-1].screenshots)
         model = self.model if pictured else self.conversation_model
         text = self.text
@@ -242,7 +259,7 @@ class MultimodalReader:
                                box_evidence(graph, relevance, attention, attachment_ids),
                                self._version_of(model), OUT_OF_SCOPE in model.labels,
                                dict(zip(model.labels, probs.tolist(), strict=True)),
-                               [turn.text for turn in turns])
+                               [turn.text for turn in turns], readings.get(turn_id, []))
 
 
 def turn_evidence(

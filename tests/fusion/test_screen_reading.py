@@ -129,3 +129,26 @@ def test_the_fused_model_takes_part(default_intent_model: IntentModel) -> None:
     leaning = read_screen(model, "?", shot, sure)  # a fused model sure of something else
     assert leaning is not None and leaning.prediction.intent == "cancel_order"
     assert leaning.prediction.confidence < 0.99 < sure["cancel_order"]  # a mean, not a veto
+
+
+def test_a_screenshot_turn_reads_its_attachment_once_and_the_message_alone_never(
+    multimodal_assistant: Assistant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The reading OCR gave is handed on (reader -> fused model -> screen reading), not read
+    from the store again, and the text model does not read the message alone when the message
+    with the screen's lines answers (it used to, twice and once more)."""
+    assistant = multimodal_assistant
+    intent, heading, lines = PAGES[0]
+    page = _page(tmp_path, heading, lines)
+    store, model = assistant.store, assistant.model
+    asked: list[int] = []
+    alone: list[list[str]] = []
+    real_attachments, real_predict = store.attachments, model.predict
+    monkeypatch.setattr(store, "attachments",
+                        lambda turn_id: asked.append(turn_id) or real_attachments(turn_id))
+    monkeypatch.setattr(model, "predict", lambda texts: alone.append(texts) or real_predict(texts))
+    reply = assistant.respond(assistant.new_session(channel="test"),
+                              Turn(text="help", images=[page]))
+    assert reply.intent == intent and reply.evidence.boxes
+    assert asked.count(reply.turn_id) == 1 and alone == []
+    assert reply.evidence.boxes[0].attachment_id == real_attachments(reply.turn_id)[0]["id"]
