@@ -15,7 +15,7 @@ product's answer, the same text model (the shipped one unless `--model`) reads o
 
 Printed: accuracy n/N and out_of_scope right n/N per view; results.json under --report.
 
-    python -m bench conversations [--file conversations.jsonl] [--oos 0.7]
+    python -m bench conversations [--file conversations.jsonl] [--oos 0.7] [--joined-tokens 48]
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import torch
 
 from engine.assistant import Assistant
 from engine.cases.datasets import read_cases
+from engine.nlu import joined as joined_reading
 from engine.nlu.intent import IntentModel
 from engine.nlu.joined import joined_probabilities
 from engine.paths import SHARED_DATA
@@ -90,8 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, default=None, help="text model folder")
     parser.add_argument("--oos", type=float, default=0.7,
                         help="joined+oos: the conversation model's out_of_scope at p >= this")
+    parser.add_argument("--joined-tokens", type=int, default=joined_reading.JOINED_TOKENS,
+                        help="tokens of the joined turns the text model reads")
     parser.add_argument("--report", type=Path, default=REPORT)
     args, _ = parser.parse_known_args(argv)
+    joined_reading.JOINED_TOKENS = args.joined_tokens  # the product path reads it at each turn
     if not args.file.is_file():
         print(f"{args.file} not found; nothing measured.")
         return 0
@@ -116,12 +120,14 @@ def main(argv: list[str] | None = None) -> int:
                          "out_of_scope_cases": len(oos)}
         print(f"{name:<12} {right:>3}/{len(gold)}  {right / len(gold):.3f}   "
               f"out_of_scope {right_oos}/{len(oos)}")
-    print(f"({time.perf_counter() - started:.0f} s; text model {model.version})")
+    print(f"({time.perf_counter() - started:.0f} s; text model {model.version}, joined turns "
+          f"read to {joined_reading.JOINED_TOKENS} tokens)")
     args.report.mkdir(parents=True, exist_ok=True)
     for i, row in enumerate(rows):
         row.update({name: answers[i] for name, answers in views.items()})
     (args.report / "results.json").write_text(json.dumps(
         {"file": args.file.name, "text_model": model.version, "oos": args.oos,
+         "joined_tokens": joined_reading.JOINED_TOKENS,
          "results": results}, indent=2))
     (args.report / "predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return 0

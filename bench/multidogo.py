@@ -204,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dev", type=int, default=0, help="dev dialogues per domain (0: all)")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--models", nargs="+",
-                        default=["graph", "last", "concat", "lr-last", "lr-concat"])
+                        default=["lr-last", "lr-concat", "concat", "graph",
+                                 "graph-hist-turns"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--report", type=Path, default=REPORT)
     parser.add_argument("--cache", type=Path, default=CACHE,

@@ -4,8 +4,8 @@ Why: the fine-tuned text model reads people's wording far better than the conver
 over frozen MiniLM, and a follow-up ("yes go ahead", "4471") only means something with the
 turns before it - the customer's earlier words and the agent's question ("Would you like me to
 cancel the order?") both. So the spoken turns (customer and agent, oldest first) are joined
-into one text and the text model reads it cut from the LEFT at its usual 64 tokens: the newest
-words always stay, old ones fall off first, and the cost is one ordinary text-model forward
+into one text and the text model reads it cut from the LEFT at JOINED_TOKENS (48) tokens: the
+newest words always stay, old ones fall off first, and the cost is one text-model forward
 however long the session is. Measured on frontdesk-eval conversations dev by
 `python -m bench conversations` (the joined view against the last message, customer turns only,
 per-turn recency and the conversation model).
@@ -31,6 +31,9 @@ from engine.nlu.intent import MAX_CHARS, IntentModel, IntentPrediction
 from engine.types import OUT_OF_SCOPE
 
 SEPARATOR = " "  # plain space: the model was tuned on single messages, not on markup
+JOINED_TOKENS = 48  # the newest tokens of the joined turns the text model reads (its own
+# limit is 64): frontdesk-eval conversations dev, joined reading alone, 64 -> 40/65, 56 -> 41,
+# 48 -> 43, 40 -> 40; a shorter forward on every follow-up too
 CONVERSATION_OOS = 0.7  # the conversation model's out_of_scope stands at this probability
 # (frontdesk-eval dev: 44/65 with it, 45/65 without; without it a food question after a shop
 # topic is named as that topic, Low)
@@ -43,17 +46,19 @@ def joined_text(texts: Sequence[str]) -> str:
     return SEPARATOR.join(text.strip() for text in texts if text and text.strip())[-MAX_CHARS:]
 
 
-def joined_probabilities(model: IntentModel, conversations: Sequence[Sequence[str]]
-                         ) -> torch.Tensor:
-    """Calibrated probabilities [B, labels] of each conversation read as one text, cut from the
-    left (the tokenizer's truncation side is restored afterwards, even on error)."""
-    tokenizer = model.tokenizer
-    side = tokenizer.truncation_side
+def joined_probabilities(model: IntentModel, conversations: Sequence[Sequence[str]],
+                         tokens: int | None = None) -> torch.Tensor:
+    """Calibrated probabilities [B, labels] of each conversation read as one text, its newest
+    `tokens` tokens (JOINED_TOKENS by default; cut from the left; the tokenizer's truncation
+    side and the model's length are restored afterwards, even on error)."""
+    tokenizer, config = model.tokenizer, model.config
+    side, length = tokenizer.truncation_side, config.max_length
     tokenizer.truncation_side = "left"
+    config.max_length = min(tokens or JOINED_TOKENS, length)
     try:
         return model.probabilities([joined_text(texts) for texts in conversations])
     finally:
-        tokenizer.truncation_side = side
+        tokenizer.truncation_side, config.max_length = side, length
 
 
 def predict_joined(model: IntentModel, texts: Sequence[str]) -> IntentPrediction:

@@ -12,6 +12,7 @@ import torch
 from engine.nlu.intent import MAX_CHARS, IntentModel
 from engine.nlu.joined import (
     CONVERSATION_OOS,
+    JOINED_TOKENS,
     conversation_decision,
     joined_probabilities,
     joined_text,
@@ -40,6 +41,22 @@ def test_the_joined_view_is_cut_from_the_left(default_intent_model: IntentModel)
     plain = model.probabilities([joined_text(["hello", "I want to cancel my order"])])[0]
     again = joined_probabilities(model, [["hello", "I want to cancel my order"]])[0]
     assert torch.allclose(plain, again, atol=1e-5)
+
+
+def test_the_joined_view_reads_its_newest_joined_tokens(default_intent_model: IntentModel
+                                                        ) -> None:
+    """Words further back than JOINED_TOKENS tokens do not count (a shorter forward on every
+    follow-up); the model's own length and the tokenizer's side are left as they were."""
+    model = default_intent_model
+    length, side = model.config.max_length, model.tokenizer.truncation_side
+    assert JOINED_TOKENS < length
+    newest = ["the dog " * 25, "I want to cancel my order"]  # about 56 tokens
+    apples, pears = [["apple " * 20, *newest]], [["pear " * 20, *newest]]
+    assert torch.allclose(joined_probabilities(model, apples)[0],
+                          joined_probabilities(model, pears)[0], atol=1e-6)
+    assert not torch.allclose(joined_probabilities(model, apples, tokens=length)[0],
+                              joined_probabilities(model, pears, tokens=length)[0], atol=1e-6)
+    assert (model.config.max_length, model.tokenizer.truncation_side) == (length, side)
 
 
 def test_conversation_decision_rules(default_intent_model: IntentModel) -> None:
