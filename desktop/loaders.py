@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from desktop.native_preload import AFTER_TEXT_MODEL, NUMPY, TORCH, TRITON, preload
+from desktop.native_preload import AFTER_TEXT_MODEL, NUMPY, TOKENIZERS, TORCH, TRITON, preload
 from desktop.settings import DesktopSettings
 
 
@@ -44,7 +44,7 @@ def load_assistant(home: Path, settings: DesktopSettings):
     """Runs on the engine thread: the only place torch & co. get imported (torch's libraries
     loaded first with the GIL released, desktop.native_preload)."""
     reserve_ui_core()  # before torch's libgomp is loaded: it reads OMP_NUM_THREADS then
-    preload(NUMPY, TORCH, TRITON)
+    preload(NUMPY, TORCH, TRITON, TOKENIZERS)
     device = settings.device
     if device == "auto":
         import torch

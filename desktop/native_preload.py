@@ -3,11 +3,12 @@
 CPython holds the GIL while an extension module's shared object is dlopen'ed, so the static
 initialisers of the libraries behind it run with the UI thread locked out: torch's (operator
 registration in libtorch_cpu) froze the window 0.4-0.9 s while the engine thread imported
-torch, OpenCV's 0.3 s, CTranslate2's and onnxruntime's 0.1 s each (2-core machine). A call
-through ctypes to libc's `dlopen` releases the GIL for its duration. Loading the same files
-that way first, with the flags the import itself will use, leaves the import only the module's
-own init: the dynamic loader hands the already-loaded object back. A file that is not where it
-is looked for (another layout, another platform) is skipped and the import does it as before;
+torch, OpenCV's 0.3 s, CTranslate2's and onnxruntime's 0.1 s each, PyAV's 0.6 s with its files
+not cached yet (2-core machine). A call through ctypes to libc's `dlopen` releases the GIL for
+its duration, reading the files from disk included. Loading the same files that way first, with
+the flags the import itself will use, leaves the import only the module's own init: the dynamic
+loader hands the already-loaded object back. A file that is not where it is looked for (another
+layout, another platform) is skipped and the import does it as before;
 FRONTDESK_NATIVE_PRELOAD=0 turns all of it off (the imports then load everything themselves).
 """
 
@@ -43,12 +44,14 @@ class Native:
 NUMPY = Native("numpy", "_core._multiarray_umath")  # numpy 2 (with OpenBLAS behind it)
 TORCH = Native("torch", "_C", global_libs=("lib/libtorch_global_deps.so",))
 TRITON = Native("triton", "_C.libtriton")  # torch._dynamo imports it where it is installed
+TOKENIZERS = Native("tokenizers", "tokenizers")  # transformers' fast tokenizers, faster-whisper
 CTRANSLATE2 = Native("ctranslate2", "_ext")  # faster-whisper
+PYAV = Native("av", "_core")  # faster-whisper's audio decoding, with FFmpeg's libraries behind it
 ONNXRUNTIME = Native("onnxruntime", "capi.onnxruntime_pybind11_state")  # Silero VAD, RapidOCR
 OPENCV = Native("cv2", "cv2")  # RapidOCR
 LLVMLITE = Native("llvmlite", libs=("binding/libllvmlite.so",))  # numba, via torch_geometric
 # what the speech and screenshot threads load, both at once, after the text model
-AFTER_TEXT_MODEL = (CTRANSLATE2, ONNXRUNTIME, OPENCV, LLVMLITE)
+AFTER_TEXT_MODEL = (CTRANSLATE2, PYAV, ONNXRUNTIME, OPENCV, LLVMLITE)
 
 preloaded: list[str] = []  # the files loaded here, in order (what the loading test reads)
 _one_at_a_time = threading.Lock()
