@@ -204,6 +204,9 @@ VARIANTS: dict[str, Callable] = {
                                                           "fused_tuned_p", text_oos=0.4),
     "poe_rank6_w2_textoos_f04_cand": _with_fused(_ranked_join(6, 2), "fused_tuned_p",
                                                  text_oos=0.4),
+    **{f"poe_rank6_w2_textoos_f04{'_cand' if key != 'fused_p' else ''}_fw{w}":
+       _with_fused(_ranked_join(6, 2), key, fused_weight=w, text_oos=0.4)
+       for key in ("fused_p", "fused_tuned_p") for w in (0.25, 0.5, 0.75)},
     "poe_rank5_w2_textoos": _with_fused(_ranked_join(5, 2), text_oos=1.01),
     "poe_rank4_w2_textoos": _with_fused(_ranked_join(4, 2), text_oos=1.01),
     "poe_rank8_w3_textoos": _with_fused(_ranked_join(8, 3), text_oos=1.01),
