@@ -15,8 +15,14 @@ calibration before/after, and the ablation of the training mix.
   scored on typed dev and the human validation split; written to bench/reports/natural/
   ablation.json and printed. The first run encodes ~35k texts (15 min on the shared 2-core CPU);
   the features are kept in ~/.cache/frontdesk/ablation_features.safetensors for the next.
+- `--teacher`: is all-mpnet-base-v2 worth distilling from? Frozen mpnet against frozen MiniLM,
+  the same linear head on the same 7,000-row sample of the recipe's mix (no augmentation), then
+  the MiniLM head distilled from the mpnet head (engine.learning.train.training_loss), with and
+  without `balanced_weights`; written to bench/reports/natural/teacher.json. mpnet reads ~10
+  texts a second on the shared CPU (~15-30 min for the ~8,500 texts; cached in
+  ~/.cache/frontdesk/mpnet_probe_features.safetensors).
 
-    python -m bench natural [--model DIR] [--before DIR] [--no-voice] [--ablation]
+    python -m bench natural [--model DIR] [--before DIR] [--no-voice] [--ablation] [--teacher]
 """
 
 from __future__ import annotations
@@ -141,9 +147,15 @@ def ablation_table(shared: Path, base: Mix | None = None,
     from safetensors.torch import load_file, save_file
 
     from engine.cases.datasets import read_cases
-    from engine.cases.default_mix import SEED, SOURCES, Mix, taxonomy, training_cases
-    from engine.learning.evaluate import score
-    from engine.learning.train import encode_once, fit_calibration
+    from engine.cases.default_mix import (
+        SEED,
+        SOURCES,
+        Mix,
+        balanced_weights,
+        taxonomy,
+        training_cases,
+    )
+    from engine.learning.train import encode_once
     from engine.nlu.intent import IntentConfig, IntentModel
     from engine.types import OUT_OF_SCOPE
 
@@ -177,26 +189,112 @@ def ablation_table(shared: Path, base: Mix | None = None,
         features = lambda cases: torch.stack([cache[c.text] for c in cases])  # noqa: E731
         gold = lambda cases: torch.tensor([index[c.intent] for c in cases])  # noqa: E731
         torch.manual_seed(SEED)
-        head = linear_head(features(train), gold(train), len(labels), seed=SEED)
-        encoder.head = head
-        with torch.no_grad():
-            fit_calibration(encoder, head(features(val)), gold(val))
-            row = {"train_rows": len(train)}
-            for part, cases in (("val", val), ("dev", dev)):
-                probs = encoder.pooled_probabilities(features(cases))
-                predicted = [encoder.decide(p).intent for p in probs]
-                m = score([c.intent for c in cases], predicted)
-                row[part] = {"in": m["in_scope_accuracy"], "P": m["oos_precision"] or 0.0,
-                             "R": m["oos_recall"] or 0.0}
-        out[name] = row
+        weights = torch.tensor(balanced_weights(train)) if mix.balance else None
+        head = linear_head(features(train), gold(train), len(labels), seed=SEED, weights=weights)
+        out[name] = {"train_rows": len(train),
+                     **head_scores(encoder, head, cache, {"val": val, "dev": dev}, index)}
+    return out
+
+
+def head_scores(encoder, head: torch.nn.Linear, cache: dict[str, torch.Tensor],
+                sets: dict[str, list], index: dict[str, int]) -> dict[str, dict]:
+    """Put `head` on `encoder`, calibrate it on `sets["val"]` as training does, and score it
+    on every set: {set: {"in": in-scope accuracy, "P"/"R": OOS precision/recall}}."""
+    import torch
+
+    from engine.learning.evaluate import score
+    from engine.learning.train import fit_calibration
+
+    features = lambda cases: torch.stack([cache[c.text] for c in cases])  # noqa: E731
+    encoder.head = head
+    out = {}
+    with torch.no_grad():
+        val = sets["val"]
+        fit_calibration(encoder, head(features(val)),
+                        torch.tensor([index[c.intent] for c in val]))
+        for part, cases in sets.items():
+            probs = encoder.pooled_probabilities(features(cases))
+            m = score([c.intent for c in cases], [encoder.decide(p).intent for p in probs])
+            out[part] = {"in": m["in_scope_accuracy"], "P": m["oos_precision"] or 0.0,
+                         "R": m["oos_recall"] or 0.0}
+    return out
+
+
+def teacher_probe(shared: Path, minilm_cache: Path, mpnet_cache: Path,
+                  sample_size: int = 7000) -> dict[str, dict]:
+    """Frozen mpnet vs frozen MiniLM (the same head on the same sample of the recipe's mix,
+    no augmentation), then MiniLM heads on the whole mix distilled from the mpnet head on the
+    sampled rows (`distill_weight` a, temperature T), with and without `balanced_weights`."""
+    import random
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from engine.cases.datasets import read_cases
+    from engine.cases.default_mix import SEED, Mix, balanced_weights, taxonomy, training_cases
+    from engine.learning.train import TrainOptions, encode_once
+    from engine.nlu.encoder import MPNET_NAME
+    from engine.nlu.intent import IntentConfig, IntentModel
+    from engine.types import OUT_OF_SCOPE
+
+    torch.set_num_threads(1)  # tiny heads: two threads waiting on each other were ~20x slower
+    labels = sorted(taxonomy(shared)) + [OUT_OF_SCOPE]
+    index = {label: i for i, label in enumerate(labels)}
+    train, val = training_cases(shared, replace(Mix(), augment=()))
+    dev = read_cases(DEV / "typed.jsonl")
+    sample = random.Random(1).sample(train, min(sample_size, len(train)))
+    sets = {"val": val, "dev": dev}
+    caches, encoders = {}, {}
+    for name, base, path, texts in (
+            ("minilm", None, minilm_cache, train + val + dev),
+            ("mpnet", MPNET_NAME, mpnet_cache, sample + val + dev)):
+        config = IntentConfig(labels=labels, trainable_layers=0, **({"base": base} if base else {}))
+        encoders[name] = IntentModel(config)
+        caches[name] = load_file(str(path)) if path.exists() else {}
+        missing = [c.text for c in texts if c.text not in caches[name]]
+        if missing:
+            caches[name].update(encode_once(encoders[name], missing))
+            save_file({t: v.contiguous() for t, v in caches[name].items()}, str(path))
+    gold = lambda cases: torch.tensor([index[c.intent] for c in cases])  # noqa: E731
+    out = {}
+    for name in ("minilm", "mpnet"):
+        feats = torch.stack([caches[name][c.text] for c in sample])
+        torch.manual_seed(SEED)
+        head = linear_head(feats, gold(sample), len(labels), seed=SEED)
+        out[f"frozen {name}, {len(sample)}-row sample"] = head_scores(
+            encoders[name], head, caches[name], sets, index)
+        if name == "mpnet":
+            teacher_head = head
+    mpnet = caches["mpnet"]
+    with torch.no_grad():
+        logits = torch.stack([teacher_head(mpnet[c.text]) if c.text in mpnet
+                              else torch.zeros(len(labels)) for c in train])
+    has = torch.tensor([float(c.text in mpnet) for c in train])
+    feats = torch.stack([caches["minilm"][c.text] for c in train])
+    for balance in (False, True):
+        weights = torch.tensor(balanced_weights(train)) if balance else None
+        for weight, temperature in ((0.0, 2.0), (1.0, 2.0), (1.0, 4.0), (3.0, 2.0)):
+            options = TrainOptions(distill_weight=weight, distill_temperature=temperature)
+            torch.manual_seed(SEED)
+            head = linear_head(feats, gold(train), len(labels), seed=SEED, weights=weights,
+                               teacher=logits, has_teacher=has, options=options)
+            out[f"minilm whole mix{', balanced' if balance else ''}, distilled a={weight} "
+                f"T={temperature}"] = head_scores(encoders["minilm"], head, caches["minilm"],
+                                                  sets, index)
     return out
 
 
 def linear_head(features: torch.Tensor, gold: torch.Tensor, n_labels: int,
-                epochs: int = 40, lr: float = 3e-3, seed: int = 13) -> torch.nn.Linear:
-    """A linear head on frozen features (AdamW, dropout 0.1, batch 256): the ablation's model."""
+                epochs: int = 40, lr: float = 3e-3, seed: int = 13,
+                weights: torch.Tensor | None = None, teacher: torch.Tensor | None = None,
+                has_teacher: torch.Tensor | None = None, options=None) -> torch.nn.Linear:
+    """A linear head on frozen features (AdamW, dropout 0.1, batch 256): the ablation's model.
+    Its loss is the training loop's (`training_loss`: row weights, a teacher's logits)."""
     import torch
 
+    from engine.learning.train import training_loss
+
+    weights = torch.ones(len(features)) if weights is None else weights
     head = torch.nn.Linear(features.shape[1], n_labels)
     optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=0.01)
     dropout = torch.nn.Dropout(0.1)
@@ -205,7 +303,9 @@ def linear_head(features: torch.Tensor, gold: torch.Tensor, n_labels: int,
         order = torch.randperm(len(features), generator=generator)
         for start in range(0, len(order), 256):
             idx = order[start:start + 256]
-            loss = torch.nn.functional.cross_entropy(head(dropout(features[idx])), gold[idx])
+            loss = training_loss(head(dropout(features[idx])), gold[idx], weights[idx],
+                                 None if teacher is None else teacher[idx],
+                                 None if has_teacher is None else has_teacher[idx], options)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -238,6 +338,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--before", type=Path, help="an earlier model folder to compare")
     parser.add_argument("--no-voice", action="store_true", help="skip voice dev (Whisper)")
     parser.add_argument("--ablation", action="store_true", help="rerun the ablation table")
+    parser.add_argument("--teacher", action="store_true",
+                        help="frozen mpnet vs MiniLM and distilled heads (teacher.json)")
     args = parser.parse_args(argv)
     REPORTS.mkdir(parents=True, exist_ok=True)
     results = {"after": evaluate_model(args.model, not args.no_voice)}
@@ -250,6 +352,18 @@ def main(argv: list[str] | None = None) -> int:
     (REPORTS / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     if args.ablation:
         (REPORTS / "ablation.json").write_text(json.dumps(ablation(), indent=2) + "\n")
+    if args.teacher:
+        cache = Path.home() / ".cache" / "frontdesk"
+        cache.mkdir(parents=True, exist_ok=True)
+        (REPORTS / "teacher.json").write_text(json.dumps(teacher_probe(
+            SHARED, cache / "ablation_features.safetensors",
+            cache / "mpnet_probe_features.safetensors"), indent=2) + "\n")
+    probe = REPORTS / "teacher.json"
+    if probe.exists():
+        print("teacher probe (frozen features + linear head; typed dev in-scope / OOS P / R):")
+        for name, row in json.loads(probe.read_text()).items():
+            print(f"  {name:<52} {row['dev']['in']:.3f} / {row['dev']['P']:.3f} / "
+                  f"{row['dev']['R']:.3f}")
     table = REPORTS / "ablation.json"
     if table.exists():
         print("ablation (frozen MiniLM + linear head; typed dev in-scope / OOS P / OOS R):")
