@@ -18,6 +18,10 @@ Modes (the ablations of bench.fusion build on them):
   last      the current turn alone: no graph, no history
   concat    no graph; history and current turn joined into one text (oldest first, cut from
             the left at 128 tokens so the newest words stay)
+Two options of the full mode for conversations (FusionConfig flags, engine.fusion.model): the
+head also reads the joined conversation (`prepare_turns(history=True)`, history_view), and every
+turn is supervised with its own label (`turn_labels`, turn_head: TURN_LOSS x the per-turn loss
+beside the conversation's); bench.multidogo compares them.
 
 The recipe of the shipped models is engine.recipes.fused_model.
 """

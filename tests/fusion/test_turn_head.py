@@ -14,7 +14,8 @@ import torch
 
 from engine.fusion.frozen_text import FrozenText
 from engine.fusion.graph import ConversationTurn
-from engine.fusion.train import NONE, collate, mode_config, predict, prepare_turns, train
+from engine.fusion.model import FusedModel
+from engine.fusion.train import IGNORE, NONE, collate, mode_config, predict, prepare_turns, train
 
 STATEMENTS = {  # wordings of our own, one task each
     "track_order": ["where is my parcel", "my package never arrived",
@@ -77,3 +78,32 @@ def test_the_turn_head_points_at_the_latest_stated_turn(text: FrozenText):
         pointed.append(int(weights.argmax()) == latest)
         start += len(turns)
     assert sum(pointed) / len(pointed) >= 0.95
+
+
+def test_bench_features_are_exact_and_turns_carry_their_own_task(text: FrozenText,
+                                                                 shared_data, tmp_path):
+    """bench.multidogo keeps each text's pooled states only: without screenshots the model
+    gives the same answer as over the full token states; each turn's own task is what it
+    states itself (None on a detail or a yes), the case's label the task at that turn."""
+    from bench.multidogo import PooledText, examples
+    from engine.cases.multidogo import load
+
+    rows = examples(load(shared_data, "airline", "dev")[:3])
+    follow_ups = [row for row in rows if row[2]]
+    assert follow_ups and all(row[3][-1] is None for row in follow_ups)
+    assert all(row[1] == next(t for t in reversed(row[3]) if t is not None)
+               for row in rows if any(t is not None for t in row[3]))
+    labels = sorted({row[1] for row in rows})
+    own = [[NONE if t is None else labels.index(t) if t in labels else IGNORE for t in row[3]]
+           for row in rows]
+    config = mode_config("full", labels, history_view=True, turn_head=True)
+    torch.manual_seed(0)
+    model = FusedModel(config).eval()
+    outs = []
+    for features in (text, PooledText(text, tmp_path / "features.pt")):
+        items = prepare_turns([row[0] for row in rows], [0] * len(rows), features,
+                              turn_labels=own, history=True)
+        with torch.no_grad():
+            *batch, _ = collate(items, config)
+            outs.append(model(*batch).logits)
+    assert torch.allclose(outs[0], outs[1], atol=1e-4)
