@@ -253,7 +253,7 @@ class Mix:
     cap_in: int = CAP_IN
     cap_oos: int = CAP_OOS
     aug_fraction: float = AUG_FRACTION
-    balance: bool = False  # loss weights from `balanced_weights` (False: every row alike)
+    balance: bool = False  # `balanced_weights` as loss weights: tried, not shipped (model card)
 
 
 def is_bitext(case: Case) -> bool:
@@ -272,7 +272,8 @@ def balanced_weights(cases: list[Case], human_share: float = 0.5) -> list[float]
     """
     kind = lambda case: "bitext" if is_bitext(case) else "human"  # noqa: E731
     groups = Counter((case.intent, kind(case)) for case in cases)
-    total = [1.0 / len({c.intent for c in cases}) / groups[(c.intent, kind(c))] for c in cases]
+    classes = len({case.intent for case in cases})
+    total = [1.0 / classes / groups[(c.intent, kind(c))] for c in cases]
     out = []
     for case, weight in zip(cases, total, strict=True):
         other = "bitext" if kind(case) == "human" else "human"
