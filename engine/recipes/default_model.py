@@ -1,6 +1,6 @@
 """The recipe of the shipped default model (assets/models/default), rerunnable end to end.
 
-    python -m engine.recipes.default_model --out assets/models/default [--layers 2]
+    python -m engine.recipes.default_model --out assets/models/default [--layers 2] [--balance]
 
 In scope, three voices:
 - Bitext (templated): the train part of `bitext_8k_customer_service_sample.csv` (80/10/10 per
@@ -197,12 +197,14 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=OPTIONS.trainable_layers,
                         help="top encoder layers to fine-tune (0: the head alone)")
     parser.add_argument("--reports", type=Path, default=ASSETS.parent / "bench" / "reports")
+    parser.add_argument("--balance", action="store_true",
+                        help="class-balanced loss weights (tried, not shipped: model card)")
     args = parser.parse_args()
     options = replace(OPTIONS, epochs=args.epochs, trainable_layers=args.layers,
                       heads_only=args.layers == 0, **({"epochs": HEAD_EPOCHS, "head_lr": HEAD_LR,
                                                         "batch_size": HEAD_BATCH}
                                                        if args.layers == 0 else {}))
-    model = train_default(args.shared, args.out, options)
+    model = train_default(args.shared, args.out, options, replace(Mix(), balance=args.balance))
     print(f"saved {model.version} to {args.out}")
     results = evaluate_default(model, args.shared, args.reports)
     write_card(model, results)
