@@ -17,7 +17,7 @@ calibration before/after, and the ablation of the training mix.
   the features are kept in ~/.cache/frontdesk/ablation_features.safetensors for the next.
 - `--teacher`: is all-mpnet-base-v2 worth distilling from? Frozen mpnet against frozen MiniLM,
   the same linear head on the same 7,000-row sample of the recipe's mix (no augmentation), then
-  the MiniLM head distilled from the mpnet head (engine.learning.train.training_loss), with and
+  the MiniLM head distilled from the mpnet head (engine.learning.distill.training_loss), with and
   without `balanced_weights`; written to bench/reports/natural/teacher.json. mpnet reads ~10
   texts a second on the shared CPU (~15-30 min for the ~8,500 texts; cached in
   ~/.cache/frontdesk/mpnet_probe_features.safetensors).
@@ -202,8 +202,8 @@ def head_scores(encoder, head: torch.nn.Linear, cache: dict[str, torch.Tensor],
     on every set: {set: {"in": in-scope accuracy, "P"/"R": OOS precision/recall}}."""
     import torch
 
+    from engine.learning.calibration import fit_calibration
     from engine.learning.evaluate import score
-    from engine.learning.train import fit_calibration
 
     features = lambda cases: torch.stack([cache[c.text] for c in cases])  # noqa: E731
     encoder.head = head
@@ -292,8 +292,10 @@ def linear_head(features: torch.Tensor, gold: torch.Tensor, n_labels: int,
     Its loss is the training loop's (`training_loss`: row weights, a teacher's logits)."""
     import torch
 
-    from engine.learning.train import training_loss
+    from engine.learning.distill import training_loss
+    from engine.learning.train import TrainOptions
 
+    options = options or TrainOptions()
     weights = torch.ones(len(features)) if weights is None else weights
     head = torch.nn.Linear(features.shape[1], n_labels)
     optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=0.01)
@@ -305,7 +307,8 @@ def linear_head(features: torch.Tensor, gold: torch.Tensor, n_labels: int,
             idx = order[start:start + 256]
             loss = training_loss(head(dropout(features[idx])), gold[idx], weights[idx],
                                  None if teacher is None else teacher[idx],
-                                 None if has_teacher is None else has_teacher[idx], options)
+                                 None if has_teacher is None else has_teacher[idx],
+                                 options.distill_weight, options.distill_temperature)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

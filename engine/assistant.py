@@ -6,30 +6,28 @@ entities from the whole conversation, a drafted answer; then the reply is writte
 drives one Assistant from one engine thread; a lock keeps a second caller (a CLI, a test)
 from interleaving two turns.
 
-Which model answers (one simple gate, `_needs_fused`): the text intent model answers a typed
-single message, exactly as before (so Banking77 accuracy and typed-turn latency cannot move).
-The fused model (engine.fusion.reader: screenshot cross-attention + GATv2 over the conversation;
-shipped as a pair: assets/models/fused for screenshot turns, assets/models/conversation for the
-others) answers when the turn carries a screenshot or has earlier turns - "still nothing?" after
-"my refund hasn't arrived", "yes please" after the agent offered an invoice copy (a text model
-can be sure of "yes go ahead" alone and still not know what it agrees to). Without a
-screenshot the answer is `engine.nlu.joined.conversation_decision`: the text model reads the
-spoken turns joined (customer and agent, newest words kept) and the conversation model reads
-them through its graph; their product of experts answers, with the text model's out-of-scope
-rule and levels. The conversation model has its own out_of_scope class, trained on
-conversations that end off topic ("banana bread?" after chit-chat), and when it is sure of it
-that stands. Nothing depends on what the text model said about earlier turns. A conversation
-model without an out_of_scope class or with other labels (older versions, one trained on a
-team's files) keeps the older gate: its answer stands at FUSED_MIN_CONFIDENCE only in place of
-a Low in-scope answer of the text model. On a screenshot turn the answer is
-`engine.fusion.screen_reading.read_screen`: the text model reads the message with the screen's
-telling lines (real layouts are mostly menus and product names), combined with the fused model
-as a product of experts, and the text model's out_of_scope stands unless the fused model is
-FUSED_MIN_CONFIDENCE sure; the boxes shown are those lines. A fused model with other labels, or
-a screen with nothing to read, keeps the fused answer at FUSED_MIN_CONFIDENCE.
+Which model answers (one simple gate, `_needs_fused`): the text intent model answers a typed single
+message, exactly as before (so Banking77 accuracy and typed-turn latency cannot move). The fused
+model (engine.fusion.reader: screenshot cross-attention + GATv2 over the conversation; shipped as a
+pair: assets/models/fused for screenshot turns, assets/models/conversation for the others) answers
+when the turn carries a screenshot or has earlier turns - "still nothing?" after "my refund hasn't
+arrived", "yes please" after the agent offered an invoice copy. Without a screenshot the answer is
+`engine.nlu.joined.conversation_decision`: the text model reads the spoken turns joined (customer
+and agent, newest words kept) and the conversation model reads them through its graph; their
+product of experts answers, with the text model's out-of-scope rule and levels. The conversation
+model has its own out_of_scope class, trained on conversations that end off topic (an off-topic
+question after chit-chat), and when it is sure of it that stands. Nothing depends on what the text model
+said about earlier turns. A conversation model without an out_of_scope class or with other labels
+(older versions, one trained on a team's files) keeps the older gate: its answer stands at
+FUSED_MIN_CONFIDENCE only in place of a Low in-scope answer of the text model. On a screenshot turn
+the answer is `engine.fusion.screen_reading.read_screen`: the text model reads the message with the
+screen's telling lines (real layouts are mostly menus and product names), combined with the fused
+model as a product of experts, and the text model's out_of_scope stands unless the fused model is
+FUSED_MIN_CONFIDENCE sure; the boxes shown are those lines. A fused model with other labels, or a
+screen with nothing to read, keeps the fused answer at FUSED_MIN_CONFIDENCE.
 
-A turn reads the newest WINDOW_TURNS turns of its session from the store (the fused graph the
-newest 12 of them, slots and evidence all of them), so its cost does not grow with the session.
+A turn reads its session's newest WINDOW_TURNS turns (the graph its newest 12): its cost does
+not grow with the session.
 """
 
 from __future__ import annotations
@@ -84,9 +82,8 @@ class Assistant:
     """Intent, entities and a drafted answer for each customer turn, all kept in the store.
 
     `model` and `knowledge` take a folder (None: the model version in use, see
-    engine.learning.versions;
-    the shipped knowledge base) or an object already loaded, so tests and the window can share
-    one loaded model.
+    engine.learning.versions; the shipped knowledge base) or an object already loaded, so tests
+    and the window can share one loaded model.
     """
 
     def __init__(

@@ -25,6 +25,7 @@ from torch.nn.utils.rnn import pad_sequence
 
 from engine import paths
 from engine.errors import InputError
+from engine.fusion.blocks import blocks_for_turns
 from engine.fusion.graph import (
     MAX_BLOCKS,
     ConversationGraph,
@@ -34,7 +35,7 @@ from engine.fusion.graph import (
     conversation_turns,
 )
 from engine.fusion.graph import MAX_TURNS as MAX_TURNS  # where callers have looked for it
-from engine.fusion.model import WEIGHTS_FILE, FusedModel, blocks_for_turns, node_relevance
+from engine.fusion.model import WEIGHTS_FILE, FusedModel, node_relevance
 from engine.model_folder import weights_version
 from engine.types import OUT_OF_SCOPE, SPEAKERS, BoxEvidence, Message, TurnEvidence
 from engine.vision.ocr import ScreenReader, Screenshot

@@ -36,6 +36,7 @@ import torch
 from torch.nn.utils.rnn import pad_sequence
 
 from engine.errors import TrainingCancelled
+from engine.fusion.blocks import Blocks
 from engine.fusion.frozen_text import FrozenText
 from engine.fusion.graph import (
     ConversationGraph,
@@ -44,7 +45,7 @@ from engine.fusion.graph import (
     build_graph,
     conversation_turns,
 )
-from engine.fusion.model import Blocks, FusedModel, FusionConfig, apply_pretrained
+from engine.fusion.model import FusedModel, FusionConfig, apply_pretrained
 from engine.fusion.synthetic import (
     SyntheticCase,
     human_conversation_cases,

@@ -42,11 +42,12 @@ from engine.cases.datasets import Case
 from engine.cases.splits import validation_split
 from engine.errors import InputError, TrainingCancelled
 from engine.learning import processes
+from engine.learning.calibration import fit_calibration
+from engine.learning.distill import Teacher, teacher_targets, training_loss
 from engine.model_folder import check_output, write_model_folder
 from engine.nlu import adapters
 from engine.nlu import encoder as text_encoder
 from engine.nlu.intent import IntentConfig, IntentModel
-from engine.types import OUT_OF_SCOPE
 
 Progress = Callable[[int, int, dict], None]  # (step, total_steps, {"epoch", "loss", ...})
 
@@ -74,23 +75,6 @@ class TrainOptions:
     dropout: bool = True  # off: deterministic steps, to compare runs over process counts
     distill_weight: float = 1.0  # weight of the teacher's KL term when a Teacher is given
     distill_temperature: float = 2.0  # T of distillation: both logits / T, the term times T^2
-
-
-@dataclass
-class Teacher:
-    """A larger model's view of the training text, for distillation: its raw logits by text,
-    columns in the order of `labels` (which must hold every label the student learns)."""
-
-    labels: list[str]
-    logits: dict[str, torch.Tensor]
-
-    def columns(self, labels: list[str]) -> torch.Tensor:
-        """Column of each of `labels` in the teacher's logits."""
-        missing = [label for label in labels if label not in self.labels]
-        if missing:
-            raise InputError(f"The teacher has no output for {missing[0]}; give it every "
-                             "intent the model learns.")
-        return torch.tensor([self.labels.index(label) for label in labels])
 
 
 def fine_tune(
@@ -138,7 +122,7 @@ def fine_tune(
                          "head alone, or start from a version without adapters.")
     index = {label: i for i, label in enumerate(model.labels)}
     train_w = torch.tensor([weight_of.get(id(c), 1.0) for c in cases], device=model.device)
-    soft, has_soft = _teacher_targets(teacher, cases, model.labels, model.device)
+    soft, has_soft = teacher_targets(teacher, cases, model.labels, model.device)
     started = time.perf_counter()
     whole = opts.heads_only  # heads only: cache the whole encoder's output, train the head
     if whole:
@@ -196,7 +180,8 @@ def fine_tune(
                         logits = net(*_pad([train_states[i] for i in idx.tolist()]))
                 loss = training_loss(logits.float(), train_y[idx], train_w[idx],
                                      soft[idx] if soft is not None else None,
-                                     has_soft[idx] if has_soft is not None else None, opts)
+                                     has_soft[idx] if has_soft is not None else None,
+                                     opts.distill_weight, opts.distill_temperature)
                 optimizer.zero_grad()
                 (loss if share == 1.0 else loss * share).backward()  # DDP averages processes
                 torch.nn.utils.clip_grad_norm_(trained, 1.0)
@@ -243,37 +228,6 @@ def fine_tune(
     return model
 
 
-def training_loss(logits: torch.Tensor, gold: torch.Tensor, weights: torch.Tensor,
-                  teacher: torch.Tensor | None = None, has_teacher: torch.Tensor | None = None,
-                  opts: TrainOptions | None = None) -> torch.Tensor:
-    """Weighted cross-entropy on the labels, plus `distill_weight` * T^2 * KL(teacher ||
-    student) at temperature T over the rows the teacher read (`has_teacher`), weighted alike."""
-    opts = opts or TrainOptions()
-    ce = torch.nn.functional.cross_entropy(logits, gold, reduction="none")
-    loss = (ce * weights).sum() / weights.sum()
-    if teacher is None or has_teacher is None or not bool(has_teacher.any()):
-        return loss
-    t = opts.distill_temperature
-    kl = torch.nn.functional.kl_div(torch.log_softmax(logits / t, -1),
-                                    torch.log_softmax(teacher / t, -1),
-                                    log_target=True, reduction="none").sum(-1)
-    read = weights * has_teacher
-    return loss + opts.distill_weight * t * t * (kl * read).sum() / read.sum()
-
-
-def _teacher_targets(teacher: Teacher | None, cases: list[Case], labels: list[str],
-                     device: torch.device) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-    """(teacher logits per training row in the model's label order, which rows have them)."""
-    if teacher is None:
-        return None, None
-    columns = teacher.columns(labels)
-    blank = torch.zeros(len(labels))
-    rows = [teacher.logits.get(c.text) for c in cases]
-    soft = torch.stack([blank if r is None else r.float()[columns] for r in rows])
-    has = torch.tensor([r is not None for r in rows], dtype=torch.float32)
-    return soft.to(device), has.to(device)
-
-
 def calibrate(model: IntentModel, cases: list[Case]) -> None:
     """Refit temperature and OOS threshold of a trained model on labelled `cases`."""
     index = {label: i for i, label in enumerate(model.labels)}
@@ -283,45 +237,6 @@ def calibrate(model: IntentModel, cases: list[Case]) -> None:
     states = _frozen_states(model, [c.text for c in cases])
     gold = torch.tensor([index[c.intent] for c in cases])
     fit_calibration(model, _logits(model, states), gold)
-
-
-def fit_calibration(model: IntentModel, logits: torch.Tensor, gold: torch.Tensor) -> None:
-    """Set the temperature (min validation NLL) and the OOS threshold (max validation accuracy)."""
-    logits, gold = logits.detach().float().cpu(), gold.cpu()
-    log_t = torch.zeros(1, requires_grad=True)
-    optimizer = torch.optim.LBFGS([log_t], lr=0.1, max_iter=100)
-
-    def nll() -> torch.Tensor:
-        optimizer.zero_grad()
-        loss = torch.nn.functional.cross_entropy(logits / log_t.exp(), gold)
-        loss.backward()
-        return loss
-
-    optimizer.step(nll)
-    model.config.temperature = float(log_t.detach().exp().clamp(0.05, 20.0))
-    probs = torch.softmax(logits / model.config.temperature, dim=-1)
-    model.config.threshold = best_threshold(probs, gold, model.labels)
-
-
-def best_threshold(probs: torch.Tensor, gold: torch.Tensor, labels: list[str]) -> float:
-    """The in-scope probability below which `decide` says out_of_scope, chosen on validation.
-
-    Mirrors `IntentModel.decide`, vectorised over a grid; 0 when validation has no OOS examples.
-    """
-    if OUT_OF_SCOPE not in labels or not bool((gold == labels.index(OUT_OF_SCOPE)).any()):
-        return 0.0
-    oos = labels.index(OUT_OF_SCOPE)
-    in_scope = probs.clone()
-    in_scope[:, oos] = -1.0
-    best_p, best_i = in_scope.max(-1)
-    class_says_oos = probs[:, oos] > best_p
-    best_t, best_acc = 0.0, -1.0
-    for threshold in torch.linspace(0.0, 0.99, 100).tolist():
-        predicted = torch.where(class_says_oos | (best_p < threshold), oos, best_i)
-        acc = (predicted == gold).float().mean().item()
-        if acc > best_acc + 1e-9:
-            best_t, best_acc = threshold, acc
-    return round(best_t, 4)
 
 
 def _start_model(labels: list[str], opts: TrainOptions,

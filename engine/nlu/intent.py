@@ -9,7 +9,7 @@ model folder stays a few MB and never holds a pickle.
 Probabilities are calibrated by temperature scaling (Guo et al. 2017, "On Calibration of Modern
 Neural Networks"), fitted on validation data. Out of scope is learned twice over: an explicit
 `out_of_scope` class trained on negatives from unrelated data, and a threshold on the best
-in-scope probability fitted on validation data (`engine.learning.train.fit_calibration`).
+in-scope probability fitted on validation data (`engine.learning.calibration.fit_calibration`).
 """
 
 from __future__ import annotations

@@ -9,14 +9,13 @@ import pytest
 import torch
 
 from engine.errors import ModelError
+from engine.fusion.blocks import Blocks, blocks_for_turns
 from engine.fusion.graph import ConversationTurn, batch_graphs, build_graph
 from engine.fusion.model import (
     WEIGHTS_FILE,
-    Blocks,
     FusedModel,
     FusionConfig,
     GatedCrossAttention,
-    blocks_for_turns,
     node_relevance,
 )
 from engine.fusion.reader import box_evidence, turn_evidence

@@ -1,5 +1,5 @@
 """The training loss beyond plain labels: per-row weights and a teacher's soft targets
-(engine.learning.train: `training_loss`, `fine_tune(weights=..., teacher=...)`)."""
+(engine.learning.distill's `training_loss`; `fine_tune(weights=..., teacher=...)`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import torch
 
 from engine.cases.datasets import Case, read_cases
 from engine.errors import InputError
-from engine.learning.train import Teacher, TrainOptions, fine_tune, training_loss
+from engine.learning.distill import Teacher, training_loss
+from engine.learning.train import TrainOptions, fine_tune
 from engine.nlu.intent import IntentModel
 
 HEADS = TrainOptions(epochs=6, batch_size=8, head_lr=2e-2, heads_only=True, max_length=32,
@@ -38,12 +39,11 @@ def test_the_distillation_term_is_kl_times_t_squared_on_the_rows_the_teacher_rea
     ones = torch.ones(2)
     plain = training_loss(logits, gold, ones)
     assert plain == pytest.approx(torch.nn.functional.cross_entropy(logits, gold).item())
-    opts = TrainOptions(distill_weight=0.5, distill_temperature=2.0)
     read_first = torch.tensor([1.0, 0.0])  # the second row has no teacher output
     student, target = torch.log_softmax(logits[0] / 2, -1), torch.log_softmax(teacher[0] / 2, -1)
     kl = (target.exp() * (target - student)).sum()
-    assert training_loss(logits, gold, ones, teacher, read_first, opts) == pytest.approx(
-        plain.item() + 0.5 * 4 * kl.item(), rel=1e-5)
+    distilled = training_loss(logits, gold, ones, teacher, read_first, weight=0.5, temperature=2.0)
+    assert distilled == pytest.approx(plain.item() + 0.5 * 4 * kl.item(), rel=1e-5)
     # a weight of 3 on the first row: its cross-entropy counts three times
     weighted = training_loss(logits, gold, torch.tensor([3.0, 1.0]))
     ce = torch.nn.functional.cross_entropy(logits, gold, reduction="none")

@@ -16,14 +16,9 @@ from engine.cases.default_mix import roughen
 from engine.cases.splits import stratified_split
 from engine.cli import main
 from engine.errors import InputError
+from engine.learning.calibration import best_threshold
 from engine.learning.evaluate import evaluate, model_predictor, score
-from engine.learning.train import (
-    TrainingCancelled,
-    TrainOptions,
-    best_threshold,
-    calibrate,
-    fine_tune,
-)
+from engine.learning.train import TrainingCancelled, TrainOptions, calibrate, fine_tune
 from engine.nlu.intent import IntentModel
 from engine.recipes.default_model import OWN_EVAL_SET
 from engine.types import OUT_OF_SCOPE
