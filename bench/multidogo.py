@@ -61,6 +61,7 @@ from engine.fusion.train import (
     prepare_turns,
     train,
 )
+from engine.nlu.joined import product_of_experts
 from engine.nlu.model_files import DEFAULT_FOLDER
 from engine.paths import SHARED_DATA
 
@@ -186,11 +187,6 @@ def fused_scores(text: FrozenText, train_set, dev_set, name: str, epochs: int,
     return torch.cat(rows)
 
 
-def combined(parts: list[torch.Tensor]) -> torch.Tensor:
-    """Product of experts: the geometric mean of the parts' probabilities (`a+b`)."""
-    return torch.stack([p.clamp_min(1e-9).log() for p in parts]).mean(0).softmax(-1)
-
-
 def accuracy(right: list[bool], rows, follow_ups_only: bool = False) -> float:
     chosen = [r for r, row in zip(right, rows, strict=True) if row[2] or not follow_ups_only]
     return sum(chosen) / max(1, len(chosen))
@@ -251,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
                     probabilities[part] = fused_scores(text, train_set, dev_set, base,
                                                        args.epochs, args.seed, labels)
                 text.save()
-            probs = combined([probabilities[part] for part in name.split("+")])
+            probs = product_of_experts(*(probabilities[part] for part in name.split("+")))
             right = (probs.argmax(-1) == gold).tolist()
             results[domain][name] = {"all": round(accuracy(right, dev_set), 4),
                                      "follow_ups": round(accuracy(right, dev_set, True), 4)}

@@ -16,9 +16,9 @@ arrived", "yes please" after the agent offered an invoice copy. Without a screen
 and agent, newest words kept) and the conversation model reads them through its graph; their
 product of experts answers, with the text model's out-of-scope rule and levels. The conversation
 model has its own out_of_scope class, trained on conversations that end off topic (an off-topic
-question after chit-chat), and when it is sure of it that stands. Nothing depends on what the text model
-said about earlier turns. A conversation model without an out_of_scope class or with other labels
-(older versions, one trained on a team's files) keeps the older gate: its answer stands at
+question after chit-chat), and when it is sure of it that stands. Nothing depends on what the text
+model said about earlier turns. A conversation model without an out_of_scope class or with other
+labels (older versions, one trained on a team's files) keeps the older gate: its answer stands at
 FUSED_MIN_CONFIDENCE only in place of a Low in-scope answer of the text model. On a screenshot turn
 the answer is `engine.fusion.screen_reading.read_screen`: the text model reads the message with the
 screen's telling lines (real layouts are mostly menus and product names), combined with the fused
@@ -154,14 +154,11 @@ class Assistant:
                 text, readings = self._read_screenshots(turn, turn_id, text)
             history = [Message.from_store(row)
                        for row in self.store.turns(session_id, last=WINDOW_TURNS)]
-            needs_fused = _needs_fused(turn, history, turn_id)
             # A follow-up is read joined with its conversation, a screenshot turn with the
             # screen's lines (below): the message alone is read only where that reading cannot
             # be had (one text-model forward saved).
-            prediction = (None if needs_fused
-                          else self.model.predict([text])[0])  # it reads the first MAX_CHARS
-            fused, accepted, read, screen = None, False, None, None
-            if needs_fused:
+            fused, accepted, read, screen, prediction = None, False, None, None, None
+            if _needs_fused(turn, history, turn_id):
                 fused = self.multimodal.predict(
                     history, turn_id, in_scope=bool(turn.images),
                     readings={turn_id: readings} if readings is not None else None)
@@ -171,18 +168,15 @@ class Assistant:
                     from engine.fusion.screen_reading import read_screen
 
                     screen = read_screen(self.model, "" if pictured else text,
-                                         fused.screenshots,
-                                         fused.probabilities, turn_id,
+                                         fused.screenshots, fused.probabilities, turn_id,
                                          fused_sure=FUSED_MIN_CONFIDENCE)
                     read = screen.prediction if screen else None
-                if prediction is None and read is None:
-                    prediction = self.model.predict([text])[0]
-                unsure = prediction is not None and (prediction.level == "Low"
-                                                     or prediction.intent == OUT_OF_SCOPE)
-                accepted = read is not None or (fused.confidence >= FUSED_MIN_CONFIDENCE and (
-                    bool(turn.images) or fused.abstains
-                    or (unsure and prediction is not None
-                        and prediction.intent != OUT_OF_SCOPE)))
+                accepted = read is not None
+            if read is None:  # the message alone; it reads the first MAX_CHARS
+                prediction = self.model.predict([text])[0]
+                low_in_scope = prediction.level == "Low" and prediction.intent != OUT_OF_SCOPE
+                accepted = fused is not None and fused.confidence >= FUSED_MIN_CONFIDENCE and (
+                    bool(turn.images) or fused.abstains or low_in_scope)
             intent, confidence, level, top = _decision(read or prediction,
                                                        fused if accepted and not read else None,
                                                        self.model)

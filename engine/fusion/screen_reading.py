@@ -27,6 +27,7 @@ import torch
 
 from engine.nlu import encoder
 from engine.nlu.intent import MAX_CHARS, IntentModel, IntentPrediction
+from engine.nlu.joined import product_of_experts
 from engine.types import OUT_OF_SCOPE, BoxEvidence
 from engine.vision.ocr import Screenshot
 
@@ -97,8 +98,7 @@ def read_screen(
     prediction = model.decide(reading)
     if prediction.intent != OUT_OF_SCOPE or max(fused.values()) >= fused_sure:
         other = torch.tensor([fused.get(label, 0.0) for label in labels])
-        combined = torch.softmax((reading.clamp_min(1e-9).log()
-                                  + other.clamp_min(1e-9).log()) / 2, dim=-1)
+        combined = product_of_experts(reading, other)
         if OUT_OF_SCOPE in labels:  # the fused model never saw an off-topic screen: in scope
             combined[labels.index(OUT_OF_SCOPE)] = 0.0
             combined = combined / combined.sum()

@@ -79,6 +79,10 @@ def conversation_decision(model: IntentModel, texts: Sequence[str],
     other = torch.tensor([conversation[label] for label in labels])
     if conversation[OUT_OF_SCOPE] >= CONVERSATION_OOS:  # sure it is off topic: its own answer
         return model.decide(other)
-    joined = joined_probabilities(model, [texts])[0]
-    logs = (joined.clamp_min(1e-9).log() + other.clamp_min(1e-9).log()) / 2
-    return model.decide(torch.softmax(logs, dim=-1))
+    return model.decide(product_of_experts(joined_probabilities(model, [texts])[0], other))
+
+
+def product_of_experts(*parts: torch.Tensor) -> torch.Tensor:
+    """Models' probabilities over the same labels combined: their geometric mean, equal
+    weights, renormalised (Hinton 2002). Used for conversations and for screenshots."""
+    return torch.stack([p.clamp_min(1e-9).log() for p in parts]).mean(0).softmax(-1)
