@@ -24,6 +24,7 @@ from engine.cases.mix import (
     capped,
     human_cases,
     split_by_source_label,
+    written_cases,
 )
 from engine.cases.splits import stratified_split
 from engine.paths import ASSETS
@@ -40,7 +41,6 @@ OOS_VAL_B77 = ("exchange_via_app", "pin_blocked", "top_up_failed", "getting_spar
 OOS_TEST_B77 = ("exchange_charge", "declined_cash_withdrawal", "lost_or_stolen_phone",
                 "contactless_not_working", "top_up_by_cash_or_cheque", "card_about_to_expire",
                 "wrong_exchange_rate_for_cash_withdrawal", "verify_source_of_funds")
-WRITTEN_OOS = ASSETS / "training" / "oos_written.txt"
 CONTEXT_CLAUSES = ASSETS / "training" / "context_clauses.txt"
 # Share of in-scope training rows that get a copy with added circumstance: 0 in the shipped model
 # (0.35 was tried, see the module docstring); `--context-fraction` reruns the experiment.
@@ -111,8 +111,7 @@ def oos_cases(shared: Path, part: str, per_category: int = 40) -> list[Case]:
             texts += [(r["text"], f"nlupp_hotels:{fold}") for r in records
                       if not SHOP_WORDS.search(r["text"])]
     if part == "train":
-        lines = WRITTEN_OOS.read_text(encoding="utf-8").splitlines()
-        texts += [(line, "written") for line in lines if line.strip() and not line.startswith("#")]
+        texts += [(case.text, "written") for case in written_oos(shared)]
     return [Case(text=text.strip(), intent=OUT_OF_SCOPE, id=f"{source}:{i}")
             for i, (text, source) in enumerate(texts)]
 
@@ -188,22 +187,22 @@ def taxonomy(shared: Path) -> set[str]:
     return {case.intent for case in read_cases(shared / BITEXT_FILE)}
 
 
-def written_oos() -> list[Case]:
-    """Our own out-of-scope lines (assets/training/oos_written.txt)."""
-    lines = WRITTEN_OOS.read_text(encoding="utf-8").splitlines()
-    return [Case(text=line.strip(), intent=OUT_OF_SCOPE, id=f"written:oos:{i}")
-            for i, line in enumerate(lines) if line.strip() and not line.startswith("#")]
+def written_oos(shared: Path) -> list[Case]:
+    """Our own out-of-scope lines (assets/training/written/out_of_scope.txt)."""
+    return [case for case in written_cases(taxonomy(shared)) if case.intent == OUT_OF_SCOPE]
 
 
 def human_splits(shared: Path, sources: tuple[str, ...] = SOURCES
                  ) -> tuple[list[Case], list[Case]]:
-    """(train, validation) of the mapped human text: `HUMAN_VAL_FRACTION` of every source label
-    held out, seed 13. Validation (best epoch, temperature and OOS threshold) keeps at most
+    """(train, validation) of the mapped human text and our own written lines
+    (`written_cases`): `HUMAN_VAL_FRACTION` of every source label (of every intent's written
+    file) held out, seed 13. Validation (best epoch, temperature and OOS threshold) keeps at most
     `VAL_CAP` rows per source label and as many out-of-scope rows as in-scope ones, so the
     threshold that maximises its accuracy weighs in-scope accuracy and OOS recall alike (with
     every negative kept, 60% of it was OOS and the threshold sent a third of real requests
     there)."""
-    cases = human_cases(shared, taxonomy(shared), sources)
+    intents = taxonomy(shared)
+    cases = human_cases(shared, intents, sources) + written_cases(intents)
     train, val = split_by_source_label(cases, HUMAN_VAL_FRACTION, SEED)
     val = capped(val, VAL_CAP, SEED)
     in_scope = [c for c in val if c.intent != OUT_OF_SCOPE]
@@ -248,7 +247,7 @@ class Mix:
     bitext_20k: int = PER_INTENT_20K  # rows per intent drawn from the 20k file before that cap
     human: tuple[str, ...] = SOURCES  # in-scope human text from these sources
     negatives: tuple[str, ...] = SOURCES  # human out-of-scope text from these sources
-    written: bool = True  # assets/training/oos_written.txt
+    written: bool = True  # our own lines, assets/training/written/ (in scope and out of scope)
     augment: tuple[str, ...] = AUG_KINDS
     cap_in: int = CAP_IN
     cap_oos: int = CAP_OOS
@@ -298,8 +297,8 @@ def training_cases(shared: Path, mix: Mix = Mix()) -> tuple[list[Case], list[Cas
                      and source(c) in mix.human], mix.cap_in, SEED)
     train += capped([c for c in human_train if c.intent == OUT_OF_SCOPE
                      and source(c) in mix.negatives], mix.cap_oos, SEED)
-    if mix.written:
-        train += written_oos()
+    if mix.written:  # a few dozen lines per intent: all of them, uncapped
+        train += [c for c in human_train if source(c) == "written"]
     if mix.augment:
         augmenter = Augmenter(SEED, pad_turns(shared))
         in_scope = [c for c in train if c.intent != OUT_OF_SCOPE]

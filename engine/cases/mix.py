@@ -13,6 +13,10 @@ Sources (each folder must hold its license file):
 - abcd: `abcd_sample.json`; the customer's first turn that asks something, label
   `flow/subflow`.
 
+Beside them, our own lines (`written_cases`): `assets/training/written/<intent>.txt`, messages
+the team wrote the way customers type, for every intent (eleven have no public human text) and
+for out_of_scope. They need no mapping; the file name is the intent.
+
 Bad input is one sentence and nothing is written: a mapping naming an unknown intent, a source
 with no rows, a source folder without a license file.
 """
@@ -34,6 +38,7 @@ from engine.paths import ASSETS
 from engine.types import OUT_OF_SCOPE
 
 MAPPINGS = ASSETS / "training" / "mappings"
+WRITTEN = ASSETS / "training" / "written"
 LICENSE_NAMES = ("LICENSE", "LICENSE.txt", "LICENSE.md")
 # Negatives that name an online-shop topic are dropped: they would be in scope for a shop's agent.
 SHOP_WORDS = re.compile(r"refund|pay|invoice|bill|cancel|password|account|complain|address|"
@@ -142,6 +147,26 @@ def human_cases(shared: Path, intents: set[str], sources: tuple[str, ...] = SOUR
             raise InputError(f"{source} gave no training rows through its mapping; check the "
                              f"folder {folder} and {source}.tsv.")
         out += cases
+    return out
+
+
+def written_cases(intents: set[str], folder: Path = WRITTEN) -> list[Case]:
+    """Our own messages, `<intent>.txt` one per line (`#` lines are comments), as Cases with
+    `id` = `written:intent:n`, so they split and cap by intent like a mapped source label."""
+    out: list[Case] = []
+    for path in sorted(folder.glob("*.txt")):
+        intent = path.stem
+        if intent not in intents | {OUT_OF_SCOPE}:
+            raise InputError(f"{path.name} in {folder} is named after {intent!r}, which is not "
+                             "one of the intents (see INTENTS.md) nor out_of_scope.")
+        lines = [" ".join(line.split()) for line in path.read_text(encoding="utf-8").splitlines()
+                 if line.strip() and not line.startswith("#")]
+        if not lines:
+            raise InputError(f"{path.name} in {folder} holds no messages.")
+        out += [Case(text=text, intent=intent, id=f"written:{intent}:{n}")
+                for n, text in enumerate(lines)]
+    if not out:
+        raise InputError(f"No written messages (<intent>.txt) in {folder}.")
     return out
 
 

@@ -9,18 +9,21 @@ In scope, three voices:
   held-out row dropped (`normalise`), then at most `BITEXT_CAP` rows per intent.
 - People: public human-written text mapped into the 27 intents by the reviewed tables in
   assets/training/mappings/ (Banking77, MultiDoGO train splits, NLU++, the ABCD sample; one
-  reason per row, ambiguous labels left out), at most `CAP_IN` rows per source label.
+  reason per row, ambiguous labels left out), at most `CAP_IN` rows per source label; and our
+  own lines, about 60 per intent written the way customers type a shop's chat
+  (assets/training/written/<intent>.txt; eleven intents have no public human text at all).
 - Augmented copies made in code (engine.cases.augment): typos and keyboard slips (nlpaug), lower
   case without punctuation, filler, fragments, a request after one or two MultiDoGO detail turns.
 Out of scope, an explicit class: the human negatives of the same mappings (banking-only
 Banking77 categories, airline / insurance / banking / IT task turns of MultiDoGO, NLU++ hotel
 turns; any that names a shop topic dropped), at most `CAP_OOS` per source label, and our own
-lines (assets/training/oos_written.txt).
+lines (assets/training/written/out_of_scope.txt).
 Validation, for the best epoch, the temperature and the OOS threshold, is human text only:
-`HUMAN_VAL_FRACTION` of every source label, at most `VAL_CAP` each, the in-scope rows
-roughened once each by engine.cases.augment, as many negatives as in-scope rows (`human_splits`,
-`roughened`). No Bitext: Bitext validation text is as templated as its
-training text, so a threshold fitted there rejects nothing a real customer would write.
+`HUMAN_VAL_FRACTION` of every source label (and of every written file), at most `VAL_CAP`
+each, the in-scope rows roughened once each by engine.cases.augment, as many negatives as
+in-scope rows (`human_splits`, `roughened`). No Bitext: Bitext validation text is as
+templated as its training text, so a threshold fitted there rejects nothing a real customer
+would write.
 
 frontdesk-eval dev (shared/data/frontdesk-eval) chose between mixes (bench/natural.py, its
 ablation); nothing in it is trained on, and no rule or template names its wording.
@@ -72,15 +75,17 @@ def train_default(shared: Path, out: Path, options: TrainOptions = OPTIONS, mix:
         "in_scope": f"{BITEXT_FILE}: 80/10/10 split per intent, seed {SEED}, its train part and "
                     f"rows of {' and '.join(EXTRA_FILES)} (as before); human text mapped by "
                     "assets/training/mappings/*.tsv, at most "
-                    f"{mix.cap_in} rows per source label; augmented copies (engine.cases.augment: "
+                    f"{mix.cap_in} rows per source label; our own lines "
+                    "(assets/training/written/<intent>.txt, all of them); augmented copies "
+                    "(engine.cases.augment: "
                     f"{', '.join(mix.augment)}, {mix.aug_fraction:.0%} of in-scope rows each)",
         "out_of_scope": "explicit class; human negatives mapped to out_of_scope in "
                         f"assets/training/mappings/*.tsv (at most {mix.cap_oos} per source "
-                        "label, shop topics dropped) and assets/training/oos_written.txt",
+                        "label, shop topics dropped) and assets/training/written/out_of_scope.txt",
         "rows_by_source": dict(sorted(counts.items())),
         "calibration": "temperature and OOS threshold fitted on the human validation split "
-                       f"({HUMAN_VAL_FRACTION:.0%} of every mapped source label, seed {SEED}; "
-                       "no Bitext)",
+                       f"({HUMAN_VAL_FRACTION:.0%} of every mapped source label and written "
+                       f"file, seed {SEED}; no Bitext)",
     }
     weights = balanced_weights(train) if mix.balance else None
     return fine_tune(train, out, options, val_cases=val, notes=notes, weights=weights)

@@ -3,6 +3,8 @@ shipped model on plainly worded requests we wrote ourselves."""
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from pathlib import Path
 
@@ -147,3 +149,62 @@ def test_balanced_weights_give_every_class_the_same_total_and_split_two_voices()
     assert total[OUT_OF_SCOPE] == pytest.approx(policy)
     assert total["get_refund"] + total["get_refund/human"] == pytest.approx(policy)
     assert total["get_refund/human"] == pytest.approx(policy / 4)
+
+
+def test_every_intent_has_our_own_written_lines_and_none_is_labelled_twice(
+        shared_data: Path) -> None:
+    """Every intent (eleven have no public human text) gets the team's lines, out_of_scope too;
+    a line under two intents would teach the model both, and a written negative naming a shop
+    topic would teach it that a real request is out of scope."""
+    from engine.cases.default_mix import taxonomy
+    from engine.cases.mix import written_cases
+
+    cases = written_cases(taxonomy(shared_data))
+    by_intent: dict[str, list[str]] = {}
+    for case in cases:
+        by_intent.setdefault(case.intent, []).append(case.text.lower())
+    assert set(by_intent) == taxonomy(shared_data) | {OUT_OF_SCOPE}
+    assert min(len(lines) for lines in by_intent.values()) >= 40
+    owners: dict[str, set[str]] = {}
+    for intent, lines in by_intent.items():
+        for line in lines:
+            owners.setdefault(line, set()).add(intent)
+    assert not {line: o for line, o in owners.items() if len(o) > 1}
+    shop_request = re.compile(r"\b(refund|invoice|order|deliver|newsletter|subscri|cancel|"
+                              r"shipping|payment|my account)", re.IGNORECASE)
+    assert not [line for line in by_intent[OUT_OF_SCOPE] if shop_request.search(line)]
+    # Nothing we score on is trained on: our own test messages and frontdesk-eval dev.
+    from engine.cases.default_mix import normalise
+    from engine.paths import ASSETS
+
+    trained = {normalise(line) for line in owners}
+    scored = [ASSETS / "evaluation" / "default_eval.jsonl",
+              shared_data / "frontdesk-eval" / "typed.jsonl"]
+    for path in scored:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            assert normalise(json.loads(line)["text"]) not in trained, path.name
+
+
+def test_written_lines_reach_training_and_validation_of_their_intent(shared_data: Path) -> None:
+    from engine.cases.default_mix import Mix, training_cases
+
+    train, val = training_cases(shared_data, Mix(augment=()))
+    written_train = [c for c in train if c.id.startswith("written:check_refund_policy:")]
+    written_val = [c for c in val if c.id.startswith("written:check_refund_policy:")]
+    assert written_train and written_val
+    assert not {c.id for c in written_train} & {c.id.removesuffix(":rough") for c in written_val}
+    without, _ = training_cases(shared_data, Mix(augment=(), written=False))
+    assert not [c for c in without if c.id.startswith("written:")]
+
+
+@pytest.mark.parametrize(("name", "body", "message"), [
+    ("give_money_back.txt", "money back pls\n", "give_money_back.*not one of the intents"),
+    ("get_refund.txt", "# only a comment\n\n", "holds no messages"),
+])
+def test_a_bad_written_file_is_one_sentence(tmp_path: Path, name: str, body: str,
+                                            message: str) -> None:
+    from engine.cases.mix import written_cases
+
+    (tmp_path / name).write_text(body, encoding="utf-8")
+    with pytest.raises(InputError, match=message):
+        written_cases(INTENTS, tmp_path)
