@@ -32,11 +32,8 @@ Exactly how:
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import random
-import re
-from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -52,7 +49,14 @@ from engine.fusion.chat_text import (
     VAGUE_FOLLOW_UPS,
     VAGUE_WITH_IMAGE,
 )
-from engine.paths import ASSETS
+from engine.fusion.pools import (
+    BITEXT_FILE,
+    agent_offers,
+    colloquial_pool,
+    human_pools,
+    load_pools,
+    written_pool,
+)
 from engine.types import OUT_OF_SCOPE
 from engine.vision.ocr import OcrBlock
 from engine.vision.render import (
@@ -63,9 +67,6 @@ from engine.vision.render import (
     screen_values,
 )
 from engine.vision.render_styles import VARIED_TEST_FONTS, VARIED_TRAIN_FONTS, render_varied
-
-BITEXT_FILE = Path("bitext") / "bitext_8k_customer_service_sample.csv"
-SPLITS = ("train", "test")
 
 
 @dataclass
@@ -86,26 +87,6 @@ class SyntheticCase:
     note: str = ""  # which variant (for per-variant scores)
     intent_turn: int = -1  # index of the turn that states the intent (evidence should find it)
 
-
-def _normalise(text: str) -> str:
-    return re.sub(r"\s+", " ", text.strip().lower())
-
-
-def split_of(utterance: str) -> str:
-    """'test' for about 20% of utterances (sha1 of the normalised text), else 'train'."""
-    digest = hashlib.sha1(_normalise(utterance).encode("utf-8")).hexdigest()
-    return "test" if int(digest[:8], 16) % 5 == 0 else "train"
-
-
-@lru_cache(maxsize=4)
-def load_pools(data_dir: Path) -> dict[str, dict[str, list[str]]]:
-    """{split: {intent: [utterances]}} from the Bitext 8k file."""
-    pools: dict[str, dict[str, list[str]]] = {s: defaultdict(list) for s in SPLITS}
-    with open(Path(data_dir) / BITEXT_FILE, encoding="utf-8-sig", newline="") as handle:
-        for row in csv.DictReader(handle):
-            text = row["utterance"].strip()
-            pools[split_of(text)][row["intent"]].append(text)
-    return {s: dict(sorted(p.items())) for s, p in pools.items()}
 
 
 @lru_cache(maxsize=1)
@@ -189,57 +170,8 @@ def conversation_cases(
     return cases
 
 
-AGENT_OFFERS = ASSETS / "training" / "agent_offers.tsv"
 CONVERSATION_WEIGHTS = {"carry": 0.27, "offer": 0.22, "switch": 0.18, "own": 0.15, "oos": 0.18}
-COLLOQUIAL_FILES = ("bitext_20k_utterances_sample.csv",
-                    "bitext_llm_4514_with_responses_2023-08-18.csv")
-COLLOQUIAL_PER_INTENT = 200
-SPELLINGS = {"check_invoices": "check_invoice"}  # the 20k file's spelling -> the taxonomy's
-
-
-@lru_cache(maxsize=1)
-def agent_offers() -> dict[str, list[str]]:
-    """{intent: [agent turns that offer it]} from assets/training/agent_offers.tsv (ours)."""
-    out: dict[str, list[str]] = defaultdict(list)
-    for line in AGENT_OFFERS.read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
-            intent, text = line.split("\t", 1)
-            out[intent].append(text.strip())
-    return dict(out)
-
-
-@lru_cache(maxsize=4)
-def human_pools(data_dir: Path, split: str) -> dict[str, list[str]]:
-    """Pools a conversation is drawn from besides Bitext, split by `split_of` like Bitext:
-    `out_of_scope` (the text model's own training negatives: NLU++ hotels folds 0-13 and our
-    written list) and MultiDoGO train-split follow-ups (`contentonly`, `confirmation`)."""
-    from engine.cases.default_mix import oos_cases
-    from engine.cases.multidogo import follow_up_texts
-
-    data_dir = Path(data_dir)
-    out = {OUT_OF_SCOPE: [c.text for c in oos_cases(data_dir, "train")]}
-    out.update(follow_up_texts(data_dir))
-    return {key: [t for t in texts if split_of(t) == split] for key, texts in out.items()}
-
-
-@lru_cache(maxsize=2)
-def colloquial_pool(data_dir: Path) -> dict[str, list[str]]:
-    """{intent: [texts]} of the two other Bitext files (looser, typo'd phrasings), train side of
-    `split_of` only, at most COLLOQUIAL_PER_INTENT per intent: a statement in a training
-    conversation is drawn from here half the time, so "natural wording" is not a cue for
-    out_of_scope (whose negatives are human text)."""
-    from engine.cases.datasets import read_cases
-
-    out: dict[str, list[str]] = defaultdict(list)
-    for name in COLLOQUIAL_FILES:
-        for case in read_cases(Path(data_dir) / "bitext" / name):
-            if split_of(case.text) == "train" and "{{" not in case.text:
-                out[SPELLINGS.get(case.intent, case.intent)].append(case.text)
-    rng = random.Random("colloquial")
-    return {intent: rng.sample(texts, min(len(texts), COLLOQUIAL_PER_INTENT))
-            for intent, texts in sorted(out.items())}
-
-
+WRITTEN_SHARE = 0.3  # of training statements drawn from our written lines (`written_pool`)
 def human_conversation_cases(
     data_dir: Path, split: str, count: int, seed: int = 0
 ) -> list[SyntheticCase]:
@@ -255,6 +187,7 @@ def human_conversation_cases(
     """
     pools = load_pools(Path(data_dir))[split]
     loose = colloquial_pool(Path(data_dir)) if split == "train" else {}
+    written = written_pool(Path(data_dir)) if split == "train" else {}
     human = human_pools(Path(data_dir), split)
     offers = agent_offers()
     names = sorted(pools)
@@ -275,7 +208,10 @@ def human_conversation_cases(
             return SyntheticTurn("customer", rng.choice(ENTITY_TURNS).format(**values))
 
         def state(name: str, rng=rng) -> SyntheticTurn:
-            if loose.get(name) and rng.random() < 0.5:
+            pick = rng.random()
+            if written.get(name) and pick < WRITTEN_SHARE:
+                return SyntheticTurn("customer", rng.choice(written[name]))
+            if loose.get(name) and pick < 0.5 + WRITTEN_SHARE / 2:
                 return SyntheticTurn("customer", rng.choice(loose[name]))
             return SyntheticTurn("customer", rng.choice(pools[name]))
 

@@ -11,6 +11,7 @@ import torch
 from engine.errors import ModelError
 from engine.fusion.frozen_text import FrozenText
 from engine.fusion.model import FusedModel, apply_pretrained
+from engine.fusion.pools import load_pools, split_of
 from engine.fusion.pretrain import (
     PretrainConfig,
     load_pretrained,
@@ -18,7 +19,7 @@ from engine.fusion.pretrain import (
     save_pretrained,
     unlabelled,
 )
-from engine.fusion.synthetic import labels, load_pools, split_of
+from engine.fusion.synthetic import labels
 from engine.fusion.train import mode_config, train
 
 

@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 from engine.errors import InputError
+from engine.fusion.pools import load_pools, split_of, written_pool
 from engine.fusion.synthetic import (
     TEST_ONLY_FONTS,
     TRAIN_FONTS,
     conversation_cases,
+    human_conversation_cases,
     labels,
-    load_pools,
     screenshot_cases,
-    split_of,
     write_jsonl,
 )
 from engine.vision.render import LAYOUTS, Screen, draw_screen
@@ -104,3 +104,15 @@ def test_varied_screens_keep_the_split(shared_data: Path):
                 assert any(set(u.split()) <= drawn for u in pools[split][case.intent])
     classic = screenshot_cases(shared_data, "train", 2)
     assert classic[0].turns[0].screen.layout in LAYOUTS  # the classic screens are unchanged
+
+
+def test_training_conversations_state_requests_in_our_written_lines_test_ones_never(
+        shared_data: Path):
+    """About a third of a training conversation's statements are the team's written lines (the
+    way customers state a request), train side of `split_of` only; the test split has none."""
+    written = {t for texts in written_pool(shared_data).values() for t in texts}
+    assert written and all(split_of(t) == "train" for t in written)
+    said = lambda cases: [t.text for c in cases for t in c.turns if t.role == "customer"]  # noqa: E731
+    train = said(human_conversation_cases(shared_data, "train", 120))
+    assert sum(t in written for t in train) >= 10
+    assert not set(said(human_conversation_cases(shared_data, "test", 120))) & written
