@@ -72,8 +72,7 @@ def collect(cases: list[Case], home: Path) -> list[dict]:
         for case in cases:
             session = engine.new_session(channel="eval", title=case.id)
             for earlier in case.history:
-                engine.add_turn(session, Turn(text=earlier.get("text", ""),
-                                              role=earlier.get("role", "customer")))
+                engine.add_turn(session, Turn(text=earlier.text, role=earlier.role))
             start = time.perf_counter()
             reply = engine.respond(session, Turn(text=case.text, images=[case.image],
                                                  source="image"))
