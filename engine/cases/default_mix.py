@@ -23,6 +23,7 @@ from engine.cases.mix import (
     SOURCES,
     capped,
     human_cases,
+    source_label,
     split_by_source_label,
     written_cases,
 )
@@ -250,6 +251,7 @@ class Mix:
     written: bool = True  # our own lines, assets/training/written/ (in scope and out of scope)
     augment: tuple[str, ...] = AUG_KINDS
     cap_in: int = CAP_IN
+    food_cap: int = CAP_IN  # per MultiDoGO fast-food order label (1,533 place_order rows at 300)
     cap_oos: int = CAP_OOS
     aug_fraction: float = AUG_FRACTION
     balance: bool = False  # `balanced_weights` as loss weights: tried, not shipped (model card)
@@ -293,8 +295,15 @@ def training_cases(shared: Path, mix: Mix = Mix()) -> tuple[list[Case], list[Cas
         rows = bt_train + extra_bitext(shared, bt_val + bt_test + bt_train, mix.bitext_20k)
         train += capped(rows, mix.bitext_cap, SEED, key=lambda case: case.intent)
     source = lambda case: case.id.split(":")[0]  # noqa: E731
-    train += capped([c for c in human_train if c.intent != OUT_OF_SCOPE
-                     and source(c) in mix.human], mix.cap_in, SEED)
+    in_scope = capped([c for c in human_train if c.intent != OUT_OF_SCOPE
+                       and source(c) in mix.human], mix.cap_in, SEED)
+    kept: Counter[str] = Counter()  # capped() shuffled each label: its first rows are a sample
+    for case in in_scope:
+        if case.id.startswith("multidogo:fastfood/"):
+            kept[source_label(case)] += 1
+            if kept[source_label(case)] > mix.food_cap:
+                continue
+        train.append(case)
     train += capped([c for c in human_train if c.intent == OUT_OF_SCOPE
                      and source(c) in mix.negatives], mix.cap_oos, SEED)
     if mix.written:  # a few dozen lines per intent: all of them, uncapped

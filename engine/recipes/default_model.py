@@ -191,6 +191,8 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=OPTIONS.trainable_layers,
                         help="top encoder layers to fine-tune (0: the head alone)")
     parser.add_argument("--reports", type=Path, default=ASSETS.parent / "bench" / "reports")
+    parser.add_argument("--food-cap", type=int, default=Mix().food_cap,
+                        help="rows per MultiDoGO fast-food order label (place_order)")
     parser.add_argument("--balance", action="store_true",
                         help="class-balanced loss weights (tried, not shipped: model card)")
     args = parser.parse_args()
@@ -198,7 +200,8 @@ def main() -> None:
                       heads_only=args.layers == 0, **({"epochs": HEAD_EPOCHS, "head_lr": HEAD_LR,
                                                         "batch_size": HEAD_BATCH}
                                                        if args.layers == 0 else {}))
-    model = train_default(args.shared, args.out, options, replace(Mix(), balance=args.balance))
+    model = train_default(args.shared, args.out, options, replace(Mix(), balance=args.balance,
+                                                                    food_cap=args.food_cap))
     print(f"saved {model.version} to {args.out}")
     results = evaluate_default(model, args.shared, args.reports)
     write_card(model, results)

@@ -208,3 +208,21 @@ def test_a_bad_written_file_is_one_sentence(tmp_path: Path, name: str, body: str
     (tmp_path / name).write_text(body, encoding="utf-8")
     with pytest.raises(InputError, match=message):
         written_cases(INTENTS, tmp_path)
+
+
+def test_food_cap_keeps_at_most_that_many_fast_food_orders_per_label(shared_data: Path) -> None:
+    """`Mix.food_cap` thins MultiDoGO's fast-food orders (most of place_order's human text)
+    and nothing else."""
+    from collections import Counter
+
+    from engine.cases.default_mix import Mix, training_cases
+    from engine.cases.mix import source_label
+
+    def food(cases: list[Case]) -> Counter[str]:
+        return Counter(source_label(c) for c in cases if c.id.startswith("multidogo:fastfood/"))
+
+    full, _ = training_cases(shared_data, Mix(augment=()))
+    thin, _ = training_cases(shared_data, Mix(augment=(), food_cap=10))
+    assert max(food(full).values()) > 10 and set(food(thin).values()) <= set(range(1, 11))
+    rest = lambda cases: [c.id for c in cases if not c.id.startswith("multidogo:fastfood/")]  # noqa: E731
+    assert rest(full) == rest(thin)
