@@ -23,7 +23,6 @@ from engine.cases.mix import (
     SOURCES,
     capped,
     human_cases,
-    source_label,
     split_by_source_label,
     written_cases,
 )
@@ -295,15 +294,10 @@ def training_cases(shared: Path, mix: Mix = Mix()) -> tuple[list[Case], list[Cas
         rows = bt_train + extra_bitext(shared, bt_val + bt_test + bt_train, mix.bitext_20k)
         train += capped(rows, mix.bitext_cap, SEED, key=lambda case: case.intent)
     source = lambda case: case.id.split(":")[0]  # noqa: E731
-    in_scope = capped([c for c in human_train if c.intent != OUT_OF_SCOPE
-                       and source(c) in mix.human], mix.cap_in, SEED)
-    kept: Counter[str] = Counter()  # capped() shuffled each label: its first rows are a sample
-    for case in in_scope:
-        if case.id.startswith("multidogo:fastfood/"):
-            kept[source_label(case)] += 1
-            if kept[source_label(case)] > mix.food_cap:
-                continue
-        train.append(case)
+    cap = lambda label: (min(mix.cap_in, mix.food_cap)  # noqa: E731
+                         if label.startswith("multidogo:fastfood/") else mix.cap_in)
+    train += capped([c for c in human_train if c.intent != OUT_OF_SCOPE
+                     and source(c) in mix.human], cap, SEED)
     train += capped([c for c in human_train if c.intent == OUT_OF_SCOPE
                      and source(c) in mix.negatives], mix.cap_oos, SEED)
     if mix.written:  # a few dozen lines per intent: all of them, uncapped

@@ -220,17 +220,19 @@ def split_by_source_label(cases: list[Case], fraction: float,
     return train, val
 
 
-def capped(cases: list[Case], per_label: int, seed: int,
+def capped(cases: list[Case], per_label: int | Callable[[str], int], seed: int,
            key: Callable[[Case], str] | None = None) -> list[Case]:
-    """At most `per_label` rows of each source label (or of each `key`), a seeded sample: no
-    one big category (MultiDoGO's pizza orders, 1,256 turns) drowns the rest."""
+    """At most `per_label` rows of each source label (or of each `key`; a function of the label
+    gives each its own cap), a seeded sample: no one big category (MultiDoGO's pizza orders,
+    1,256 turns) drowns the rest."""
     rng = random.Random(seed)
     groups: dict[str, list[Case]] = {}
     for case in cases:
         groups.setdefault((key or source_label)(case), []).append(case)
+    cap = per_label if callable(per_label) else lambda _: per_label
     out = []
     for key in sorted(groups):
         group = groups[key][:]
         rng.shuffle(group)
-        out += group[:per_label]
+        out += group[:cap(key)]
     return out

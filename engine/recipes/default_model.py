@@ -10,7 +10,7 @@ In scope, three voices:
 - People: public human-written text mapped into the 27 intents by the reviewed tables in
   assets/training/mappings/ (Banking77, MultiDoGO train splits, NLU++, the ABCD sample; one
   reason per row, ambiguous labels left out), at most `CAP_IN` rows per source label; and our
-  own lines, about 60 per intent written the way customers type a shop's chat
+  own lines, about 100 per intent written the way customers type, speak or e-mail a shop
   (assets/training/written/<intent>.txt; eleven intents have no public human text at all).
 - Augmented copies made in code (engine.cases.augment): typos and keyboard slips (nlpaug), lower
   case without punctuation, filler, fragments, a request after one or two MultiDoGO detail turns.
