@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,6 +45,7 @@ SHARED = ROOT.parent / "shared" / "data"
 DEV = SHARED / "frontdesk-eval"
 REPORTS = ROOT / "bench" / "reports" / "natural"
 BINS = 10
+CONFUSIONS = 8  # most frequent (gold -> answer) mistakes kept per dev kind
 
 
 def reliability(confidences: list[float], correct: list[bool],
@@ -77,7 +79,10 @@ def score_dev(model, kind: str) -> dict:
     metrics = score([c.intent for c in cases], [p for p, _ in predicted])
     ece, table = reliability([c for _, c in predicted],
                              [p == c.intent for (p, _), c in zip(predicted, cases, strict=True)])
-    return {**metrics, "ece": ece, "reliability": table}
+    mistakes = Counter(f"{c.intent} -> {p}" for (p, _), c in zip(predicted, cases, strict=True)
+                       if p != c.intent)
+    return {**metrics, "ece": ece, "reliability": table,
+            "confusions": dict(mistakes.most_common(CONFUSIONS))}
 
 
 def score_cases(model, cases) -> dict:
@@ -167,8 +172,8 @@ def ablation_table(shared: Path, base: Mix | None = None,
     # augmented copies depend on the rows they copy, and each new text costs an encoding
     mixes = {"recipe": base, "recipe without augmentation": plain,
              "no bitext": replace(plain, bitext=False),
-             "bitext + written OOS only": replace(plain, human=(), negatives=()),
-             "no written OOS": replace(plain, written=False)}
+             "bitext + written lines only": replace(plain, human=(), negatives=()),
+             "no written lines": replace(plain, written=False)}
     for source in SOURCES:
         mixes[f"no {source} in scope"] = replace(
             plain, human=tuple(s for s in base.human if s != source))
@@ -333,6 +338,19 @@ def print_model(result: dict) -> None:
         m = result[name]
         print(f"{result['model']} {name:<16} accuracy {m['accuracy']}  in-scope "
               f"{m['in_scope_accuracy']}  OOS P/R {m['oos_precision']}/{m['oos_recall']}")
+    print(f"{result['model']} typed, most frequent mistakes (gold -> answer): " + ", ".join(
+        f"{pair} {n}" for pair, n in result["typed"]["confusions"].items()))
+
+
+def print_table(path: Path, title: str, width: int, validation: bool = False) -> None:
+    """A probe table an earlier `--ablation` / `--teacher` run wrote, if there is one."""
+    if not path.exists():
+        return
+    print(f"{title} (from {path.name}; typed dev in-scope / OOS P / OOS R):")
+    for name, row in json.loads(path.read_text()).items():
+        dev = row["dev"]
+        tail = f"   human val in-scope {row['val']['in']:.3f}" if validation else ""
+        print(f"  {name:<{width}} {dev['in']:.3f} / {dev['P']:.3f} / {dev['R']:.3f}{tail}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -361,18 +379,9 @@ def main(argv: list[str] | None = None) -> int:
         (REPORTS / "teacher.json").write_text(json.dumps(teacher_probe(
             SHARED, cache / "ablation_features.safetensors",
             cache / "mpnet_probe_features.safetensors"), indent=2) + "\n")
-    probe = REPORTS / "teacher.json"
-    if probe.exists():
-        print("teacher probe (frozen features + linear head; typed dev in-scope / OOS P / R):")
-        for name, row in json.loads(probe.read_text()).items():
-            print(f"  {name:<52} {row['dev']['in']:.3f} / {row['dev']['P']:.3f} / "
-                  f"{row['dev']['R']:.3f}")
-    table = REPORTS / "ablation.json"
-    if table.exists():
-        print("ablation (frozen MiniLM + linear head; typed dev in-scope / OOS P / OOS R):")
-        for name, row in json.loads(table.read_text()).items():
-            print(f"  {name:<28} {row['dev']['in']:.3f} / {row['dev']['P']:.3f} / "
-                  f"{row['dev']['R']:.3f}   human val in-scope {row['val']['in']:.3f}")
+    print_table(REPORTS / "teacher.json", "teacher probe, frozen features + linear head", 52)
+    print_table(REPORTS / "ablation.json", "ablation, frozen MiniLM + linear head", 28,
+                validation=True)
     return 0
 
 
