@@ -1,7 +1,8 @@
 """What the window's workers load off the UI thread: the store, the Assistant, speech.
 
 These run on the engine threads (desktop.engine_worker); they are the only place torch & co.
-get imported, so the window itself starts without them.
+get imported, so the window itself starts without them. Whisper is loaded and run in a process
+of its own (engine.speech.process): no call of its can hold this process's GIL.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from desktop.native_preload import AFTER_TEXT_MODEL, NUMPY, TOKENIZERS, TORCH, TRITON, preload
+from desktop.native_preload import NUMPY, TOKENIZERS, TORCH, TRITON, preload
 from desktop.settings import DesktopSettings
 
 
@@ -51,25 +52,25 @@ def load_assistant(home: Path, settings: DesktopSettings):
 
         device = "cuda" if torch.cuda.is_available() else "cpu"
     from engine.assistant import Assistant
+    from engine.speech.process import ProcessTranscriber
 
     knowledge = Path(settings.knowledge_dir) if settings.knowledge_dir else None
-    return Assistant(home, knowledge=knowledge, device=device)
+    # a turn that is a recording alone is transcribed by the Assistant: in a child process too,
+    # started only if such a turn comes
+    transcriber = ProcessTranscriber(**speech_options(home, settings), start=False)
+    return Assistant(home, knowledge=knowledge, device=device, transcriber=transcriber)
+
+
+def speech_options(home: Path, settings: DesktopSettings) -> dict:
+    """The Whisper the settings choose, as engine.speech.process.ProcessTranscriber takes it."""
+    return {"model": settings.whisper_model or None, "device": settings.device, "home": home}
 
 
 def load_transcriber(home: Path, settings: DesktopSettings):
-    reserve_ui_core()
-    preload(*AFTER_TEXT_MODEL)  # with the screenshot models' (loading at the same time)
-    from engine.speech.transcribe import load_transcriber
+    """Whisper in a child process, loaded (and warmed up) there; this thread only waits on a
+    pipe. Loaded in this process, faster-whisper's tokenizer parse alone held the GIL ~90 ms
+    and froze the window at launch (bench/gui.py)."""
+    reserve_ui_core()  # the child inherits OMP_NUM_THREADS: a core stays with the UI
+    from engine.speech.process import ProcessTranscriber
 
-    transcriber = load_transcriber(model=settings.whisper_model or None, device=settings.device,
-                                   home=home)
-    warm_up_transcriber(transcriber)
-    return transcriber
-
-
-def warm_up_transcriber(transcriber) -> None:
-    """One second of silence through the whole pipeline while still loading: the first real
-    call would otherwise build the VAD's ONNX session and hold the GIL for ~0.4 s mid-use."""
-    import numpy as np
-
-    transcriber.transcribe(np.zeros(16_000, dtype=np.float32))
+    return ProcessTranscriber(**speech_options(home, settings))

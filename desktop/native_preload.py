@@ -45,13 +45,13 @@ NUMPY = Native("numpy", "_core._multiarray_umath")  # numpy 2 (with OpenBLAS beh
 TORCH = Native("torch", "_C", global_libs=("lib/libtorch_global_deps.so",))
 TRITON = Native("triton", "_C.libtriton")  # torch._dynamo imports it where it is installed
 TOKENIZERS = Native("tokenizers", "tokenizers")  # transformers' fast tokenizers, faster-whisper
-CTRANSLATE2 = Native("ctranslate2", "_ext")  # faster-whisper
-PYAV = Native("av", "_core")  # faster-whisper's audio decoding, with FFmpeg's libraries behind it
+PYAV = Native("av", "_core")  # audio decoding (kept voice turns), FFmpeg's libraries behind it
 ONNXRUNTIME = Native("onnxruntime", "capi.onnxruntime_pybind11_state")  # Silero VAD, RapidOCR
 OPENCV = Native("cv2", "cv2")  # RapidOCR
 LLVMLITE = Native("llvmlite", libs=("binding/libllvmlite.so",))  # numba, via torch_geometric
-# what the speech and screenshot threads load, both at once, after the text model
-AFTER_TEXT_MODEL = (CTRANSLATE2, PYAV, ONNXRUNTIME, OPENCV, LLVMLITE)
+# what the screenshot thread loads after the text model (Whisper's, CTranslate2 and the rest,
+# load in its own process: engine.speech.process)
+AFTER_TEXT_MODEL = (PYAV, ONNXRUNTIME, OPENCV, LLVMLITE)
 
 preloaded: list[str] = []  # the files loaded here, in order (what the loading test reads)
 _one_at_a_time = threading.Lock()

@@ -2,9 +2,10 @@
 
 The Assistant's worker loads the text intent model and nothing else, so a message typed right
 after launch waits for that only. Once it is ready (and turns already queued are answered),
-Whisper loads on the speech thread and the screenshot models (OCR, the frozen MiniLM, the fused
-model) on a thread of their own, so the first screenshot or recording does not pay for them and
-a typed turn never queues behind them on the engine thread.
+Whisper loads in its own process (started from the speech thread, engine.speech.process) and
+the screenshot models (OCR, the frozen MiniLM, the fused model) on a thread of their own, so
+the first screenshot or recording does not pay for them and a typed turn never queues behind
+them on the engine thread.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from desktop.native_preload import AFTER_TEXT_MODEL, preload
 
 def import_screenshot_modules() -> bool:
     """The heavy imports (torch_geometric, RapidOCR), off the engine thread; OpenCV's,
-    onnxruntime's and llvmlite's libraries loaded first with the GIL released, with
-    faster-whisper's (desktop.native_preload)."""
+    onnxruntime's and llvmlite's libraries loaded first with the GIL released (and PyAV's,
+    which a voice turn's recording needs: desktop.native_preload)."""
     preload(*AFTER_TEXT_MODEL)
     import rapidocr  # noqa: F401
 

@@ -44,6 +44,19 @@ def write_wav(path: Path, frames: np.ndarray, rate: int) -> Path:
     return path
 
 
+def long_recording(clips: list[Path], path: Path, seconds: float = 65.0) -> Path:
+    """`seconds` of real speech as one WAV: `clips` one after another, round again until long
+    enough (as a tester's voice_long: long enough that cancelling it mid-way means something)."""
+    from engine.speech.audio import SAMPLE_RATE, load_audio, save_wav
+
+    parts, total, wanted = [], 0, int(seconds * SAMPLE_RATE)
+    while total < wanted:
+        for clip in clips:
+            parts.append(load_audio(clip))
+            total += len(parts[-1])
+    return save_wav(np.concatenate(parts)[:wanted], path)
+
+
 def decode_at(path: Path, rate: int, channels: int = 1) -> np.ndarray:
     """A real file decoded to (frames, channels) float32 at `rate`, as a sound card would give."""
     import av

@@ -180,13 +180,11 @@ class LiveTranscriber:
         Once the window holds SETTLE_AFTER_S: the middle of the latest pause with at least
         SETTLED_S of audio after it, so the words before it can no longer change and the cut falls
         in silence. Past `max_window_s` without a pause, the quietest 100 ms will do."""
-        from faster_whisper.vad import VadOptions, get_speech_timestamps
-
         limit = window.size - int(SETTLED_S * SAMPLE_RATE)
         if window.size < min(SETTLE_AFTER_S, self.max_window_s) * SAMPLE_RATE:
             return 0, False
-        speech = get_speech_timestamps(
-            window, VadOptions(min_silence_duration_ms=PAUSE_MS, speech_pad_ms=100)
+        speech = self.transcriber.speech_timestamps(
+            window, min_silence_duration_ms=PAUSE_MS, speech_pad_ms=100
         )
         if not speech:  # silence so far: keep only its end, where a word may be starting
             return limit, False

@@ -97,6 +97,8 @@ class Transcriber(Protocol):
         cancel: threading.Event | None = None,
     ) -> Transcript: ...
 
+    def speech_timestamps(self, audio: np.ndarray, **options: Any) -> list[dict[str, int]]: ...
+
 
 class _BlockTranscriber:
     """The one loop over the audio that both Whisper backends share (as whisper's `transcribe`
@@ -115,6 +117,15 @@ class _BlockTranscriber:
         """Segments of one block (times from the block's start, text stripped) and the language
         heard, or None where the block held no speech."""
         raise NotImplementedError
+
+    def speech_timestamps(self, audio: np.ndarray, **options: Any) -> list[dict[str, int]]:
+        """Where `audio` (16 kHz mono) holds speech, as {"start", "end"} sample offsets:
+        faster-whisper's Silero VAD, `options` being its VadOptions fields. Asked of the
+        transcriber, so that a transcriber in another process (engine.speech.process) runs
+        it there too."""
+        from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+        return get_speech_timestamps(audio, VadOptions(**options))
 
     def transcribe(
         self,

@@ -6,12 +6,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from engine.speech.audio import SAMPLE_RATE, load_audio, save_wav
 from tests.desktop.drive import VOICE_CLIP, drop_files, press, session_turns
+from tests.recordings import long_recording
 
 CANCEL_BOUND_S = 3.0  # generous for a loaded CI machine; the window itself reacts in one event
 
@@ -20,12 +19,7 @@ CANCEL_BOUND_S = 3.0  # generous for a loaded CI machine; the window itself reac
 def long_clip(speech_dir: Path, tmp_path: Path) -> Path:
     """65 s of real speech: the public clips one after another (as the tester's voice_long)."""
     clips = [VOICE_CLIP, *sorted((speech_dir / "audio").glob("*.flac"))]
-    parts, total, wanted = [], 0, 65 * SAMPLE_RATE
-    while total < wanted:
-        for clip in clips:
-            parts.append(load_audio(clip))
-            total += len(parts[-1])
-    return save_wav(np.concatenate(parts)[:wanted], tmp_path / "voice_long.wav")
+    return long_recording(clips, tmp_path / "voice_long.wav")
 
 
 def test_esc_cancels_a_long_transcription_at_once_and_progress_is_shown(
