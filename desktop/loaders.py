@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from desktop.native_preload import NUMPY, TOKENIZERS, TORCH, TRITON, preload
+from desktop.native_preload import NUMPY, PANDAS, TOKENIZERS, TORCH, TRITON, preload
 from desktop.settings import DesktopSettings
 
 
@@ -34,8 +34,36 @@ def reserve_ui_core() -> None:
         torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
+# the packages whose modules may select PySide6 features (none of ours does; see below)
+QT_PACKAGES = ("PySide6", "shiboken6", "desktop", "bench", "tests", "__main__", "__mp_main__")
+
+
+def skip_pyside_source_scan() -> bool:
+    """Stop PySide6 reading the source of every module imported after it.
+
+    PySide6's `__feature__` support (PYSIDE-2029) runs `inspect.getsource` on the module each
+    new import statement returns, to see whether it mentions PySide6: while torch,
+    transformers and the screenshot models loaded at launch, ~3,900 source reads and 0.6-0.9 s
+    of CPU on the loading threads of a 2-core machine (inspect.findsource timed: 4,260 calls
+    before, 380 after, torch's own). Only modules that select a
+    feature (`from __feature__ import snake_case`) need it, and none here does: modules of
+    the Qt-using packages keep PySide's default (0, no feature), all others are marked
+    "ignore" (-1) without reading them. Another PySide6 layout: left as it is (False)."""
+    feature = sys.modules.get("PySide6.support.feature")
+    if feature is None or not callable(getattr(feature, "_mod_uses_pyside", None)):
+        return False
+
+    def uses_pyside(module) -> bool:
+        return getattr(module, "__name__", "").partition(".")[0] in QT_PACKAGES
+
+    feature._mod_uses_pyside = uses_pyside
+    return True
+
+
 def open_store(home: Path):
-    preload(NUMPY)  # the store's imports bring numpy in (OpenBLAS behind it)
+    skip_pyside_source_scan()  # the first loader to run: before any heavy import
+    preload(NUMPY, PANDAS)  # the store's imports bring numpy in (OpenBLAS behind it), and
+    # sqlite-utils pandas where it is installed
     from engine.store.database import Store
 
     return Store.open(home)

@@ -31,17 +31,21 @@ log = logging.getLogger("frontdesk.desktop")
 class Native:
     """What `package` loads, as paths relative to its folder: `global_libs` first (RTLD_GLOBAL,
     as the package does), then its extension `module` (dotted; None: none), then `libs` (the
-    package loads them through ctypes, RTLD_LOCAL)."""
+    package loads them through ctypes, RTLD_LOCAL), then every file matching `extensions`
+    (a package made of many extension modules, as an import would load them)."""
 
     package: str
     module: str | None = None
     global_libs: tuple[str, ...] = ()
     libs: tuple[str, ...] = ()
+    extensions: tuple[str, ...] = ()  # glob patterns of more extension modules, loaded last
 
 
 # torch/__init__.py loads lib/libtorch_global_deps.so RTLD_GLOBAL, then imports torch._C, whose
 # libraries (libtorch_cpu, libc10, and CUDA's in a CUDA build) are found through its rpath
 NUMPY = Native("numpy", "_core._multiarray_umath")  # numpy 2 (with OpenBLAS behind it)
+# sqlite-utils imports pandas where it is installed: 45 extension modules, ~0.1 s of dlopen
+PANDAS = Native("pandas", extensions=("_libs/*.so", "_libs/*/*.so"))
 TORCH = Native("torch", "_C", global_libs=("lib/libtorch_global_deps.so",))
 TRITON = Native("triton", "_C.libtriton")  # torch._dynamo imports it where it is installed
 TOKENIZERS = Native("tokenizers", "tokenizers")  # transformers' fast tokenizers, faster-whisper
@@ -112,6 +116,8 @@ def preload(*natives: Native) -> list[str]:
             steps = [(folder / lib, os.RTLD_NOW | os.RTLD_GLOBAL) for lib in native.global_libs]
             steps += [(extension, sys.getdlopenflags())] if extension else []
             steps += [(folder / lib, os.RTLD_NOW | os.RTLD_LOCAL) for lib in native.libs]
+            steps += [(path, sys.getdlopenflags()) for pattern in native.extensions
+                      for path in sorted(folder.glob(pattern))]
             loaded += [str(path) for path, flags in steps
                        if str(path) not in preloaded and path.is_file() and _dlopen(path, flags)]
         preloaded.extend(loaded)
