@@ -28,6 +28,7 @@ import glob
 import json
 import random
 import re
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,11 +98,18 @@ def banking77_rows(folder: Path) -> Rows:
 
 
 def multidogo_rows(folder: Path) -> Rows:
+    """Single-label customer turns; fast-food orders with their menu items swapped for shop
+    products (`as_shop_order`)."""
+    swap = ShopWords.read()
     for path in sorted(folder.glob("*/train.tsv")):
         with open(path, encoding="utf-8") as handle:
             for row in csv.DictReader(handle, delimiter="\t"):
-                if "<div>" not in row["intent"]:
-                    yield row["utterance"], f"{path.parent.name}/{row['intent']}"
+                if "<div>" in row["intent"]:
+                    continue
+                text = row["utterance"]
+                if path.parent.name == "fastfood":
+                    text = swap.as_shop_order(text, row["slot-labels"] or "")
+                yield text, f"{path.parent.name}/{row['intent']}"
 
 
 def nlupp_records(folder: Path) -> Iterator[tuple[str, str, set[str]]]:
@@ -117,6 +125,45 @@ def abcd_rows(folder: Path) -> Rows:
                 if speaker == "customer" and len(text.split()) >= 5]
         if asks:
             yield asks[0], f"{scenario['flow']}/{scenario['subflow']}"
+
+
+@dataclass(frozen=True)
+class ShopWords:
+    """Shop products and their attributes (`assets/training/shop_*.txt`), for `as_shop_order`."""
+
+    products: tuple[str, ...]
+    attributes: tuple[str, ...]
+
+    @classmethod
+    def read(cls, folder: Path = ASSETS / "training") -> ShopWords:
+        def lines(name: str) -> tuple[str, ...]:
+            text = (folder / name).read_text(encoding="utf-8")
+            return tuple(line.strip() for line in text.splitlines()
+                         if line.strip() and not line.startswith("#"))
+        return cls(lines("shop_products.txt"), lines("shop_attributes.txt"))
+
+    def as_shop_order(self, text: str, slots: str) -> str:
+        """A fast-food order as a shop order: each food or drink the turn's slot labels mark
+        becomes a product, each ingredient an attribute ("one bacon burger with onion" -> "one
+        desk lamp with wooden"), the rest of the customer's words kept. Without this the 1,533
+        menu orders teach place_order that food is a purchase, and recipes, cooking and
+        restaurant questions fall into place_order. Same text, same result (seeded by it);
+        a turn whose labels do not line up with its words is kept as it is."""
+        words, labels = text.split(), slots.split()
+        if len(words) != len(labels):
+            return text
+        rng = random.Random(zlib.crc32(text.encode("utf-8")))
+        out: list[str] = []
+        previous = "O"
+        for word, label in zip(words, labels, strict=True):
+            pool = (self.products if label in ("food_item", "drink_item") else
+                    self.attributes if label in ("ingredient", "excluded_ingredient") else None)
+            if pool is None:
+                out.append(word)
+            elif label != previous:  # a span of one slot is one product or attribute
+                out.append(rng.choice(pool))
+            previous = label
+        return " ".join(out)
 
 
 READERS: dict[str, Callable[[Path], Rows]] = {
