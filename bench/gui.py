@@ -54,11 +54,23 @@ def _launch_child(t0: float, home: str) -> None:
     from desktop.main_window import MainWindow
     from desktop.stall_probe import StallProbe, where_threads_are
 
+    class Probe(StallProbe):
+        """Also notes the UI thread's own CPU time since the last tick: a stall with little of
+        it was the UI thread waiting (for the GIL or a core), not working."""
+
+        cpu_ms, _cpu = 0.0, time.thread_time()
+
+        def _tick(self) -> None:
+            now = time.thread_time()
+            self.cpu_ms, self._cpu = (now - self._cpu) * 1000, now
+            super()._tick()
+
     app = QApplication([])
     window = MainWindow(Path(home))
     result: dict = {"stalls": []}  # every stall near the goal, with where the threads were
-    probe = StallProbe(note_threads=True, report_over_ms=LIST_OVER_MS, on_stall=lambda ms: result[
-        "stalls"].append((round(ms), round(time.time() - t0, 2), where_threads_are(depth=1)))
+    probe = Probe(note_threads=True, report_over_ms=LIST_OVER_MS, on_stall=lambda ms: result[
+        "stalls"].append((round(ms), round(time.time() - t0, 2), round(probe.cpu_ms),
+                          where_threads_are(depth=1)))
         if "all_loaded_s" not in result else None)
     sent: list[float] = []
 
@@ -335,8 +347,9 @@ def launch_figures(runs: int) -> float:
             print(f"  worst stall: {thread} was at {' > '.join(frames)}")
         over = sorted((s for r in launches for s in r["stalls"]), key=lambda s: -s[0])
         print(f"  {len(over)} stalls over {LIST_OVER_MS:.0f} ms in {len(launches)} launches")
-        for ms, at, where in over[:12]:
-            print(f"    {ms} ms, {at:.2f} s after launch: " + "; ".join(
+        for ms, at, cpu_ms, where in over[:12]:
+            print(f"    {ms} ms, {at:.2f} s after launch, UI thread's own CPU {cpu_ms} ms: "
+                  + "; ".join(
                 f"{t} at {f[0] if f else '?'}" for t, f in where.items()
                 if t.startswith("frontdesk")))
     else:
@@ -347,44 +360,9 @@ def launch_figures(runs: int) -> float:
     return statistics.median(stall_ms)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.gui")
-    parser.add_argument("--model", help="intent model folder (default: the version in use)")
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--turns", type=int, default=20)
-    parser.add_argument("--export-rows", type=int, default=20_000)
-    parser.add_argument("--only", choices=("launch",),
-                        help="launch: only the plain-launch figures, --runs launches")
-    parser.add_argument("--child", choices=("app", "raw", "launch"), help=argparse.SUPPRESS)
-    parser.add_argument("--t0", type=float, help=argparse.SUPPRESS)
-    parser.add_argument("--home", help=argparse.SUPPRESS)
-    args, _others = parser.parse_known_args(argv if argv is not None else sys.argv[1:])
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    if args.child == "launch":
-        _launch_child(args.t0, args.home)
-        return 0
-    if args.child:
-        _child(args.child, args.t0, args.home, args.model)
-        return 0
-
-    if args.only == "launch":
-        return 0 if launch_figures(args.runs) <= 50 else 1
-    raw = cold_start("raw", args.runs, None)
-    app = cold_start("app", args.runs, args.model)
-    raw_s = statistics.median(r["visible_s"] for r in raw)
-    app_s = statistics.median(r["visible_s"] for r in app)
-    ready = [r["ready_s"] for r in app if "ready_s" in r]
-    print(f"cold start to visible window: {app_s:.3f} s median of {args.runs} "
-          f"(bare PySide6 QMainWindow {raw_s:.3f} s, ratio {app_s / raw_s:.2f}x; goal <= 1.5 s)")
-    print(f"  torch imported before the window showed: "
-          f"{any(r['torch_imported_when_visible'] for r in app)}")
-    if ready:
-        print(f"  engine ready (models loaded in the background): {statistics.median(ready):.2f} s")
-    else:
-        print(f"  engine did not load: {app[0].get('engine_error')}")
-
-    launch_figures(max(1, args.runs // 2))
-
+def print_stalls(args: argparse.Namespace, exit_status: bool = True) -> float | int:
+    """The stalls inside the running app, printed; the worst (ms), or with `exit_status` 0 when
+    it is within the goal, else 1."""
     figures = stalls(args.model, args.turns, args.export_rows)
     answer = figures["answer"]
     print(f"answering {args.turns} typed turns: longest UI stall {answer['longest_stall_ms']:.1f} "
@@ -410,6 +388,51 @@ def main(argv: list[str] | None = None) -> int:
     print(f"idle app, same probe: longest stall {figures['idle']['longest_stall_ms']:.1f} ms "
           f"(machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     worst = max(f["longest_stall_ms"] for f in figures.values())
+    return (0 if worst <= 50 else 1) if exit_status else worst
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.gui")
+    parser.add_argument("--model", help="intent model folder (default: the version in use)")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--turns", type=int, default=20)
+    parser.add_argument("--export-rows", type=int, default=20_000)
+    parser.add_argument("--only", choices=("launch", "stalls"),
+                        help="launch: only the plain-launch figures, --runs launches; "
+                             "stalls: only the stalls inside the running app")
+    parser.add_argument("--child", choices=("app", "raw", "launch"), help=argparse.SUPPRESS)
+    parser.add_argument("--t0", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--home", help=argparse.SUPPRESS)
+    args, _others = parser.parse_known_args(argv if argv is not None else sys.argv[1:])
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if args.child == "launch":
+        _launch_child(args.t0, args.home)
+        return 0
+    if args.child:
+        _child(args.child, args.t0, args.home, args.model)
+        return 0
+
+    if args.only == "launch":
+        return 0 if launch_figures(args.runs) <= 50 else 1
+    if args.only == "stalls":
+        return print_stalls(args)
+    raw = cold_start("raw", args.runs, None)
+    app = cold_start("app", args.runs, args.model)
+    raw_s = statistics.median(r["visible_s"] for r in raw)
+    app_s = statistics.median(r["visible_s"] for r in app)
+    ready = [r["ready_s"] for r in app if "ready_s" in r]
+    print(f"cold start to visible window: {app_s:.3f} s median of {args.runs} "
+          f"(bare PySide6 QMainWindow {raw_s:.3f} s, ratio {app_s / raw_s:.2f}x; goal <= 1.5 s)")
+    print(f"  torch imported before the window showed: "
+          f"{any(r['torch_imported_when_visible'] for r in app)}")
+    if ready:
+        print(f"  engine ready (models loaded in the background): {statistics.median(ready):.2f} s")
+    else:
+        print(f"  engine did not load: {app[0].get('engine_error')}")
+
+    launch_figures(max(1, args.runs // 2))
+
+    worst = print_stalls(args, exit_status=False)
     return 0 if app_s <= 1.5 and worst <= 50 else 1
 
 
