@@ -66,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=SPEECH)
     parser.add_argument("--no-live", action="store_true")
     parser.add_argument("--no-openai", action="store_true")
+    parser.add_argument("--no-process", action="store_true",
+                        help="skip faster-whisper in a child process (as the window runs it)")
     args = parser.parse_args(argv)
 
     import whisper
@@ -145,9 +147,31 @@ def main(argv: list[str] | None = None) -> int:
         print(f"agreement with faster-whisper in float32 (same weights, no int8): "
               f"{same32}/{len(clips)} clips identical")
 
+    if not args.no_process:
+        process_figures(args, home, clips, seconds["faster-whisper"], normalize)
     if not args.no_live:
         live_figures(faster, args.data, normalize)
     return 0
+
+
+def process_figures(args: argparse.Namespace, home: Path, clips: list, in_process_s: float,
+                    normalize) -> None:
+    """faster-whisper in a child process (engine.speech.process, how the window runs it): its
+    start-up and what the pipe adds to each clip, against the in-process pipeline above."""
+    from engine.speech.process import ProcessTranscriber
+
+    load_s, remote = timed(lambda: ProcessTranscriber(model=args.model, device=args.device,
+                                                      home=home))
+    total_s, texts = 0.0, []
+    for _name, audio, _ in clips:
+        clip_s, transcript = best_of(args.repeats, lambda a=audio: remote.transcribe(a))
+        total_s += clip_s
+        texts.append(transcript.text)
+    remote.close()
+    references = [r for _, _, r in clips]
+    print(f"faster-whisper in a child process (as the window runs it): started and loaded in "
+          f"{load_s:.2f} s; WER {corpus_wer(normalize, references, texts):.3f}, "
+          f"{total_s / in_process_s:.3f}x the in-process pipeline's time")
 
 
 def live_figures(transcriber, folder: Path, normalize) -> None:
