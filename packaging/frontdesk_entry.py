@@ -2,7 +2,11 @@
 
 import sys
 
-from desktop.cli import main
-
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--frontdesk-speech-process"]:  # engine.speech.process's child: Whisper
+        from engine.speech.process import main as speech_process  # alone, no window, no Qt
+
+        sys.exit(speech_process(sys.argv[2:]))
+    from desktop.cli import main
+
     sys.exit(main())

@@ -43,6 +43,18 @@ CANCEL_GRACE_S = 1.0  # a cancelled request not stopped by then is ended with it
 POLL_S = 0.05  # how often a waiting caller looks at its cancel event
 LOAD_TIMEOUT_S = 600.0  # a child that has not loaded Whisper by then is given up on
 STOP_WAIT_S = 1.0
+# what a frozen app's executable is started with to be the child (packaging/frontdesk_entry.py)
+SPEECH_PROCESS_ARG = "--frontdesk-speech-process"
+
+
+def child_command(requests_fd: int, replies_fd: int) -> list[str]:
+    """How the child is started: this interpreter running this module; in a frozen app
+    (PyInstaller's bundle, where sys.executable is the app itself) the app with
+    SPEECH_PROCESS_ARG, which its entry point hands to `main` before importing anything else."""
+    fds = [str(requests_fd), str(replies_fd)]
+    if getattr(sys, "frozen", False):
+        return [sys.executable, SPEECH_PROCESS_ARG, *fds]
+    return [sys.executable, "-m", "engine.speech.process", *fds]
 
 
 class _Child:
@@ -56,9 +68,8 @@ class _Child:
             [root, *filter(None, [os.environ.get("PYTHONPATH")])])}
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "engine.speech.process", str(requests_r), str(replies_w)],
-                pass_fds=(requests_r, replies_w), stdin=subprocess.DEVNULL,
-                stdout=_stderr_fd(), env=env,
+                child_command(requests_r, replies_w), pass_fds=(requests_r, replies_w),
+                stdin=subprocess.DEVNULL, stdout=_stderr_fd(), env=env,
             )
         except BaseException:
             os.close(requests_w)
