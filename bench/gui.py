@@ -44,6 +44,16 @@ FIRST_MESSAGE = "hi, where is my parcel? order 48213 has not moved in a week"
 LIST_OVER_MS = 30.0  # launch stalls longer than this are listed with what the threads were doing
 
 
+def runqueue_s() -> float:
+    """Seconds the calling thread has spent runnable but waiting for a core (Linux schedstat;
+    0 elsewhere)."""
+    try:
+        with open("/proc/thread-self/schedstat") as stats:
+            return int(stats.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def _launch_child(t0: float, home: str) -> None:
     """A plain launch (the app's own loaders) with a message sent the moment the window shows:
     Enter-to-reply for that first message, and the longest UI stall until every model
@@ -55,14 +65,22 @@ def _launch_child(t0: float, home: str) -> None:
     from desktop.stall_probe import StallProbe, where_threads_are
 
     class Probe(StallProbe):
-        """Also notes the UI thread's own CPU time since the last tick: a stall with little of
-        it was the UI thread waiting (for the GIL or a core), not working."""
+        """Also notes the UI thread's own CPU time since the last tick (a stall with little of
+        it was the UI thread waiting, not working) and, on Linux, how much of the wait it was
+        runnable but had no core (the kernel's schedstat): the rest it was blocked, on the
+        GIL or a lock another thread held."""
 
-        cpu_ms, _cpu = 0.0, time.thread_time()
+        cpu_ms = queued_ms = 0.0
+        _cpu = _queued = 0.0
+
+        def reset(self) -> None:  # counted from start(): the first tick's CPU once included
+            super().reset()  # building the window (50-60 ms)
+            self._cpu, self._queued = time.thread_time(), runqueue_s()
 
         def _tick(self) -> None:
-            now = time.thread_time()
+            now, queued = time.thread_time(), runqueue_s()
             self.cpu_ms, self._cpu = (now - self._cpu) * 1000, now
+            self.queued_ms, self._queued = (queued - self._queued) * 1000, queued
             super()._tick()
 
     app = QApplication([])
@@ -70,7 +88,7 @@ def _launch_child(t0: float, home: str) -> None:
     result: dict = {"stalls": []}  # every stall near the goal, with where the threads were
     probe = Probe(note_threads=True, report_over_ms=LIST_OVER_MS, on_stall=lambda ms: result[
         "stalls"].append((round(ms), round(time.time() - t0, 2), round(probe.cpu_ms),
-                          where_threads_are(depth=1)))
+                          where_threads_are(depth=1), round(probe.queued_ms)))
         if "all_loaded_s" not in result else None)
     sent: list[float] = []
 
@@ -347,8 +365,9 @@ def launch_figures(runs: int) -> float:
             print(f"  worst stall: {thread} was at {' > '.join(frames)}")
         over = sorted((s for r in launches for s in r["stalls"]), key=lambda s: -s[0])
         print(f"  {len(over)} stalls over {LIST_OVER_MS:.0f} ms in {len(launches)} launches")
-        for ms, at, cpu_ms, where in over[:12]:
-            print(f"    {ms} ms, {at:.2f} s after launch, UI thread's own CPU {cpu_ms} ms: "
+        for ms, at, cpu_ms, where, queued_ms in over[:12]:
+            print(f"    {ms} ms, {at:.2f} s after launch, UI thread's own CPU {cpu_ms} ms, "
+                  f"runnable without a core {queued_ms} ms: "
                   + "; ".join(
                 f"{t} at {f[0] if f else '?'}" for t, f in where.items()
                 if t.startswith("frontdesk")))
