@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.widgets.discard import discard
-from desktop.widgets.long_text import LongText
+from desktop.widgets.long_text import LongText, WrappedLabel
 from desktop.widgets.tones import ON_LIGHT
 
 THUMB_SIZE = 220
@@ -59,8 +59,9 @@ def marked(text: str, query: str) -> str | None:
 
 
 def text_label(text: str, query: str, name: str) -> QLabel:
-    """A wrapped, selectable label: plain text, or HTML with the search hits marked."""
-    label = QLabel()
+    """A wrapped, selectable label: plain text, or HTML with the search hits marked (its
+    heights kept per width: a long message is not laid out again for each new turn)."""
+    label = WrappedLabel()
     found = marked(text, query) if query else None
     label.setTextFormat(Qt.TextFormat.RichText if found else Qt.TextFormat.PlainText)
     label.setText(found or text)

@@ -10,9 +10,50 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QLabel, QToolButton, QVBoxLayout, QWidget
 
 SHOWN_CHARS = 2_000  # ~30 lines in the conversation's column
+# what can change the height a label's text needs at a given width
+_RELAYOUT = (QEvent.Type.FontChange, QEvent.Type.StyleChange, QEvent.Type.ContentsRectChange,
+             QEvent.Type.LayoutDirectionChange, QEvent.Type.Polish)
+
+
+class WrappedLabel(QLabel):
+    """A word-wrapped label that keeps the height it needs for each width it was asked about.
+
+    QLabel lays its whole text out again on every heightForWidth call, and the conversation's
+    layout asks every bubble again whenever a turn is added or removed: each 2,000-character
+    opening on screen cost a new layout each time (bench gui, sending a 20,000-character
+    message). The heights are forgotten when the text, font, style, margins or wrapping
+    change."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self._heights: dict[int, int] = {}
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt name)
+        self._heights.clear()
+        super().setText(text)
+
+    def setWordWrap(self, on: bool) -> None:  # noqa: N802 (Qt name)
+        self._heights.clear()
+        super().setWordWrap(on)
+
+    def setTextFormat(self, text_format) -> None:  # noqa: N802 (Qt name)
+        self._heights.clear()
+        super().setTextFormat(text_format)
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 (Qt name)
+        height = self._heights.get(width)
+        if height is None:
+            height = self._heights[width] = super().heightForWidth(width)
+        return height
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt name)
+        if event.type() in _RELAYOUT:
+            self._heights.clear()
+        super().changeEvent(event)
 
 
 def opening(text: str, limit: int = SHOWN_CHARS) -> str:
