@@ -59,9 +59,9 @@ def marked(text: str, query: str) -> str | None:
 
 
 def text_label(text: str, query: str, name: str) -> QLabel:
-    """A wrapped, selectable label: plain text, or HTML with the search hits marked (its
-    heights kept per width: a long message is not laid out again for each new turn)."""
-    label = WrappedLabel()
+    """A wrapped, selectable label: plain text, or HTML with the search hits marked (a long
+    one keeps its heights per width: it is not laid out again for each new turn)."""
+    label = WrappedLabel() if WrappedLabel.worth_it(text) else QLabel()
     found = marked(text, query) if query else None
     label.setTextFormat(Qt.TextFormat.RichText if found else Qt.TextFormat.PlainText)
     label.setText(found or text)

@@ -26,7 +26,15 @@ class WrappedLabel(QLabel):
     layout asks every bubble again whenever a turn is added or removed: each 2,000-character
     opening on screen cost a new layout each time (bench gui, sending a 20,000-character
     message). The heights are forgotten when the text, font, style, margins or wrapping
-    change."""
+    change. Only worth it for long texts (`worth_it`): every heightForWidth is then a call into
+    Python, which needs the GIL, where a short text's own layout is quicker than waiting for
+    it."""
+
+    LONG = 1_000  # characters (~15 lines); a 2,000-character opening took ~0.3 ms per ask
+
+    @classmethod
+    def worth_it(cls, text: str) -> bool:
+        return len(text) > cls.LONG
 
     def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
         super().__init__(text, parent)
