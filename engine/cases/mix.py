@@ -98,18 +98,47 @@ def banking77_rows(folder: Path) -> Rows:
 
 
 def multidogo_rows(folder: Path) -> Rows:
-    """Single-label customer turns; fast-food orders with their menu items swapped for shop
-    products (`as_shop_order`)."""
+    """Single-label customer turns, less bare replies (`bare_replies`); fast-food orders with
+    their menu items swapped for shop products (`as_shop_order`)."""
     swap = ShopWords.read()
-    for path in sorted(folder.glob("*/train.tsv")):
+    paths = sorted(folder.glob("*/train.tsv"))
+    bare = bare_replies(paths)
+    for path in paths:
         with open(path, encoding="utf-8") as handle:
             for row in csv.DictReader(handle, delimiter="\t"):
-                if "<div>" in row["intent"]:
-                    continue
                 text = row["utterance"]
+                if "<div>" in row["intent"] or plain_reply(text) in bare:
+                    continue
                 if path.parent.name == "fastfood":
                     text = swap.as_shop_order(text, row["slot-labels"] or "")
                 yield text, f"{path.parent.name}/{row['intent']}"
+
+
+REPLY_ACTS = frozenset({"confirmation", "rejection", "openinggreeting", "closinggreeting",
+                        "thankyou"})
+
+
+def bare_replies(paths: list[Path]) -> set[str]:
+    """Texts MultiDoGO labels more often as a reply act alone (confirmation, rejection, a
+    greeting, thanks) than as a task: "yes", "ok", "hi", "no". The same texts also carry the
+    conversation's task label on some turns (a "yes" while ordering a pizza is labelled
+    orderpizzaintent), and trained as place_order they made "yes" alone read place_order with
+    High confidence; alone they name no request."""
+    acts: dict[str, int] = {}
+    tasks: dict[str, int] = {}
+    for path in paths:
+        with open(path, encoding="utf-8") as handle:
+            for row in csv.DictReader(handle, delimiter="\t"):
+                labels = set(row["intent"].split("<div>"))
+                counts = acts if labels <= REPLY_ACTS else tasks
+                key = plain_reply(row["utterance"])
+                counts[key] = counts.get(key, 0) + 1
+    return {text for text, n in acts.items() if n > tasks.get(text, 0)}
+
+
+def plain_reply(text: str) -> str:
+    """A turn as `bare_replies` compares it: lower case, no punctuation, single spaces."""
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
 
 
 def nlupp_records(folder: Path) -> Iterator[tuple[str, str, set[str]]]:

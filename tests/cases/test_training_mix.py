@@ -258,3 +258,19 @@ def test_fast_food_orders_name_shop_products_not_the_menu(shared_data: Path) -> 
               if c.id.startswith("multidogo:fastfood/order")]
     menu = re.compile(r"\b(pizza|burger|salad|coke|fries|pepperoni|cheese)\b")
     assert len(orders) > 1000 and sum(bool(menu.search(t)) for t in orders) < 0.1 * len(orders)
+
+
+def test_bare_replies_train_no_request(shared_data: Path, default_intent_model) -> None:
+    """MultiDoGO labels some "yes" / "ok" / "hi" turns with their dialogue's task: texts it
+    labels more often as a reply act alone are left out of training, so a bare reply alone is
+    no request the model is sure of (it was place_order at level High)."""
+    from engine.cases.mix import bare_replies, plain_reply
+
+    bare = bare_replies(sorted((shared_data / "multidogo").glob("*/train.tsv")))
+    assert {"yes", "ok", "hi", "no", "yes please"} <= bare
+    assert not {"i want to order a pizza", "close my account", "change my address"} & bare
+    mapped = human_cases(shared_data, INTENTS, ("multidogo",))
+    assert len(mapped) > 3000 and not [c.text for c in mapped if plain_reply(c.text) in bare]
+    for reply in ("yes", "yes please", "ok", "hi"):
+        answer = default_intent_model.predict([reply])[0]
+        assert answer.intent == OUT_OF_SCOPE or answer.level != "High", (reply, answer)

@@ -16,6 +16,7 @@ from engine.nlu.joined import (
     conversation_decision,
     joined_probabilities,
     joined_text,
+    product_of_experts,
 )
 from engine.types import OUT_OF_SCOPE
 
@@ -81,7 +82,11 @@ def test_conversation_decision_rules(default_intent_model: IntentModel) -> None:
     other["get_invoice"] = 1 - 0.001 * (len(model.labels) - 1)
     moved = conversation_decision(model, texts, other)
     assert moved is not None and moved.confidence < both.confidence
-    assert "get_invoice" in [label for label, _ in moved.top[:2]]
+    invoice = model.labels.index("get_invoice")
+    flat = torch.full((len(model.labels),), 1 / len(model.labels))
+    leaning = torch.tensor([other[label] for label in model.labels])
+    pulled, neutral = product_of_experts(probs, leaning), product_of_experts(probs, flat)
+    assert pulled[invoice] > 10 * neutral[invoice]
     # its sure out_of_scope stands (trained on conversations that end off topic)
     off = {label: (1 - CONVERSATION_OOS) / (len(model.labels) - 1) for label in model.labels}
     off[OUT_OF_SCOPE] = CONVERSATION_OOS
@@ -91,3 +96,29 @@ def test_conversation_decision_rules(default_intent_model: IntentModel) -> None:
     assert conversation_decision(model, texts, {k: v for k, v in uniform.items()
                                                 if k != OUT_OF_SCOPE}) is None
     assert conversation_decision(model, texts, {"bookflight": 0.5, OUT_OF_SCOPE: 0.5}) is None
+
+
+def test_a_new_request_that_stands_alone_is_read_with_the_conversation(
+        default_intent_model: IntentModel) -> None:
+    """A topic switch: the joined text still holds the earlier request, and a conversation
+    model (or its sure out_of_scope) leaning to the old topic must not outvote a newest message
+    the text model reads alone as a request at level High. A follow-up that means nothing
+    alone ("yes please") is still read with its conversation."""
+    model = default_intent_model
+    switch = ["my email is kim@shop.test", "how do I reset my password? I forgot it",
+              "please close my account for good"]
+    assert model.predict(switch[-1:])[0].level == "High"
+    old_topic = {label: 0.4 / (len(model.labels) - 1) for label in model.labels}
+    old_topic["recover_password"] = 0.6  # leaning to the old topic, not sure of it
+    answer = conversation_decision(model, switch, old_topic)
+    assert answer is not None and answer.intent == "delete_account"
+    off = {label: (1 - CONVERSATION_OOS) / (len(model.labels) - 1) for label in model.labels}
+    off[OUT_OF_SCOPE] = CONVERSATION_OOS
+    answer = conversation_decision(model, switch, off)
+    assert answer is not None and answer.intent == "delete_account"
+    follow_up = ["I ordered the wrong size", "Shall I cancel that order for you?", "yes please"]
+    assert model.predict(follow_up[-1:])[0].level != "High"
+    carried = {label: 0.01 / (len(model.labels) - 1) for label in model.labels}
+    carried["cancel_order"] = 0.99
+    answer = conversation_decision(model, follow_up, carried)
+    assert answer is not None and answer.intent == "cancel_order"
