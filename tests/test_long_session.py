@@ -46,6 +46,7 @@ def long_session(
 def test_a_follow_up_deep_in_a_long_session_does_bounded_work(long_session, monkeypatch):
     engine, session = long_session
     predicted: list[int] = []  # texts per call of the real intent model
+    batches: list[int] = []  # texts per intent-model forward
     read_whole: list[int] = []  # characters of each text the intent model reads (joined view too)
     read: list[int] = []  # stored turns per history read
     handed: list[int] = []  # turns the fused model was handed
@@ -58,6 +59,7 @@ def test_a_follow_up_deep_in_a_long_session_does_bounded_work(long_session, monk
         return real_predict(texts, *args, **kwargs)
 
     def probabilities(texts, *args, **kwargs):
+        batches.append(len(texts))
         read_whole.extend(len(text) for text in texts)
         return real_probabilities(texts, *args, **kwargs)
 
@@ -77,12 +79,14 @@ def test_a_follow_up_deep_in_a_long_session_does_bounded_work(long_session, monk
     for _ in range(2):
         reply = engine.respond(session, Turn(text="still nothing?"))
         assert reply.evidence.model in ("fused", "text")  # the fused model was asked
-    # Never the earlier turns one by one, nor the message alone again: one joined reading of
-    # the graph's MAX_TURNS turns per follow-up, newest words kept (engine.nlu.joined).
+    # Never the earlier turns one by one: per follow-up one batched read of the joined text of
+    # the graph's MAX_TURNS turns (newest words kept) and of the message alone, which has a say
+    # when it is a request by itself (engine.nlu.joined).
     assert predicted == []
-    assert len(read_whole) == 2 and max(read_whole) <= MAX_CHARS
+    assert batches == [2, 2] and max(read_whole) <= MAX_CHARS
     assert read_whole[0] == len(joined_text(
         [row["text"] for row in real_turns(session)][-MAX_TURNS - 1:-1]))
+    assert read_whole[1] == read_whole[3] == len("still nothing?")
     assert read == [WINDOW_TURNS, WINDOW_TURNS]
     assert handed == [WINDOW_TURNS, WINDOW_TURNS]
     history = [Message.from_store(row) for row in real_turns(session)]
