@@ -29,11 +29,13 @@ import json
 import random
 import re
 import zlib
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.cases.datasets import Case
+from engine.cases.multidogo import DIALOGUE_ACTS
 from engine.errors import InputError
 from engine.paths import ASSETS
 from engine.types import OUT_OF_SCOPE
@@ -101,39 +103,35 @@ def multidogo_rows(folder: Path) -> Rows:
     """Single-label customer turns, less bare replies (`bare_replies`); fast-food orders with
     their menu items swapped for shop products (`as_shop_order`)."""
     swap = ShopWords.read()
-    paths = sorted(folder.glob("*/train.tsv"))
-    bare = bare_replies(paths)
-    for path in paths:
+    rows = []
+    for path in sorted(folder.glob("*/train.tsv")):
         with open(path, encoding="utf-8") as handle:
-            for row in csv.DictReader(handle, delimiter="\t"):
-                text = row["utterance"]
-                if "<div>" in row["intent"] or plain_reply(text) in bare:
-                    continue
-                if path.parent.name == "fastfood":
-                    text = swap.as_shop_order(text, row["slot-labels"] or "")
-                yield text, f"{path.parent.name}/{row['intent']}"
+            rows += [(path.parent.name, row) for row in csv.DictReader(handle, delimiter="\t")]
+    bare = bare_replies((row["utterance"], row["intent"]) for _, row in rows)
+    for domain, row in rows:
+        text = row["utterance"]
+        if "<div>" in row["intent"] or plain_reply(text) in bare:
+            continue
+        if domain == "fastfood":
+            text = swap.as_shop_order(text, row["slot-labels"] or "")
+        yield text, f"{domain}/{row['intent']}"
 
 
-REPLY_ACTS = frozenset({"confirmation", "rejection", "openinggreeting", "closinggreeting",
-                        "thankyou"})
+REPLY_ACTS = DIALOGUE_ACTS - {"contentonly", "outofdomain"}  # a reply that names nothing
 
 
-def bare_replies(paths: list[Path]) -> set[str]:
-    """Texts MultiDoGO labels more often as a reply act alone (confirmation, rejection, a
-    greeting, thanks) than as a task: "yes", "ok", "hi", "no". The same texts also carry the
-    conversation's task label on some turns (a "yes" while ordering a pizza is labelled
-    orderpizzaintent), and trained as place_order they made "yes" alone read place_order with
-    High confidence; alone they name no request."""
-    acts: dict[str, int] = {}
-    tasks: dict[str, int] = {}
-    for path in paths:
-        with open(path, encoding="utf-8") as handle:
-            for row in csv.DictReader(handle, delimiter="\t"):
-                labels = set(row["intent"].split("<div>"))
-                counts = acts if labels <= REPLY_ACTS else tasks
-                key = plain_reply(row["utterance"])
-                counts[key] = counts.get(key, 0) + 1
-    return {text for text, n in acts.items() if n > tasks.get(text, 0)}
+def bare_replies(turns: Iterable[tuple[str, str]]) -> set[str]:
+    """Of MultiDoGO's (utterance, intent) turns, the texts it labels more often as a reply act
+    alone (confirmation, rejection, a greeting, thanks) than as a task: "yes", "ok", "hi",
+    "no". The same texts also carry the conversation's task label on some turns (a "yes" while
+    ordering a pizza is labelled orderpizzaintent), and trained as place_order they made "yes"
+    alone read place_order with High confidence; alone they name no request."""
+    acts: Counter[str] = Counter()
+    tasks: Counter[str] = Counter()
+    for text, intent in turns:
+        counts = acts if set(intent.split("<div>")) <= REPLY_ACTS else tasks
+        counts[plain_reply(text)] += 1
+    return {text for text, n in acts.items() if n > tasks[text]}
 
 
 def plain_reply(text: str) -> str:
