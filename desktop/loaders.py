@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from pathlib import Path
 
 from desktop.native_preload import NUMPY, PANDAS, TOKENIZERS, TORCH, TRITON, preload
@@ -69,9 +70,30 @@ def open_store(home: Path):
     return Store.open(home)
 
 
-def load_assistant(home: Path, settings: DesktopSettings):
+class SharedTranscriber:
+    """The window's one Whisper process, for the speech thread (files, recordings) and the
+    Assistant (a turn that is a recording alone) alike: made, not started, by whichever
+    loading thread asks first. Two would load Whisper twice, each in a process of its own."""
+
+    def __init__(self, home: Path, settings: DesktopSettings) -> None:
+        self._options = speech_options(home, settings)
+        self._lock = threading.Lock()
+        self._transcriber = None
+
+    def get(self):
+        with self._lock:
+            if self._transcriber is None:
+                from engine.speech.process import ProcessTranscriber
+
+                self._transcriber = ProcessTranscriber(**self._options, start=False)
+            return self._transcriber
+
+
+def load_assistant(home: Path, settings: DesktopSettings, speech: SharedTranscriber | None = None):
     """Runs on the engine thread: the only place torch & co. get imported (torch's libraries
-    loaded first with the GIL released, desktop.native_preload)."""
+    loaded first with the GIL released, desktop.native_preload). Its transcriber is `speech`'s
+    Whisper process, started only if a recording-only turn comes before the speech thread
+    starts it."""
     reserve_ui_core()  # before torch's libgomp is loaded: it reads OMP_NUM_THREADS then
     preload(NUMPY, TORCH, TRITON, TOKENIZERS)
     device = settings.device
@@ -80,12 +102,9 @@ def load_assistant(home: Path, settings: DesktopSettings):
 
         device = "cuda" if torch.cuda.is_available() else "cpu"
     from engine.assistant import Assistant
-    from engine.speech.process import ProcessTranscriber
 
     knowledge = Path(settings.knowledge_dir) if settings.knowledge_dir else None
-    # a turn that is a recording alone is transcribed by the Assistant: in a child process too,
-    # started only if such a turn comes
-    transcriber = ProcessTranscriber(**speech_options(home, settings), start=False)
+    transcriber = (speech or SharedTranscriber(home, settings)).get()
     return Assistant(home, knowledge=knowledge, device=device, transcriber=transcriber)
 
 
@@ -94,11 +113,12 @@ def speech_options(home: Path, settings: DesktopSettings) -> dict:
     return {"model": settings.whisper_model or None, "device": settings.device, "home": home}
 
 
-def load_transcriber(home: Path, settings: DesktopSettings):
-    """Whisper in a child process, loaded (and warmed up) there; this thread only waits on a
-    pipe. Loaded in this process, faster-whisper's tokenizer parse alone held the GIL ~90 ms
-    and froze the window at launch (bench/gui.py)."""
+def load_transcriber(home: Path, settings: DesktopSettings,
+                     speech: SharedTranscriber | None = None):
+    """Whisper in a child process (`speech`'s), loaded (and warmed up) there; this thread only
+    waits on a pipe. Loaded in this process, faster-whisper's tokenizer parse alone held the
+    GIL ~90 ms and froze the window at launch (bench/gui.py)."""
     reserve_ui_core()  # the child inherits OMP_NUM_THREADS: a core stays with the UI
-    from engine.speech.process import ProcessTranscriber
-
-    return ProcessTranscriber(**speech_options(home, settings))
+    transcriber = (speech or SharedTranscriber(home, settings)).get()
+    transcriber.start()
+    return transcriber

@@ -83,13 +83,16 @@ class MainWindow(TurnActions, DeleteActions, VoiceActions, DialogActions, QMainW
         self.store = EngineWorker(
             "session store", store_factory or (lambda: loaders.open_store(self.home))
         )
+        whisper = loaders.SharedTranscriber(self.home, self.settings)  # one process for both
         self.engine = EngineWorker(
             "assistant",
-            assistant_factory or (lambda: loaders.load_assistant(self.home, self.settings)),
+            assistant_factory or (lambda: loaders.load_assistant(self.home, self.settings,
+                                                                 whisper)),
         )
         self.speech = EngineWorker(
             "speech model",
-            transcriber_factory or (lambda: loaders.load_transcriber(self.home, self.settings)),
+            transcriber_factory or (lambda: loaders.load_transcriber(self.home, self.settings,
+                                                                     whisper)),
         )
         for worker in (self.store, self.engine, self.speech):
             worker.status.connect(self.show_status)
