@@ -118,11 +118,20 @@ class IntentModel(torch.nn.Module):
         return len(self.bert.encoder.layer) - self.config.trainable_layers
 
     # -- the forward pass, in two halves so training can cache the frozen half ---------------
-    def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
-        """Token ids and mask for `texts`, cut to `max_length` tokens."""
+    def tokenize(self, texts: list[str], newest: int | None = None) -> dict[str, torch.Tensor]:
+        """Token ids and mask for `texts`, cut to `max_length` tokens; with `newest`, each
+        text's newest tokens instead (cut from the left, at most `max_length` in all), as a
+        conversation read whole keeps its latest words. The tokenizer is never changed, so
+        readers on other threads are not affected."""
         clean = [checked_text(text, limit=None)[:MAX_CHARS] for text in texts]
-        batch = self.tokenizer(clean, padding=True, truncation=True,
-                               max_length=self.config.max_length, return_tensors="pt")
+        if newest is None:
+            batch = self.tokenizer(clean, padding=True, truncation=True,
+                                   max_length=self.config.max_length, return_tensors="pt")
+        else:
+            keep = max(1, min(newest, self.config.max_length) - 2)  # [CLS] ... [SEP], <s> ... </s>
+            ids = [row[:1] + row[1:-1][-keep:] + row[-1:]
+                   for row in self.tokenizer(clean)["input_ids"]]
+            batch = self.tokenizer.pad({"input_ids": ids}, return_tensors="pt")
         return {"input_ids": batch["input_ids"].to(self.device),
                 "attention_mask": batch["attention_mask"].to(self.device)}
 
@@ -169,18 +178,19 @@ class IntentModel(torch.nn.Module):
         return torch.nn.functional.normalize(pooled, dim=-1)
 
     @torch.inference_mode()
-    def probabilities(self, texts: list[str], batch_size: int = 64) -> torch.Tensor:
-        """Calibrated probabilities over all labels [B, n_labels]."""
+    def probabilities(self, texts: list[str], batch_size: int = 64,
+                      newest: int | None = None) -> torch.Tensor:
+        """Calibrated probabilities over all labels [B, n_labels] (`newest`: see `tokenize`)."""
         if not texts:
             return torch.empty(0, len(self.labels))
         if len(texts) == 1:  # the typed-turn path: no padding, no mask work
-            batch = self.tokenize(texts)
+            batch = self.tokenize(texts, newest)
             return self._calibrated(self(batch["input_ids"], batch["attention_mask"]))
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # less padding per batch
         out = torch.empty(len(texts), len(self.labels))
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
-            batch = self.tokenize([texts[i] for i in idx])
+            batch = self.tokenize([texts[i] for i in idx], newest)
             logits = self(batch["input_ids"], batch["attention_mask"])
             out[idx] = self._calibrated(logits).float().cpu()
         return out

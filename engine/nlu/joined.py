@@ -57,16 +57,9 @@ def joined_text(texts: Sequence[str]) -> str:
 def joined_probabilities(model: IntentModel, conversations: Sequence[Sequence[str]],
                          tokens: int | None = None) -> torch.Tensor:
     """Calibrated probabilities [B, labels] of each conversation read as one text, its newest
-    `tokens` tokens (JOINED_TOKENS by default; cut from the left; the tokenizer's truncation
-    side and the model's length are restored afterwards, even on error)."""
-    tokenizer, config = model.tokenizer, model.config
-    side, length = tokenizer.truncation_side, config.max_length
-    tokenizer.truncation_side = "left"
-    config.max_length = min(tokens or JOINED_TOKENS, length)
-    try:
-        return model.probabilities([joined_text(texts) for texts in conversations])
-    finally:
-        tokenizer.truncation_side, config.max_length = side, length
+    `tokens` tokens (JOINED_TOKENS by default; cut from the left)."""
+    return model.probabilities([joined_text(texts) for texts in conversations],
+                               newest=tokens or JOINED_TOKENS)
 
 
 def predict_joined(model: IntentModel, texts: Sequence[str]) -> IntentPrediction:

@@ -122,3 +122,24 @@ def test_a_new_request_that_stands_alone_is_read_with_the_conversation(
     carried["cancel_order"] = 0.99
     answer = conversation_decision(model, follow_up, carried)
     assert answer is not None and answer.intent == "cancel_order"
+
+
+def test_newest_tokens_are_cut_without_touching_the_tokenizer(default_intent_model: IntentModel
+                                                              ) -> None:
+    """`IntentModel.tokenize(newest=N)` is the tokenizer's own left truncation, done without
+    setting it: a reader on another thread (the knowledge base, a screenshot) never sees it
+    changed."""
+    model = default_intent_model
+    texts = [FILLER + " where is my parcel", "hi", "I want to cancel my order " * 8]
+    side = model.tokenizer.truncation_side
+    got = model.tokenize(texts, newest=JOINED_TOKENS)
+    assert model.tokenizer.truncation_side == side == "right"
+    model.tokenizer.truncation_side = "left"
+    try:
+        want = model.tokenizer(texts, padding=True, truncation=True,
+                               max_length=JOINED_TOKENS, return_tensors="pt")
+    finally:
+        model.tokenizer.truncation_side = side
+    assert torch.equal(got["input_ids"].cpu(), want["input_ids"])
+    assert torch.equal(got["attention_mask"].cpu(), want["attention_mask"])
+    assert got["input_ids"].shape[1] == JOINED_TOKENS
