@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from engine.child import Child, child_pipes, error_from
@@ -64,6 +65,13 @@ class _Answer:
         if self.turn is not None and state is not None:
             self.turn.id, self.turn.text, self.turn.source = state
         self.done.set()
+
+    def result(self) -> Any:
+        """Wait for the answer: its value, or its error raised here."""
+        self.done.wait()
+        if self.error is not None:
+            raise self.error
+        return self.value
 
 
 class _Running:
@@ -97,19 +105,16 @@ class ProcessAssistant:
         self._ids = itertools.count(1)
         self.labels: list[str] = []  # the intent model's, once the child has loaded it
         self.device = device
-        self.screen_reader = _ScreenReader(self)
+        # the child's OCR reader, which the window checks a screenshot with before sending it
+        self.screen_reader = SimpleNamespace(read=lambda path: self._ask("read_screenshot",
+                                                                         str(path)))
         if start:
             self.start()
 
     @property
-    def pid(self) -> int | None:
-        """The child's process id while one runs."""
+    def pid(self) -> int | None:  # the child's, while one runs
         running = self._running
         return running.child.process.pid if running is not None else None
-
-    def start(self) -> None:
-        """Start the child (if none runs) and wait until its Assistant is loaded."""
-        self._loaded()
 
     def close(self) -> None:
         """End the child for good: what waits on it gets an error, later requests too."""
@@ -145,7 +150,8 @@ class ProcessAssistant:
         self._ask("load_screenshot_models")
 
     # --- the caller's side -------------------------------------------------------------------
-    def _loaded(self) -> _Running:
+    def start(self) -> _Running:
+        """Start the child (if none runs) and wait until its Assistant is loaded."""
         with self._lock:
             if self._closed:
                 raise ModelError("The assistant has been closed with its window.")
@@ -168,22 +174,17 @@ class ProcessAssistant:
         return running
 
     def _ask(self, kind: str, *args: Any, turn: Turn | None = None) -> Any:
-        running = self._loaded()
+        running = self.start()
         ident, answer = next(self._ids), _Answer(turn)
         with running.lock:
-            if running.ended is None:
-                running.waiting[ident] = answer
-            else:
-                answer.error = _died(running.ended)
-        if answer.error is None:
-            try:
-                running.child.send((kind, ident, *args))
-            except OSError:
-                pass  # it has ended: the reading thread settles the answer
-            answer.done.wait()
-        if answer.error is not None:
-            raise answer.error
-        return answer.value
+            if running.ended is not None:
+                raise _died(running.ended)
+            running.waiting[ident] = answer
+        try:
+            running.child.send((kind, ident, *args))
+        except OSError:
+            pass  # it has ended: the reading thread settles the answer
+        return answer.result()
 
     def _spawn(self) -> _Running:
         running = _Running(Child(MODULE, ASSISTANT_PROCESS_ARG, ("load", self._config)))
@@ -203,6 +204,8 @@ class ProcessAssistant:
                 running.loaded.set()
             elif kind == "failed":
                 running.failure = rest[0]
+            elif kind == "log":  # the child's log lines, into the app's log
+                logging.getLogger(rest[1]).log(rest[0], "(assistant process) %s", rest[2])
             elif kind == "transcribe":
                 threading.Thread(target=self._transcribe, args=(running, ident, *rest),
                                  daemon=True, name="frontdesk-assistant-speech").start()
@@ -223,25 +226,16 @@ class ProcessAssistant:
     def _transcribe(self, running: _Running, ident: int, audio: Any, prompt: str | None) -> None:
         """A recording-only turn's audio, heard by the window's Whisper for the child."""
         try:
-            message: tuple = ("heard", ident, self._transcriber().transcribe(audio, prompt=prompt))
+            message: tuple = ("heard", ident, "done",
+                              self._transcriber().transcribe(audio, prompt=prompt), None)
         except Exception as err:  # noqa: BLE001 (one sentence back; the traceback to the log)
             if not isinstance(err, FrontdeskError):
                 log.exception("transcribing for the assistant's process failed")
-            message = ("not_heard", ident, type(err).__name__, str(err))
+            message = ("heard", ident, "error", type(err).__name__, str(err), None)
         try:
             running.child.send(message)
         except OSError:
             pass  # it has ended meanwhile
-
-
-class _ScreenReader:
-    """`read(path)` of the child's OCR reader (the window checks a screenshot before sending)."""
-
-    def __init__(self, owner: ProcessAssistant) -> None:
-        self._owner = owner
-
-    def read(self, path: Path) -> Any:
-        return self._owner._ask("read_screenshot", str(path))
 
 
 def _died(ended: str) -> ModelError:
@@ -256,24 +250,18 @@ class _Relay:
     def __init__(self, send: Callable[[tuple], None]) -> None:
         self._send = send
         self._ids = itertools.count(1)
-        self._waiting: dict[int, list] = {}
+        self._waiting: dict[int, _Answer] = {}
 
     def transcribe(self, audio: Any, *, prompt: str | None = None, **_options: Any) -> Any:
-        ident, slot = next(self._ids), [threading.Event(), None]
-        self._waiting[ident] = slot
+        ident = next(self._ids)
+        answer = self._waiting[ident] = _Answer()
         self._send(("transcribe", ident, str(audio) if isinstance(audio, (str, os.PathLike))
                     else audio, prompt))
-        slot[0].wait()
-        kind, *rest = slot[1]
-        if kind == "heard":
-            return rest[0]
-        raise error_from(*rest)
+        return answer.result()
 
     def answer(self, message: tuple) -> None:
-        kind, ident, *rest = message
-        slot = self._waiting.pop(ident)
-        slot[1] = (kind, *rest)
-        slot[0].set()
+        _, ident, kind, *rest = message
+        self._waiting.pop(ident).settle(kind, list(rest))
 
 
 def _load(config: dict[str, Any], transcriber: Any) -> Any:
@@ -290,6 +278,20 @@ def _load(config: dict[str, Any], transcriber: Any) -> Any:
                      transcriber=transcriber)
 
 
+class _Forward(logging.Handler):
+    """The child's log records, sent to the app (its log file is where a problem is read)."""
+
+    def __init__(self, send: Callable[[tuple], None]) -> None:
+        super().__init__(logging.INFO)
+        self._send = send
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._send(("log", 0, record.levelno, record.name, self.format(record)))
+        except Exception:  # noqa: BLE001 (the app gone: nowhere to say it)
+            pass
+
+
 def _describe(assistant: Any) -> tuple[list[str], str]:
     return list(assistant.model.labels), str(assistant.model.device)
 
@@ -304,18 +306,13 @@ def _load_screenshot_models(assistant: Any) -> None:
     assistant.multimodal.load_models()
 
 
-def _use_version(assistant: Any, name: str) -> tuple[list[str], str]:
-    assistant.use_version(name)
-    return _describe(assistant)
-
-
 HANDLERS: dict[str, Callable[..., Any]] = {
     "respond": lambda a, session, turn: a.respond(session, turn),
     "add_turn": lambda a, session, turn: a.add_turn(session, turn),
     "new_session": lambda a, *args: a.new_session(*args),
     "feedback": lambda a, *args: a.feedback(*args),
     "redraft": lambda a, *args: a.redraft(*args),
-    "use_version": _use_version,
+    "use_version": lambda a, name: (a.use_version(name), _describe(a))[1],
     "read_screenshot": lambda a, path: a.screen_reader.read(Path(path)),
     "load_screenshot_models": _load_screenshot_models,
 }
@@ -324,16 +321,14 @@ HANDLERS: dict[str, Callable[..., Any]] = {
 def _answer(assistant: Any, message: tuple, send: Callable[[tuple], None]) -> None:
     kind, ident, *args = message
     turn = args[1] if kind in ("respond", "add_turn") else None
-    try:
-        result = HANDLERS[kind](assistant, *args)
+    try:  # a result that cannot be pickled fails in `send`: an error reply, as any other
+        send(("done", ident, HANDLERS[kind](assistant, *args), _state(turn)))
     except FrontdeskError as err:
         send(("error", ident, type(err).__name__, str(err), _state(turn)))
-    except Exception as err:  # noqa: BLE001 (one sentence back; the traceback to stderr)
+    except Exception as err:  # noqa: BLE001 (one sentence back; the traceback to the app's log)
         log.exception("%s failed", kind)
         send(("error", ident, "ModelError", f"The assistant could not finish ({kind}): "
                                             f"{type(err).__name__}: {err}.", _state(turn)))
-    else:
-        send(("done", ident, result, _state(turn)))
 
 
 def _state(turn: Turn | None) -> tuple | None:
@@ -349,6 +344,8 @@ def serve(requests: Connection, replies: Connection) -> None:
         with sending:
             replies.send(message)
 
+    logging.getLogger().handlers[:] = [_Forward(send)]
+    logging.getLogger().setLevel(logging.INFO)
     _, config = requests.recv()
     relay = _Relay(send) if config["relay"] else None
     gc.disable()  # no collections walking the models while they load; frozen afterwards
@@ -357,7 +354,7 @@ def serve(requests: Connection, replies: Connection) -> None:
     except FrontdeskError as err:
         send(("failed", 0, str(err)))
         return
-    except Exception as err:  # noqa: BLE001 (said in one sentence; the traceback to stderr)
+    except Exception as err:  # noqa: BLE001 (said in one sentence; the traceback to the log)
         log.exception("loading the assistant failed")
         send(("failed", 0, f"The models could not be loaded: {type(err).__name__}: {err}."))
         return
@@ -374,7 +371,7 @@ def serve(requests: Connection, replies: Connection) -> None:
                 message = requests.recv()
             except (EOFError, OSError):
                 os._exit(0)
-            if message[0] in ("heard", "not_heard") and relay is not None:
+            if message[0] == "heard" and relay is not None:
                 relay.answer(message)
             elif message[0] == "load_screenshot_models":
                 threading.Thread(target=_answer, args=(assistant, message, send),
@@ -389,8 +386,6 @@ def serve(requests: Connection, replies: Connection) -> None:
 
 def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the app's; its exit ends us
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
-                        format="frontdesk assistant process %(levelname)s: %(message)s")
     serve(*child_pipes(argv))
     return 0
 

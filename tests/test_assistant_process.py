@@ -2,10 +2,12 @@
 app starts it through its own entry point; what the child answers and writes is in the store
 and the caller's turn gets its id, on an error too (a screenshot with no text: the turn is
 kept); a recording alone is heard by the caller's Whisper, not one loaded in the child; the
-screenshot models load beside a typed turn; a model that cannot load is one sentence."""
+screenshot models load beside a typed turn; the child's log lines reach the caller's log; a
+model that cannot load is one sentence."""
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 from pathlib import Path
@@ -22,7 +24,7 @@ VOICE_CLIP = Path(__file__).parent / "data" / "audio" / "refund_order.wav"  # "c
 
 
 def test_a_frozen_apps_assistant_process_answers_stores_and_hears_through_the_caller(
-    tmp_path, monkeypatch, faster_transcriber
+    tmp_path, monkeypatch, caplog, faster_transcriber
 ):
     entry = Path(__file__).resolve().parents[1] / "packaging" / "frontdesk_entry.py"
     app = tmp_path / "frontdesk"
@@ -38,8 +40,12 @@ def test_a_frozen_apps_assistant_process_answers_stores_and_hears_through_the_ca
             return faster_transcriber.transcribe(audio, **options)
 
     home = tmp_path / "home"
-    assistant = ProcessAssistant(home, device="cpu", transcriber=Caller)
+    with caplog.at_level(logging.INFO):
+        assistant = ProcessAssistant(home, device="cpu", transcriber=Caller)
     try:
+        # the child's log lines are in the caller's log (the app's file): its store's migration
+        assert any(r.getMessage().startswith("(assistant process) migrating")
+                   for r in caplog.records), [r.getMessage() for r in caplog.records]
         cmdline = Path(f"/proc/{assistant.pid}/cmdline").read_text().replace("\0", " ")
         assert f"frontdesk_entry.py {ASSISTANT_PROCESS_ARG}" in cmdline
         assert "track_order" in assistant.labels and assistant.device == "cpu"
