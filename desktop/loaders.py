@@ -1,8 +1,9 @@
 """What the window's workers load off the UI thread: the store, the Assistant, speech.
 
-These run on the engine threads (desktop.engine_worker); they are the only place torch & co.
-get imported, so the window itself starts without them. Whisper is loaded and run in a process
-of its own (engine.speech.process): no call of its can hold this process's GIL.
+These run on the engine threads (desktop.engine_worker), so the window itself starts without
+them. The app's Assistant and Whisper are loaded and run in processes of their own
+(engine.assistant_process, engine.speech.process): no call of theirs can hold this process's
+GIL. `load_assistant` builds one in this process (tests, tools that inject a loaded model).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from desktop.native_preload import NUMPY, PANDAS, TOKENIZERS, TORCH, TRITON, preload
 from desktop.settings import DesktopSettings
+from engine.errors import ModelError
 
 
 def engine_threads() -> int:
@@ -106,6 +108,40 @@ def load_assistant(home: Path, settings: DesktopSettings, speech: SharedTranscri
     knowledge = Path(settings.knowledge_dir) if settings.knowledge_dir else None
     transcriber = (speech or SharedTranscriber(home, settings)).get()
     return Assistant(home, knowledge=knowledge, device=device, transcriber=transcriber)
+
+
+class AssistantProcess:
+    """The window's Assistant, loaded and run in a child process (engine.assistant_process):
+    torch, transformers and the screenshot models are never imported in the window's process,
+    so their imports cannot hold its GIL. `load` runs on the engine thread (it waits there
+    until the child's models are loaded); `close` ends the child with the window, a load in
+    progress included."""
+
+    def __init__(self, home: Path, settings: DesktopSettings, speech: SharedTranscriber) -> None:
+        self._home, self._settings, self._speech = home, settings, speech
+        self._lock = threading.Lock()
+        self._closed = False
+        self.assistant = None
+
+    def load(self):
+        reserve_ui_core()  # the child inherits OMP_NUM_THREADS: a core stays with the UI
+        from engine.assistant_process import ProcessAssistant
+
+        settings = self._settings
+        with self._lock:
+            if self._closed:
+                raise ModelError("The window closed before the models loaded.")
+            self.assistant = ProcessAssistant(
+                self._home, Path(settings.knowledge_dir) if settings.knowledge_dir else None,
+                settings.device, self._speech.get, start=False)
+        self.assistant.start()
+        return self.assistant
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+        if self.assistant is not None:
+            self.assistant.close()
 
 
 def speech_options(home: Path, settings: DesktopSettings) -> dict:

@@ -84,11 +84,11 @@ class MainWindow(TurnActions, DeleteActions, VoiceActions, DialogActions, QMainW
             "session store", store_factory or (lambda: loaders.open_store(self.home))
         )
         whisper = loaders.SharedTranscriber(self.home, self.settings)  # one process for both
+        # the app's Assistant runs in a process of its own; a factory (tests) builds one here
+        self.assistant_process = (None if assistant_factory else
+                                  loaders.AssistantProcess(self.home, self.settings, whisper))
         self.engine = EngineWorker(
-            "assistant",
-            assistant_factory or (lambda: loaders.load_assistant(self.home, self.settings,
-                                                                 whisper)),
-        )
+            "assistant", assistant_factory or self.assistant_process.load)
         self.speech = EngineWorker(
             "speech model",
             transcriber_factory or (lambda: loaders.load_transcriber(self.home, self.settings,
@@ -99,7 +99,8 @@ class MainWindow(TurnActions, DeleteActions, VoiceActions, DialogActions, QMainW
             worker.error.connect(self.show_error)
         self.engine.ready.connect(self._engine_ready)
         # Whisper and the screenshot models load once the text model is ready (desktop.preload)
-        self.preload = Preloader(self.engine, self.speech, self) if preload else None
+        self.preload = (Preloader(self.engine, self.speech, self,
+                                  in_process=self.assistant_process is None) if preload else None)
         self.engine.busy.connect(self._busy)
 
         self.sessions = SessionList()
@@ -271,7 +272,8 @@ class MainWindow(TurnActions, DeleteActions, VoiceActions, DialogActions, QMainW
             labels = list(getattr(assistant, "labels", None) or
                           getattr(getattr(assistant, "model", None), "labels", []) or [])
             model = getattr(assistant, "model", None)
-            device = str(getattr(model, "device", "") or self.settings.device)
+            device = str(getattr(model, "device", "") or getattr(assistant, "device", "")
+                         or self.settings.device)
             return labels, device
 
         self.engine.run(describe, label="describing the model", on_done=self._described)
@@ -376,13 +378,16 @@ class MainWindow(TurnActions, DeleteActions, VoiceActions, DialogActions, QMainW
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
         """Gone from the screen at once; the threads finish what they hold (a model still
-        loading cannot be interrupted) before the process ends."""
+        loading in this process cannot be interrupted; the Assistant's process is ended)
+        before the process ends."""
         self.flush_deletes()
         self.hide()
         self.probe.stop()
         self.recorder.stop()
         if self.preload is not None:
             self.preload.stop()
+        if self.assistant_process is not None:  # its child ends now, a load in progress too
+            self.assistant_process.close()
         for worker in (self.speech, self.engine, self.store):
             worker.stop()
         super().closeEvent(event)

@@ -17,7 +17,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
-from engine.types import SPEAKERS, Entity, Reply, Turn
+from engine.types import Entity, Reply, Turn
 
 log = logging.getLogger("frontdesk.desktop")
 
@@ -132,8 +132,8 @@ def respond(assistant: Any, session_id: int, turn: Turn) -> Reply:
             raise InputError("No text could be read on that screenshot; type the message.") \
                 from None
         reply = assistant.respond(session_id, turn)
-    if shots and turn.id is not None:
-        store = store_of(assistant)
+    store = getattr(assistant, "store", None)  # the process Assistant's is in its process,
+    if shots and turn.id is not None and store is not None:  # where respond stored each reading
         by_sha = {shot.sha256: shot for shot in shots}
         for attachment in store.attachments(turn.id):
             shot = by_sha.get(attachment.get("sha256") or "")
@@ -142,23 +142,6 @@ def respond(assistant: Any, session_id: int, turn: Turn) -> Reply:
                 if shot is not None:
                     store.set_ocr(int(attachment["id"]), shot.text, json.dumps(shot.to_dict()))
     return reply
-
-
-def redraft(assistant: Any, session_id: int, turn_id: int, intent: str) -> tuple[str, str, bool]:
-    """The draft for `intent` (the agent's correction), its slots filled from the conversation
-    up to that turn as for the first draft: (text, article id, whether an article answers
-    that intent; else the draft is the hand-off one)."""
-    from engine.nlu.entities import extract_conversation, latest_values
-
-    rows = [row for row in store_of(assistant).turns(session_id)
-            if row["id"] <= turn_id and row["role"] in SPEAKERS and row["text"]]
-    slots = latest_values(extract_conversation([(row["id"], row["text"]) for row in rows]))
-    message = next((row["text"] for row in rows if row["id"] == turn_id), "")
-    knowledge = assistant.knowledge
-    draft = knowledge.draft(intent, message, slots)
-    if draft is None:
-        return "", "", False
-    return draft.text, draft.article.id, intent in knowledge.intents
 
 
 def add_turn(owner: Any, session_id: int, turn: Turn) -> int:

@@ -3,19 +3,21 @@
 The Assistant's worker loads the text intent model and nothing else, so a message typed right
 after launch waits for that only. Once it is ready (and turns already queued are answered),
 Whisper loads in its own process (started from the speech thread, engine.speech.process) and
-the screenshot models (OCR, the frozen MiniLM, the fused model) on a thread of their own, so
-the first screenshot or recording does not pay for them and a typed turn never queues behind
-them on the engine thread.
+the screenshot models (OCR, the frozen MiniLM, the fused model) beside the Assistant: on a
+thread of their own, or in the Assistant's process (engine.assistant_process) when it runs in
+one, so the first screenshot or recording does not pay for them and a typed turn never queues
+behind them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from desktop.engine_worker import EngineWorker, Job, loading
-from desktop.native_preload import AFTER_TEXT_MODEL, preload
+from desktop.native_preload import AFTER_TEXT_MODEL, PYAV, preload
 
 
 def import_screenshot_modules() -> bool:
@@ -31,13 +33,19 @@ def import_screenshot_modules() -> bool:
     return True
 
 
-def warm_screenshot_models(reader: Any) -> None:
-    """Build the OCR engine, the frozen MiniLM and the fused model of `reader` (each is
-    built under its own lock, so a turn needing one meanwhile waits for the same load)."""
-    with loading():
-        reader.screen_reader.engine  # noqa: B018 (the property builds it)
-        reader.text  # noqa: B018
-        reader.model  # noqa: B018
+def import_playback_modules() -> bool:
+    """PyAV's libraries, which playing a voice turn's recording needs, loaded with the GIL
+    released (the screenshot models are imported in the Assistant's process)."""
+    preload(PYAV)
+    return True
+
+
+def screenshot_models_loader(assistant: Any) -> Callable[[], None]:
+    """On the engine thread: what loads `assistant`'s screenshot models, to be run on the
+    preloading thread (the process Assistant's own call; in this process the reader, made
+    here, cheaply once the modules are imported, then its models)."""
+    remote = getattr(assistant, "load_screenshot_models", None)
+    return remote if callable(remote) else assistant.multimodal.load_models
 
 
 class Preloader(QObject):
@@ -46,11 +54,12 @@ class Preloader(QObject):
     finished = Signal()
 
     def __init__(self, engine: EngineWorker, speech: EngineWorker,
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, *, in_process: bool = True) -> None:
         super().__init__(parent)
         self._engine = engine
         self._speech = speech
-        self.worker = EngineWorker("screenshot models", import_screenshot_modules, self)
+        imports = import_screenshot_modules if in_process else import_playback_modules
+        self.worker = EngineWorker("screenshot models", imports, self)
         self.worker.ready.connect(self._imported)
         self.worker.error.connect(lambda _m: self._finish(None))  # a screenshot will say why
         self._started = False
@@ -67,13 +76,14 @@ class Preloader(QObject):
         self.worker.stop()
 
     def _imported(self, _name: str) -> None:
-        self._engine.run(lambda assistant, _job: assistant.multimodal,  # cheap: modules loaded
+        self._engine.run(lambda assistant, _job: screenshot_models_loader(assistant),
                          label="preparing the screenshot reader", on_done=self._warm,
                          on_error=lambda _m: self._finish(None))
 
-    def _warm(self, reader: Any) -> None:
+    def _warm(self, load: Callable[[], None]) -> None:
         def op(_imported: Any, _job: Job) -> None:
-            warm_screenshot_models(reader)
+            with loading():
+                load()
 
         self.worker.run(op, label="loading the screenshot models", on_done=self._finish,
                         on_error=lambda _m: self._finish(None))

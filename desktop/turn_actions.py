@@ -171,7 +171,7 @@ class TurnActions:
         """After a correction: the knowledge base's draft for the corrected intent."""
         session_id = self.session_id
         return self.engine.run(
-            lambda assistant, _job: ops.redraft(assistant, session_id, turn_id, intent),
+            lambda assistant, _job: assistant.redraft(session_id, turn_id, intent),
             label="rewriting the draft",
             on_done=lambda found: self.suggestion.show_redraft(reply_id, intent, *found),
         )

@@ -61,7 +61,6 @@ from engine.types import (
     Message,
     Reply,
     Turn,
-    TurnEvidence,
 )
 
 if TYPE_CHECKING:
@@ -185,7 +184,7 @@ class Assistant:
             draft = self.knowledge.draft(intent, text, latest)
             shown = current + [e for kind, e in latest.items()
                                if e.turn_id != turn_id and draft and kind in draft.filled]
-            evidence = Evidence(_evidence(turn_id, history, draft.filled if draft else {}))
+            evidence = Evidence.of_slots(turn_id, history, draft.filled if draft else {})
             version = self.model.version
             if fused is not None:
                 evidence = Evidence(fused.turns + evidence.turns,
@@ -237,15 +236,16 @@ class Assistant:
     @property
     def multimodal(self) -> MultimodalReader:
         """Screenshot reading and the fused model, loaded on the first turn that needs them."""
-        if self._multimodal is None:
-            from engine.fusion.reader import DEFAULT_FOLDER, MultimodalReader
+        with self._lock:  # one reader, whichever thread asks first (a turn, the preloading)
+            if self._multimodal is None:
+                from engine.fusion.reader import DEFAULT_FOLDER, MultimodalReader
 
-            fused = self._fused if self._fused is not None else versions.fused_folder(self.home)
-            if fused == DEFAULT_FOLDER:
-                fused = None  # the shipped pair: fused for screenshots, conversation model
-            self._multimodal = MultimodalReader(self.store, fused, self._device,
-                                                self._screen_reader)
-        return self._multimodal
+                fused = self._fused if self._fused is not None else versions.fused_folder(self.home)
+                if fused == DEFAULT_FOLDER:
+                    fused = None  # the shipped pair: fused for screenshots, conversation model
+                self._multimodal = MultimodalReader(self.store, fused, self._device,
+                                                    self._screen_reader)
+            return self._multimodal
 
     @property
     def screen_reader(self) -> ScreenReader:
@@ -274,10 +274,7 @@ class Assistant:
         if not read:
             raise InputError("No text could be read on the screenshot; it is kept in the "
                              "session, type what the customer asked.")
-        read = checked_text(read)
-        self.store.set_turn_text(turn_id, read)
-        turn.text = read
-        return read, readings
+        return self._set_text(turn, turn_id, read), readings
 
     def _transcribe_turn(self, turn: Turn, turn_id: int) -> str:
         """Transcribe a stored voice turn and write the text into it."""
@@ -285,15 +282,31 @@ class Assistant:
         text = transcript.text.strip()
         if not text:
             raise InputError("No speech was heard in the recording; it is kept in the session.")
+        return self._set_text(turn, turn_id, text)
+
+    def _set_text(self, turn: Turn, turn_id: int, text: str) -> str:
+        """A stored turn's text, read from its screenshot or recording, written into it."""
         text = checked_text(text)
         self.store.set_turn_text(turn_id, text)
         turn.text = text
         return text
 
+    def redraft(self, session_id: int, turn_id: int, intent: str) -> tuple[str, str, bool]:
+        """The draft for `intent` (the agent's correction of turn `turn_id`), slots filled from the
+        conversation up to that turn: (text, article id, whether an article answers `intent`)."""
+        with self._lock:
+            history = [Message.from_store(row) for row in self.store.turns(session_id)
+                       if row["id"] <= turn_id]
+            current, earlier = self._conversation_entities(history, turn_id)
+        message = next((m.text for m in history if m.id == turn_id), "")
+        draft = self.knowledge.draft(intent, message, latest_values(earlier + current))
+        if draft is None:
+            return "", "", False
+        return draft.text, draft.article.id, intent in self.knowledge.intents
+
     def use_version(self, name: str) -> None:
         """Switch the data folder to model version `name` (engine.learning.versions) and answer
-        with it
-        from the next turn: its intent model now, its fused model on the next screenshot."""
+        with it from the next turn: its intent model now, its fused model on the next screenshot."""
         with self._lock:
             versions.use(self.home, name)
             self.model = IntentModel.load(versions.current(self.home), self._device)
@@ -379,15 +392,3 @@ def _decision(
     level = model.config.level(fused.confidence, fused.margin)
     return fused.intent, fused.confidence, level, list(fused.top[:3])
 
-
-def _evidence(
-    turn_id: int, history: list[Message], filled: dict[str, Entity]
-) -> list[TurnEvidence]:
-    """Which turns drove the reply: this message, and each earlier one a slot came from."""
-    roles = {message.id: message.role for message in history}
-    out = [TurnEvidence(turn_id, roles.get(turn_id, "customer"), "message")]
-    for slot, entity in filled.items():
-        if entity.turn_id is not None and entity.turn_id != turn_id:
-            out.append(TurnEvidence(entity.turn_id, roles.get(entity.turn_id),
-                                    f"{slot} {entity.value}"))
-    return out

@@ -145,6 +145,18 @@ class Evidence:
         return out
 
     @classmethod
+    def of_slots(cls, turn_id: int, history: list[Message], filled: dict[str, Entity]
+                 ) -> Evidence:
+        """Which turns drove a reply: its message, and each earlier one a slot came from."""
+        roles = {message.id: message.role for message in history}
+        turns = [TurnEvidence(turn_id, roles.get(turn_id, "customer"), "message")]
+        for slot, entity in filled.items():
+            if entity.turn_id is not None and entity.turn_id != turn_id:
+                turns.append(TurnEvidence(entity.turn_id, roles.get(entity.turn_id),
+                                          f"{slot} {entity.value}"))
+        return cls(turns)
+
+    @classmethod
     def from_dict(cls, data: Any) -> Evidence:
         """Evidence from stored JSON (old rows included); anything unreadable is left out."""
         if not isinstance(data, dict):

@@ -148,6 +148,14 @@ class MultimodalReader:
                 self._text = FrozenText(device=self.device)
         return self._text
 
+    def load_models(self) -> None:
+        """Build the OCR engine, the frozen MiniLM and the fused model now (each under its own
+        lock: a turn needing one meanwhile waits for the same load), so the first screenshot
+        does not pay for them."""
+        self.screen_reader.engine  # noqa: B018 (the properties build them)
+        self.text  # noqa: B018
+        self.model  # noqa: B018
+
     @property
     def labels(self) -> list[str]:
         return self.model.labels

@@ -6,8 +6,8 @@ froze the window's event loop while Whisper loaded on a worker thread (bench/gui
 at launch). Loaded and run in a child process, Whisper holds that process's GIL, never the
 caller's: the caller's thread only waits on a pipe.
 
-The child is a fresh interpreter (`python -m engine.speech.process`), not a fork, so it inherits
-no Qt and no torch, only the environment (OMP_NUM_THREADS included). Requests go one at a time;
+The child is a fresh interpreter (`python -m engine.speech.process`, see engine.child), not a
+fork, so it inherits no Qt and no torch, only the environment. Requests go one at a time;
 progress comes back per decoded segment; cancelling sends a message the child checks between
 segments, as the in-process loop does, and a child that has not stopped CANCEL_GRACE_S later is
 killed. A child that dies is one sentence to the caller, and the next request starts a new one.
@@ -20,7 +20,6 @@ import logging
 import os
 import queue
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -31,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from engine import errors
+from engine.child import Child, child_pipes, error_from
 from engine.errors import FrontdeskError, InputError, ModelError
 from engine.speech.audio import SAMPLE_RATE
 from engine.speech.models import DEFAULT_MODEL
@@ -42,62 +41,8 @@ log = logging.getLogger(__name__)
 CANCEL_GRACE_S = 1.0  # a cancelled request not stopped by then is ended with its process
 POLL_S = 0.05  # how often a waiting caller looks at its cancel event
 LOAD_TIMEOUT_S = 600.0  # a child that has not loaded Whisper by then is given up on
-STOP_WAIT_S = 1.0
 # what a frozen app's executable is started with to be the child (packaging/frontdesk_entry.py)
 SPEECH_PROCESS_ARG = "--frontdesk-speech-process"
-
-
-def child_command(requests_fd: int, replies_fd: int) -> list[str]:
-    """How the child is started: this interpreter running this module; in a frozen app
-    (PyInstaller's bundle, where sys.executable is the app itself) the app with
-    SPEECH_PROCESS_ARG, which its entry point hands to `main` before importing anything else."""
-    fds = [str(requests_fd), str(replies_fd)]
-    if getattr(sys, "frozen", False):
-        return [sys.executable, SPEECH_PROCESS_ARG, *fds]
-    return [sys.executable, "-m", "engine.speech.process", *fds]
-
-
-class _Child:
-    """One running child: its process and the two pipes to it."""
-
-    def __init__(self, config: dict[str, Any]) -> None:
-        requests_r, requests_w = os.pipe()
-        replies_r, replies_w = os.pipe()
-        root = str(Path(__file__).resolve().parents[2])  # where `engine` is, installed or not
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            [root, *filter(None, [os.environ.get("PYTHONPATH")])])}
-        try:
-            self.process = subprocess.Popen(
-                child_command(requests_r, replies_w), pass_fds=(requests_r, replies_w),
-                stdin=subprocess.DEVNULL, stdout=_stderr_fd(), env=env,
-            )
-        except BaseException:
-            os.close(requests_w)
-            os.close(replies_r)
-            raise
-        finally:
-            os.close(requests_r)
-            os.close(replies_w)
-        self.requests = Connection(requests_w, readable=False)
-        self.replies = Connection(replies_r, writable=False)
-        self.ready = False
-        self.requests.send(("load", config))
-
-    def stop(self) -> None:
-        """Close its pipe (the child exits on that, mid-decode too) and reap it."""
-        for pipe in (self.requests, self.replies):
-            pipe.close()
-        try:
-            self.process.wait(STOP_WAIT_S)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-    def ended(self) -> str:
-        """How the process ended, in words (reaped here)."""
-        self.stop()
-        code = self.process.returncode
-        return f"signal {-code}" if code < 0 else f"exit code {code}"
 
 
 class ProcessTranscriber:
@@ -124,7 +69,7 @@ class ProcessTranscriber:
         self._config = {"backend": backend, "model": str(model) if model else None,
                         "device": device, "home": str(home) if home else None}
         self._lock = threading.Lock()
-        self._child: _Child | None = None
+        self._child: Child | None = None
         self._ids = itertools.count(1)
         if start:
             self.start()
@@ -172,7 +117,7 @@ class ProcessTranscriber:
         while not self._lock.acquire(timeout=POLL_S):
             _check(cancel)
 
-    def _running(self, cancel: threading.Event | None) -> _Child:
+    def _running(self, cancel: threading.Event | None) -> Child:
         """The child, started (and loaded) if none runs; called holding the lock."""
         if self._child is not None and self._child.process.poll() is not None:
             log.warning("the speech process had ended (%s); starting a new one",
@@ -213,14 +158,14 @@ class ProcessTranscriber:
             child = self._running(cancel)
             request = next(self._ids)
             try:
-                child.requests.send((kind, request, *args))
+                child.send((kind, request, *args))
             except OSError:
                 raise self._died(child) from None
             return self._answer(child, request, progress, cancel)
         finally:
             self._lock.release()
 
-    def _answer(self, child: _Child, request: int, progress: Progress | None,
+    def _answer(self, child: Child, request: int, progress: Progress | None,
                 cancel: threading.Event | None) -> Any:
         """The child's answer to `request`: its result, or its error raised here."""
         stop_by: float | None = None  # set once cancelled: when the child must have stopped
@@ -246,7 +191,7 @@ class ProcessTranscriber:
                     return rest[0]
                 if kind == "cancelled":
                     raise Cancelled()
-                raise _error(*rest)
+                raise error_from(*rest)
             if stop_by is None and cancel is not None and cancel.is_set():
                 stop_by = self._cancel(child, request)
             elif stop_by is not None and time.monotonic() > stop_by:
@@ -256,48 +201,28 @@ class ProcessTranscriber:
                 self._child = self._spawn()  # loading while the agent does something else
                 raise interrupted or Cancelled()
 
-    def _spawn(self) -> _Child:
+    def _spawn(self) -> Child:
         """A new child, loading (not waited for); ended with this transcriber at the latest."""
-        child = _Child(self._config)
+        child = Child("engine.speech.process", SPEECH_PROCESS_ARG, ("load", self._config))
         weakref.finalize(self, child.stop)
         return child
 
-    def _cancel(self, child: _Child, request: int) -> float:
+    def _cancel(self, child: Child, request: int) -> float:
         try:
-            child.requests.send(("cancel", request))
+            child.send(("cancel", request))
         except OSError:
             pass  # it has ended: the next poll finds out
         return time.monotonic() + CANCEL_GRACE_S
 
-    def _died(self, child: _Child) -> ModelError:
+    def _died(self, child: Child) -> ModelError:
         self._child = None
         return ModelError(f"The speech model stopped unexpectedly (its process ended with "
                           f"{child.ended()}); the next recording or file starts it again.")
 
 
-def _stderr_fd() -> int:
-    """Where the child's stdout goes: stderr (a library's print must not land in the stdout
-    of the app, which a benchmark parses), or nowhere where there is no real stderr."""
-    try:
-        return sys.__stderr__.fileno() if sys.__stderr__ else subprocess.DEVNULL
-    except (OSError, ValueError):
-        return subprocess.DEVNULL
-
-
 def _check(cancel: threading.Event | None) -> None:
     if cancel is not None and cancel.is_set():
         raise Cancelled()
-
-
-def _error(name: str, message: str) -> FrontdeskError:
-    """The child's error as the same FrontdeskError class here (ModelError if unknown)."""
-    kind = getattr(errors, name, None)
-    if isinstance(kind, type) and issubclass(kind, FrontdeskError):
-        try:
-            return kind(message)
-        except TypeError:
-            pass
-    return ModelError(message)
 
 
 # --- the child --------------------------------------------------------------------------------
@@ -365,7 +290,7 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the app's; its exit ends us
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="frontdesk speech process %(levelname)s: %(message)s")
-    serve(Connection(int(argv[0]), writable=False), Connection(int(argv[1]), readable=False))
+    serve(*child_pipes(argv))
     return 0
 
 

@@ -7,13 +7,8 @@ from __future__ import annotations
 
 import gc
 import importlib.machinery
-import json
 import logging
-import os
-import subprocess
-import sys
 import threading
-from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
@@ -128,28 +123,6 @@ def test_no_collection_pauses_while_workers_load_and_collection_is_back_after(qt
     for worker in workers:
         worker.stop()
     assert during == [False, False] and gc.isenabled()
-
-
-def test_a_message_typed_at_a_cold_launch_is_answered_after_torch_loaded_off_the_gil(tmp_path):
-    """A fresh interpreter, the app's own loaders: torch's libraries are dlopen'ed with the GIL
-    released before `import torch` (the import then only runs torch._C's init), still with
-    a core kept for the UI, and the message typed as the window shows is answered. Timings
-    are bench/gui.py's."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("FRONTDESK_NATIVE_PRELOAD", "OMP_NUM_THREADS")}
-    env.update(QT_QPA_PLATFORM="offscreen", FRONTDESK_HOME=str(tmp_path))
-    out = subprocess.run([sys.executable, "-m", "tests.desktop.cold_launch", str(tmp_path)],
-                         capture_output=True, text=True, env=env, timeout=300,
-                         cwd=Path(__file__).resolve().parents[2])
-    assert out.returncode == 0, out.stderr[-2000:]
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert "error" not in result, result
-    assert result["torch_when_visible"] is False
-    torch_c = next(n for n in result["preloaded"] if n.startswith("_C."))
-    assert result["preloaded"].index("libtorch_global_deps.so") < result["preloaded"].index(torch_c)
-    assert result["intent"] == "track_order" and result["confidence"] > 0.5
-    # the core kept for the UI: OMP_NUM_THREADS was set before libgomp was loaded
-    assert result["torch_threads"] == result["engine_threads"]
 
 
 def test_a_preload_that_cannot_load_leaves_the_import_to_do_it(tmp_path, monkeypatch, caplog):
