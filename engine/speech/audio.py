@@ -20,7 +20,6 @@ SAMPLE_RATE = 16_000
 def load_audio(path: str | os.PathLike[str]) -> np.ndarray:
     """Decode an audio file (wav, flac, mp3, ogg, m4a, ...) to 16 kHz mono float32 in [-1, 1]."""
     import av
-    from faster_whisper.audio import decode_audio
 
     file = Path(path)
     if not file.is_file():
@@ -28,7 +27,7 @@ def load_audio(path: str | os.PathLike[str]) -> np.ndarray:
     if file.stat().st_size == 0:
         raise InputError(f"The audio file {file.name} is empty.")
     try:
-        samples = decode_audio(str(file), sampling_rate=SAMPLE_RATE)
+        samples = decode_file(str(file))
     except (av.error.FFmpegError, IndexError, ValueError, StopIteration) as err:
         # IndexError / StreamNotFound: a valid container (e.g. an image) without an audio stream.
         raise InputError(f"{file.name} is not a readable audio file ({_reason(err)}).") from err
@@ -36,6 +35,32 @@ def load_audio(path: str | os.PathLike[str]) -> np.ndarray:
     if samples.size == 0:
         raise InputError(f"{file.name} contains no audio samples.")
     return samples
+
+
+def decode_file(path: str) -> np.ndarray:
+    """The first audio stream of `path` as 16 kHz mono float32, through PyAV's FFmpeg: 16-bit
+    samples scaled to [-1, 1) as faster-whisper's decode_audio gives them, frames FFmpeg calls
+    invalid skipped as it skips them. PyAV directly, not faster_whisper.audio: importing that
+    imports faster-whisper whole (CTranslate2, tokenizers), in the window's process when the
+    agent plays a voice turn back."""
+    import av
+
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+    chunks = []
+    with av.open(path, mode="r", metadata_errors="ignore") as container:
+        frames = container.decode(audio=0)
+        while True:
+            try:
+                frame = next(frames)
+            except StopIteration:
+                break
+            except av.error.InvalidDataError:  # a damaged frame mid-stream: the rest still plays
+                continue
+            chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(frame)]
+        chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]
+    if not chunks:
+        return np.zeros(0, dtype=np.float32)
+    return np.concatenate(chunks).astype(np.float32) / 32768.0
 
 
 def to_mono_16k(samples: np.ndarray, sample_rate: int) -> np.ndarray:

@@ -129,3 +129,23 @@ def test_stream_resampler_matches_one_shot_resampling(jfk: Path) -> None:
     assert _similarity(joined, audio) > 0.999
     assert np.allclose(to_mono_16k(np.stack([at_48k, at_48k], 1), 48_000)[:1000],
                        resample(at_48k, 48_000, SAMPLE_RATE)[:1000])
+
+
+def test_decoding_needs_only_pyav_not_faster_whisper(jfk: Path) -> None:
+    """Playing a voice turn back decodes it in the window's process: that must not import
+    faster-whisper (CTranslate2, tokenizers). Checked in a fresh interpreter; the samples are
+    what faster-whisper's own decoder gives (16-bit, scaled), within float rounding."""
+    import subprocess
+    import sys
+
+    from faster_whisper.audio import decode_audio
+
+    code = ("import sys; from engine.speech.audio import load_audio; "
+            f"n = len(load_audio({str(jfk)!r})); "
+            "print(n, sorted(m for m in ('faster_whisper', 'ctranslate2', 'tokenizers') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).parents[2]).stdout.split(maxsplit=1)
+    theirs = decode_audio(str(jfk), sampling_rate=SAMPLE_RATE)
+    assert int(out[0]) == len(theirs) and out[1].strip() == "[]"
+    assert np.abs(load_audio(jfk) - theirs).max() < 1e-6
