@@ -36,7 +36,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from engine.child import Child, child_pipes, error_from
+from engine.child import Child, child_pipes, error_from, listen
 from engine.errors import FrontdeskError, ModelError
 from engine.types import Reply, Turn
 
@@ -364,22 +364,17 @@ def serve(requests: Connection, replies: Connection) -> None:
     send(("ready", 0, _describe(assistant)))
     work: queue.Queue = queue.Queue()
 
-    def listen() -> None:
-        """Requests into the queue; Whisper's answers to the relay; the app gone: exit."""
-        while True:
-            try:
-                message = requests.recv()
-            except (EOFError, OSError):
-                os._exit(0)
-            if message[0] == "heard" and relay is not None:
-                relay.answer(message)
-            elif message[0] == "load_screenshot_models":
-                threading.Thread(target=_answer, args=(assistant, message, send),
-                                 daemon=True).start()
-            else:
-                work.put(message)
+    def route(message: tuple) -> None:
+        """Requests into the queue; Whisper's answers to the relay."""
+        if message[0] == "heard" and relay is not None:
+            relay.answer(message)
+        elif message[0] == "load_screenshot_models":
+            threading.Thread(target=_answer, args=(assistant, message, send),
+                             daemon=True).start()
+        else:
+            work.put(message)
 
-    threading.Thread(target=listen, name="requests", daemon=True).start()
+    listen(requests, route)
     while True:
         _answer(assistant, work.get(), send)
 

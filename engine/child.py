@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -90,6 +91,21 @@ class Child:
 def child_pipes(argv: list[str]) -> tuple[Connection, Connection]:
     """The child's side: (requests, replies) from the two descriptors it was started with."""
     return Connection(int(argv[0]), writable=False), Connection(int(argv[1]), readable=False)
+
+
+def listen(requests: Connection, route: Callable[[tuple], None]) -> None:
+    """The child's side: a daemon thread handing each request to `route` as it arrives (a
+    cancel must not wait behind the work it cancels); the app gone (its pipe closed): exit."""
+
+    def loop() -> None:
+        while True:
+            try:
+                message = requests.recv()
+            except (EOFError, OSError):
+                os._exit(0)
+            route(message)
+
+    threading.Thread(target=loop, name="requests", daemon=True).start()
 
 
 def stderr_fd() -> int:

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.child import Child, child_pipes, error_from
+from engine.child import Child, child_pipes, error_from, listen
 from engine.errors import FrontdeskError, InputError, ModelError
 from engine.speech.audio import SAMPLE_RATE
 from engine.speech.models import DEFAULT_MODEL
@@ -248,19 +248,14 @@ def serve(requests: Connection, replies: Connection) -> None:
     work: queue.Queue = queue.Queue()
     cancels: dict[int, threading.Event] = {}
 
-    def listen() -> None:
-        """Requests into the queue, cancels straight to their event; the app gone: exit."""
-        while True:
-            try:
-                message = requests.recv()
-            except (EOFError, OSError):
-                os._exit(0)
-            if message[0] == "cancel":
-                cancels.setdefault(message[1], threading.Event()).set()
-            else:
-                work.put(message)
+    def route(message: tuple) -> None:
+        """Requests into the queue, cancels straight to their event."""
+        if message[0] == "cancel":
+            cancels.setdefault(message[1], threading.Event()).set()
+        else:
+            work.put(message)
 
-    threading.Thread(target=listen, name="requests", daemon=True).start()
+    listen(requests, route)
     while True:
         kind, ident, *args = work.get()
         cancel = cancels.setdefault(ident, threading.Event())
