@@ -24,7 +24,10 @@ if [ ! -f "$VENV/.ready" ]; then
   "$VENV/bin/python" -m pip uninstall -y -q torchvision triton
   touch "$VENV/.ready"
 fi
-"$VENV/bin/python" -m pip install -q --no-deps --force-reinstall .  # this checkout's code
+# this checkout's code; setuptools builds through build/lib and keeps what it finds there, so a
+# module since moved or removed would come along (and PyInstaller would try to import it)
+rm -rf build/lib build/bdist.*
+"$VENV/bin/python" -m pip install -q --no-deps --force-reinstall .
 "$VENV/bin/pyinstaller" --noconfirm --log-level WARN --distpath dist \
   --workpath build/pyinstaller packaging/frontdesk.spec
 out=dist/frontdesk

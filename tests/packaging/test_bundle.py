@@ -132,3 +132,32 @@ def test_the_bundle_lists_its_weights_and_licenses_and_has_its_menu_entry() -> N
     for name in ("io.frontdesk.Frontdesk.desktop", "io.frontdesk.Frontdesk.svg",
                  "io.frontdesk.Frontdesk.metainfo.xml", "install-desktop-entry.sh"):
         assert (BUNDLE / name).exists(), name
+
+
+@pytest.mark.slow
+@needs_bundle
+def test_the_bundles_own_assistant_process_answers_a_turn(tmp_path: Path, monkeypatch) -> None:
+    """The window's Assistant runs in a child the frozen app starts as itself with
+    `--frontdesk-assistant-process` (engine.child): the built app, not this interpreter, loads
+    the models and answers; the turn is in the store."""
+    from engine.assistant_process import ASSISTANT_PROCESS_ARG, ProcessAssistant
+    from engine.store.database import Store
+    from engine.types import Turn
+
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(APP))
+    for key in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME"):
+        monkeypatch.delenv(key, raising=False)
+    home = tmp_path / "home"
+    assistant = ProcessAssistant(home, device="cpu")
+    try:
+        cmdline = Path(f"/proc/{assistant.pid}/cmdline").read_text().split("\0")
+        assert cmdline[:2] == [str(APP), ASSISTANT_PROCESS_ARG]
+        session = assistant.new_session()
+        turn = Turn(text=TYPED)
+        reply = assistant.respond(session, turn)
+        assert reply.intent == "track_order" and turn.id == reply.turn_id is not None
+    finally:
+        assistant.close()
+    with Store.open(home) as store:
+        assert [row["text"] for row in store.turns(session)] == [TYPED]
