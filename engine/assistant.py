@@ -130,11 +130,13 @@ class Assistant:
         with self._lock:
             return self.store.add_turn(session_id, turn)
 
-    def respond(self, session_id: int, turn: Turn) -> Reply:
+    def respond(self, session_id: int, turn: Turn,
+                stored: Callable[[Turn], None] | None = None) -> Reply:
         """Store `turn`, then predict, extract and draft; store and return the reply.
 
         A turn may be a recording alone (transcribed first) or a screenshot alone (its OCR text
         becomes the turn's text); either is stored before it is read, so nothing is lost.
+        `stored` hears of the turn once it is committed (its id set), before it is read.
         """
         started = time.perf_counter()
         spoken = turn.audio is not None and not turn.text.strip()
@@ -146,6 +148,8 @@ class Assistant:
             if pictured:
                 turn.source = "image"
             turn_id = self.store.add_turn(session_id, turn)  # committed before inference
+            if stored is not None:
+                stored(turn)
             if spoken:  # the recording is kept first; its transcript becomes the turn's text
                 text = self._transcribe_turn(turn, turn_id)
             readings = None  # this turn's screenshots, read once and handed on

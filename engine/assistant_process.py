@@ -12,11 +12,11 @@ redraft, use_version, screen_reader.read, load_screenshot_models) by sending the
 and waiting for its answer; several threads may ask at once (the screenshot models load while a
 turn is answered). The child writes the conversation to the store itself, as the Assistant does
 in-process (SQLite in WAL mode with a busy timeout, shared with the window's store thread); the
-turn the caller handed in gets the child's id, text and source back, on an error too, so the
-window knows whether it was stored. A turn that is a recording alone is transcribed by the
-window's own Whisper process, asked through this pipe: one Whisper per window. A child that
-dies is one sentence to the caller, and the next request starts a new one; `close` (the window
-closing) ends it, and a child whose window is gone exits by itself (its pipe closes).
+caller's turn gets its id, text and source as soon as it is stored (kept, never resent, if the
+child then dies). A recording-only turn is transcribed by the window's own Whisper process,
+asked through this pipe. A child that dies is one sentence to the caller, and the next request
+starts a new one; `close` (the window closing) ends it, and a child whose window is gone exits
+by itself (its pipe closes).
 """
 
 from __future__ import annotations
@@ -62,9 +62,14 @@ class _Answer:
             self.value, state = rest
         else:
             self.error, state = error_from(rest[0], rest[1]), rest[2]
+        self.keep(state)
+        self.done.set()
+
+    def keep(self, state: tuple | None) -> None:
+        """The caller's turn as the child stored it (id, text, source): as soon as it is
+        committed, so a child that dies while reading it leaves it known as kept, not resent."""
         if self.turn is not None and state is not None:
             self.turn.id, self.turn.text, self.turn.source = state
-        self.done.set()
 
     def result(self) -> Any:
         """Wait for the answer: its value, or its error raised here."""
@@ -206,6 +211,9 @@ class ProcessAssistant:
                 running.failure = rest[0]
             elif kind == "log":  # the child's log lines, into the app's log
                 logging.getLogger(rest[1]).log(rest[0], "(assistant process) %s", rest[2])
+            elif kind == "stored":  # the turn is committed: the window must not resend it
+                with running.lock:
+                    running.waiting.get(ident, _Answer()).keep(rest[0])
             elif kind == "transcribe":
                 threading.Thread(target=self._transcribe, args=(running, ident, *rest),
                                  daemon=True, name="frontdesk-assistant-speech").start()
@@ -307,7 +315,7 @@ def _load_screenshot_models(assistant: Any) -> None:
 
 
 HANDLERS: dict[str, Callable[..., Any]] = {
-    "respond": lambda a, session, turn: a.respond(session, turn),
+    "respond": lambda a, session, turn, **hooks: a.respond(session, turn, **hooks),
     "add_turn": lambda a, session, turn: a.add_turn(session, turn),
     "new_session": lambda a, *args: a.new_session(*args),
     "feedback": lambda a, *args: a.feedback(*args),
@@ -321,8 +329,10 @@ HANDLERS: dict[str, Callable[..., Any]] = {
 def _answer(assistant: Any, message: tuple, send: Callable[[tuple], None]) -> None:
     kind, ident, *args = message
     turn = args[1] if kind in ("respond", "add_turn") else None
+    stored = lambda kept: send(("stored", ident, _state(kept)))  # noqa: E731
+    hooks = {"stored": stored} if kind == "respond" else {}
     try:  # a result that cannot be pickled fails in `send`: an error reply, as any other
-        send(("done", ident, HANDLERS[kind](assistant, *args), _state(turn)))
+        send(("done", ident, HANDLERS[kind](assistant, *args, **hooks), _state(turn)))
     except FrontdeskError as err:
         send(("error", ident, type(err).__name__, str(err), _state(turn)))
     except Exception as err:  # noqa: BLE001 (one sentence back; the traceback to the app's log)

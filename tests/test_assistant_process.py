@@ -8,6 +8,8 @@ model that cannot load is one sentence."""
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -83,3 +85,43 @@ def test_models_that_cannot_load_are_one_sentence(tmp_path):
         ProcessAssistant(tmp_path, knowledge=tmp_path / "no-knowledge-here", device="cpu")
     message = str(failed.value)
     assert "no-knowledge-here" in message and message.endswith(".")
+
+
+def test_a_turn_stored_before_the_child_dies_is_known_as_kept(tmp_path):
+    """The child dies while reading a turn it has already stored (here: waiting for the
+    window's Whisper to hear a recording): the caller learns of the death in one sentence, and
+    its turn already carries the stored id, so the window keeps it and the agent does not send
+    it a second time."""
+    asked, hold = threading.Event(), threading.Event()
+
+    class Caller:  # the window's Whisper, holding on to the clip until the child is gone
+        def transcribe(self, audio, **options):
+            asked.set()
+            hold.wait(60)
+            raise InputError("no longer wanted")
+
+    home = tmp_path / "home"
+    assistant = ProcessAssistant(home, device="cpu", transcriber=Caller)
+    try:
+        session = assistant.new_session()
+        spoken = Turn(audio=VOICE_CLIP)
+        failure: list[BaseException] = []
+
+        def respond() -> None:
+            try:
+                assistant.respond(session, spoken)
+            except FrontdeskError as err:
+                failure.append(err)
+
+        answering = threading.Thread(target=respond)
+        answering.start()
+        assert asked.wait(120)  # the turn is committed: the recording is kept before it is heard
+        os.kill(assistant.pid, signal.SIGKILL)
+        answering.join(60)
+        hold.set()
+        assert failure and "stopped unexpectedly" in str(failure[0])
+        assert spoken.id is not None and spoken.source == "voice"
+    finally:
+        assistant.close()
+    with Store.open(home) as store:
+        assert [row["id"] for row in store.turns(session)] == [spoken.id]

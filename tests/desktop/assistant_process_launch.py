@@ -82,7 +82,10 @@ def main(home: Path, screenshot: Path) -> int:
     result["after_kill"] = shown[-1] if shown else None
     result["composer_after_kill"] = window.composer.text()
     before = len(replies)
-    QTest.keyClick(window.composer.edit, Qt.Key.Key_Return)  # sent again: a new process
+    if result["composer_after_kill"]:  # not stored when it died: the words came back
+        QTest.keyClick(window.composer.edit, Qt.Key.Key_Return)  # sent again: a new process
+    else:  # stored before it died: kept in the session; the agent asks once more
+        send(AGAIN)
     wait_until(lambda: len(replies) > before)
     result["again"] = replies[-1].intent if len(replies) > before else shown
     result["new_child"] = second = process.pid

@@ -40,11 +40,15 @@ def test_the_window_answers_through_an_assistant_process_that_can_die_and_come_b
     assert isinstance(result["screenshot"], str), result  # answered, not an error
     assert result["window_has"] == [], result  # no torch, transformers, torch_geometric, OCR
     assert result["after_kill"].startswith("The assistant stopped unexpectedly"), result
-    assert result["composer_after_kill"] == "I was charged twice for order 48213, can I get a " \
-                                            "refund?", result
+    again = "I was charged twice for order 48213, can I get a refund?"
+    # killed before the child stored it: the words are back in the composer, sent once more;
+    # after (the child reports a turn as soon as it is committed): kept, the composer empty
+    assert result["composer_after_kill"] in (again, ""), result
     assert isinstance(result["again"], str) and result["new_child"] != result["child"], result
     assert result["children_left"] == [], result
 
     with Store.open(home) as store:  # written by the child, read by anyone
-        [turn] = store.turns(result["session"])[:1]
-    assert turn["text"] == MESSAGE and turn["reply"]["intent"] == "track_order"
+        rows = store.turns(result["session"])
+    assert rows[0]["text"] == MESSAGE and rows[0]["reply"]["intent"] == "track_order"
+    asked = [row for row in rows if row["text"] == again]  # never stored twice by the window
+    assert len(asked) == (1 if result["composer_after_kill"] else 2), result
