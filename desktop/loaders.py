@@ -3,7 +3,8 @@
 These run on the engine threads (desktop.engine_worker), so the window itself starts without
 them. The app's Assistant and Whisper are loaded and run in processes of their own
 (engine.assistant_process, engine.speech.process): no call of theirs can hold this process's
-GIL. `load_assistant` builds one in this process (tests, tools that inject a loaded model).
+GIL. A window given an `assistant_factory` (tests, the screenshot tool) builds its Assistant
+in this process instead.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 import threading
 from pathlib import Path
 
-from desktop.native_preload import NUMPY, PANDAS, TOKENIZERS, TORCH, TRITON, preload
+from desktop.native_preload import NUMPY, PANDAS, preload
 from desktop.settings import DesktopSettings
 from engine.errors import ModelError
 
@@ -89,25 +90,6 @@ class SharedTranscriber:
 
                 self._transcriber = ProcessTranscriber(**self._options, start=False)
             return self._transcriber
-
-
-def load_assistant(home: Path, settings: DesktopSettings, speech: SharedTranscriber | None = None):
-    """Runs on the engine thread: the only place torch & co. get imported (torch's libraries
-    loaded first with the GIL released, desktop.native_preload). Its transcriber is `speech`'s
-    Whisper process, started only if a recording-only turn comes before the speech thread
-    starts it."""
-    reserve_ui_core()  # before torch's libgomp is loaded: it reads OMP_NUM_THREADS then
-    preload(NUMPY, TORCH, TRITON, TOKENIZERS)
-    device = settings.device
-    if device == "auto":
-        import torch
-
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    from engine.assistant import Assistant
-
-    knowledge = Path(settings.knowledge_dir) if settings.knowledge_dir else None
-    transcriber = (speech or SharedTranscriber(home, settings)).get()
-    return Assistant(home, knowledge=knowledge, device=device, transcriber=transcriber)
 
 
 class AssistantProcess:

@@ -10,6 +10,8 @@ the flags the import itself will use, leaves the import only the module's own in
 loader hands the already-loaded object back. A file that is not where it is looked for (another
 layout, another platform) is skipped and the import does it as before;
 FRONTDESK_NATIVE_PRELOAD=0 turns all of it off (the imports then load everything themselves).
+torch and CTranslate2 no longer load in the window's process (engine.assistant_process,
+engine.speech.process); what is listed here is what it still imports itself.
 """
 
 from __future__ import annotations
@@ -29,26 +31,20 @@ log = logging.getLogger("frontdesk.desktop")
 
 @dataclass(frozen=True)
 class Native:
-    """What `package` loads, as paths relative to its folder: `global_libs` first (RTLD_GLOBAL,
-    as the package does), then its extension `module` (dotted; None: none), then `libs` (the
-    package loads them through ctypes, RTLD_LOCAL), then every file matching `extensions`
-    (a package made of many extension modules, as an import would load them)."""
+    """What `package` loads, as paths relative to its folder: its extension `module` (dotted;
+    None: none), then `libs` (the package loads them through ctypes, RTLD_LOCAL), then every
+    file matching `extensions` (a package made of many extension modules, as an import would
+    load them)."""
 
     package: str
     module: str | None = None
-    global_libs: tuple[str, ...] = ()
     libs: tuple[str, ...] = ()
     extensions: tuple[str, ...] = ()  # glob patterns of more extension modules, loaded last
 
 
-# torch/__init__.py loads lib/libtorch_global_deps.so RTLD_GLOBAL, then imports torch._C, whose
-# libraries (libtorch_cpu, libc10, and CUDA's in a CUDA build) are found through its rpath
 NUMPY = Native("numpy", "_core._multiarray_umath")  # numpy 2 (with OpenBLAS behind it)
 # sqlite-utils imports pandas where it is installed: 45 extension modules, ~0.1 s of dlopen
 PANDAS = Native("pandas", extensions=("_libs/*.so", "_libs/*/*.so"))
-TORCH = Native("torch", "_C", global_libs=("lib/libtorch_global_deps.so",))
-TRITON = Native("triton", "_C.libtriton")  # torch._dynamo imports it where it is installed
-TOKENIZERS = Native("tokenizers", "tokenizers")  # transformers' fast tokenizers, faster-whisper
 PYAV = Native("av", "_core")  # audio decoding (kept voice turns), FFmpeg's libraries behind it
 ONNXRUNTIME = Native("onnxruntime", "capi.onnxruntime_pybind11_state")  # Silero VAD, RapidOCR
 OPENCV = Native("cv2", "cv2")  # RapidOCR
@@ -113,8 +109,7 @@ def preload(*natives: Native) -> list[str]:
             if folder is None:  # imported already (nothing left to gain), or not installed
                 continue
             extension = extension_file(folder, native.module) if native.module else None
-            steps = [(folder / lib, os.RTLD_NOW | os.RTLD_GLOBAL) for lib in native.global_libs]
-            steps += [(extension, sys.getdlopenflags())] if extension else []
+            steps = [(extension, sys.getdlopenflags())] if extension else []
             steps += [(folder / lib, os.RTLD_NOW | os.RTLD_LOCAL) for lib in native.libs]
             steps += [(path, sys.getdlopenflags()) for pattern in native.extensions
                       for path in sorted(folder.glob(pattern))]
