@@ -102,7 +102,8 @@ def train_default(shared: Path, out: Path, options: TrainOptions = OPTIONS, mix:
     mix and `conversations` joined conversations, keep the epoch best on human validation
     text, calibrate temperature and OOS threshold there (engine.learning.train.fine_tune)."""
     train, val = training_cases(shared, mix)
-    train += conversation_rows(shared, conversations, {normalise(case.text) for case in val})
+    if conversations:  # off in the shipped recipe: no conversation pools read for nothing
+        train += conversation_rows(shared, conversations, {normalise(c.text) for c in val})
     counts = Counter(case.id.split(":")[0] for case in train)
     notes = {
         "mix": asdict(mix),
