@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,20 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder.mkdir()
     monkeypatch.setenv("FRONTDESK_HOME", str(folder))
     return folder
+
+
+@pytest.fixture
+def frozen_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This interpreter made to look like PyInstaller's bundle (sys.frozen, sys.executable the
+    app): the app is packaging/frontdesk_entry.py behind a one-line launcher, so a child
+    process (engine.child) is started through the app's own entry point, as in the bundle."""
+    entry = Path(__file__).resolve().parents[1] / "packaging" / "frontdesk_entry.py"
+    app = tmp_path / "frontdesk"
+    app.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{entry}" "$@"\n')
+    app.chmod(0o755)
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(app))
+    return app
 
 
 @pytest.fixture(scope="session")

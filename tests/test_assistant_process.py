@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import sys
 import threading
 from pathlib import Path
 
@@ -26,14 +25,8 @@ VOICE_CLIP = Path(__file__).parent / "data" / "audio" / "refund_order.wav"  # "c
 
 
 def test_a_frozen_apps_assistant_process_answers_stores_and_hears_through_the_caller(
-    tmp_path, monkeypatch, caplog, faster_transcriber
+    tmp_path, frozen_app, caplog, faster_transcriber
 ):
-    entry = Path(__file__).resolve().parents[1] / "packaging" / "frontdesk_entry.py"
-    app = tmp_path / "frontdesk"
-    app.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{entry}" "$@"\n')
-    app.chmod(0o755)
-    monkeypatch.setattr(sys, "frozen", True, raising=False)
-    monkeypatch.setattr(sys, "executable", str(app))
     heard: list[str] = []
 
     class Caller:  # the window's Whisper: the one the caller hands in

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -112,17 +111,10 @@ def test_a_model_that_cannot_load_is_one_sentence(tmp_path):
         ProcessTranscriber(model=tmp_path / "no-model-here", device="cpu")
 
 
-def test_a_frozen_app_starts_the_child_through_its_own_entry_point(tmp_path, monkeypatch, jfk,
-                                                                   normalize):
+def test_a_frozen_app_starts_the_child_through_its_own_entry_point(frozen_app, jfk, normalize):
     """In PyInstaller's bundle sys.executable is the app itself: the child is the app started
     with SPEECH_PROCESS_ARG, which packaging/frontdesk_entry.py hands to the speech process
     (here the app is the entry script behind a one-line launcher, as the bundle's binary)."""
-    entry = Path(__file__).resolve().parents[2] / "packaging" / "frontdesk_entry.py"
-    app = tmp_path / "frontdesk"
-    app.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{entry}" "$@"\n')
-    app.chmod(0o755)
-    monkeypatch.setattr(sys, "frozen", True, raising=False)
-    monkeypatch.setattr(sys, "executable", str(app))
     remote = ProcessTranscriber(device="cpu")
     try:
         assert wer(normalize, JFK_TEXT, remote.transcribe(jfk).text) <= CROSS_CPU_WER
