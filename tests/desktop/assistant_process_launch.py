@@ -23,15 +23,16 @@ HEAVY = ("torch", "transformers", "torch_geometric", "numba", "rapidocr", "onnxr
 
 
 def main(home: Path, screenshot: Path) -> int:
-    from PySide6.QtCore import QEventLoop, Qt
+    from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
     from desktop.loaders import engine_threads
     from desktop.main_window import MainWindow
+    from tests.desktop import drive
     from tests.desktop.drive import drop_files
 
-    app = QApplication([])
+    app = QApplication([])  # noqa: F841 (held for the window's lifetime)
     window = MainWindow(home)  # the app's own loaders, screenshot models preloaded after
     replies: list = []
     shown: list[str] = []
@@ -40,11 +41,7 @@ def main(home: Path, screenshot: Path) -> int:
     result: dict = {"window": os.getpid()}
 
     def wait_until(condition: Callable[[], object], timeout_s: float = 240.0) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while not condition() and time.monotonic() < deadline:
-            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
-            time.sleep(0.005)
-        return bool(condition())
+        return drive.wait_until(condition, timeout_s)
 
     def send(text: str) -> None:
         QTest.keyClicks(window.composer.edit, text)

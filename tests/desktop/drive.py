@@ -3,6 +3,8 @@ store it wrote. Shared by the desktop scenario tests (not a fixture module: plai
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,18 @@ def drop_files(widget: Any, paths: list[Path]) -> None:
     event = QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime,
                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
     widget.dropEvent(event)
+
+
+def wait_until(condition: Callable[[], object], timeout_s: float) -> bool:
+    """Run the event loop until `condition` holds or `timeout_s` passes; whether it holds. For
+    the scripts that drive a window in a fresh interpreter, where there is no qtbot."""
+    from PySide6.QtCore import QEventLoop
+
+    deadline = time.monotonic() + timeout_s
+    while not condition() and time.monotonic() < deadline:
+        QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        time.sleep(0.005)
+    return bool(condition())
 
 
 def focus(qtbot: Any, widget: Any) -> None:

@@ -18,14 +18,15 @@ from pathlib import Path
 
 
 def main(home: Path, clip: Path, long_clip: Path) -> int:
-    from PySide6.QtCore import QEventLoop, Qt
+    from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
     from desktop.main_window import MainWindow
+    from tests.desktop import drive
     from tests.desktop.drive import drop_files
 
-    app = QApplication([])
+    app = QApplication([])  # noqa: F841 (held for the window's lifetime)
     window = MainWindow(home, preload=False)  # Whisper only: no text model needed to transcribe
     window.show()
     shown: list[str] = []
@@ -33,11 +34,7 @@ def main(home: Path, clip: Path, long_clip: Path) -> int:
     result: dict = {}
 
     def wait_until(condition: Callable[[], object], timeout_s: float = 180.0) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while not condition() and time.monotonic() < deadline:
-            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
-            time.sleep(0.005)
-        return bool(condition())
+        return drive.wait_until(condition, timeout_s)
 
     def transcribe(path: Path) -> str:
         window.composer.clear_sent()
