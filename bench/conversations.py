@@ -6,6 +6,7 @@ through `Assistant.respond` (the product path, as `frontdesk eval` scores it). B
 product's answer, the same text model (the shipped one unless `--model`) reads other views:
 
   product     what `respond` answered (the shipped gate)
+  no-acts     the same with the dialogue-act head off (engine.nlu.acts): every message a request
   conv-model  the conversation model's own answer (reply evidence "fused"), whatever the gate
   last        the text model on the last message alone
   joined-cust the text model on the customer's turns joined, newest last, cut from the left
@@ -48,10 +49,13 @@ def spoken_turns(case) -> list[tuple[str, str]]:
     return [(r, t) for r, t in turns if r in SPEAKERS and t.strip()] + [("customer", case.text)]
 
 
-def product_answers(cases, model: IntentModel) -> list[dict]:
-    """Each case through a fresh session of the whole Assistant: its answer and who gave it."""
+def product_answers(cases, model: IntentModel, acts: bool = True) -> list[dict]:
+    """Each case through a fresh session of the whole Assistant: its answer and who gave it
+    (`acts` False: with the dialogue-act head switched off, every message read as a request)."""
     out = []
     with tempfile.TemporaryDirectory() as home, Assistant(Path(home), model=model) as engine:
+        if not acts:
+            engine.multimodal.acts = None
         for case in cases:
             session = engine.new_session(channel="eval", title=case.id or None)
             for role, text in spoken_turns(case)[:-1]:
@@ -104,7 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     cases = [case for case in read_cases(args.file) if case.history]
     model = IntentModel.load(args.model)
     rows = product_answers(cases, model)
-    views = {"product": [r["product"] for r in rows], "conv-model": [r["conv-model"] for r in rows]}
+    views = {"product": [r["product"] for r in rows],
+             "no-acts": [r["product"] for r in product_answers(cases, model, acts=False)],
+             "conv-model": [r["conv-model"] for r in rows]}
     views.update(text_views(cases, model))
     views["joined+oos"] = [
         OUT_OF_SCOPE if r["conv-model"] == OUT_OF_SCOPE and r["conv-confidence"] >= args.oos

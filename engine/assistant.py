@@ -166,7 +166,8 @@ class Assistant:
                     history, turn_id, in_scope=bool(turn.images),
                     readings={turn_id: readings} if readings is not None else None)
                 if not turn.images:  # the intent at this turn: joined text x conversation model
-                    read = conversation_decision(self.model, fused.texts, fused.probabilities)
+                    read = conversation_decision(self.model, fused.texts, fused.probabilities,
+                                                 fused.act)
                 else:  # the message with the screen's telling lines x the fused model
                     from engine.fusion.screen_reading import read_screen
 

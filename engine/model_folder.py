@@ -21,9 +21,10 @@ from engine.errors import InputError
 
 CONFIG_FILE = "config.json"
 # What our model writers put in a model folder (engine.nlu.intent, engine.nlu.adapters,
-# engine.fusion.model, engine.recipes.default_model's card, engine.learning.retrain's notes); a
-# folder holding anything else is not one.
-WEIGHTS_FILES = frozenset({"model.safetensors", "adapters.safetensors", "fusion.safetensors"})
+# engine.fusion.model, engine.nlu.acts, engine.recipes.default_model's card,
+# engine.learning.retrain's notes); a folder holding anything else is not one.
+WEIGHTS_FILES = frozenset({"model.safetensors", "adapters.safetensors", "fusion.safetensors",
+                           "acts.safetensors"})
 MODEL_FILES = WEIGHTS_FILES | {CONFIG_FILE, "MODEL_CARD.md", "metrics.json",
                                "data_summary.json", "replay.jsonl"}
 # A version's fused model, itself a model folder (engine.learning.fused_retrain writes it).

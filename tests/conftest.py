@@ -209,6 +209,22 @@ def default_intent_model() -> IntentModel:
 
 
 @pytest.fixture(scope="session")
+def frozen_minilm() -> Any:
+    """The frozen MiniLM the conversation reader embeds turns with (FrozenText), loaded once."""
+    from engine.fusion.frozen_text import FrozenText
+
+    return FrozenText()
+
+
+@pytest.fixture(scope="session")
+def shipped_acts() -> Any:
+    """assets/models/acts: the dialogue-act head (engine.nlu.acts)."""
+    from engine.nlu.acts import DialogueActs
+
+    return DialogueActs.load()
+
+
+@pytest.fixture(scope="session")
 def shipped_knowledge() -> KnowledgeBase:
     return KnowledgeBase.load()
 

@@ -37,6 +37,9 @@ from engine.fusion.graph import (
 from engine.fusion.graph import MAX_TURNS as MAX_TURNS  # where callers have looked for it
 from engine.fusion.model import WEIGHTS_FILE, FusedModel, node_relevance
 from engine.model_folder import weights_version
+from engine.nlu.acts import FOLDER as ACTS_FOLDER
+from engine.nlu.acts import WEIGHTS_FILE as ACTS_WEIGHTS
+from engine.nlu.acts import DialogueActs
 from engine.types import OUT_OF_SCOPE, SPEAKERS, BoxEvidence, Message, TurnEvidence
 from engine.vision.ocr import ScreenReader, Screenshot
 
@@ -68,6 +71,9 @@ class FusedPrediction:
     # the current turn's screenshots as read for this answer: (attachment id, reading) pairs,
     # so the caller (engine.fusion.screen_reading) need not read them from the store again
     screenshots: list[tuple[int, Screenshot]] = field(default_factory=list)
+    # what the newest message does, a turn without a screenshot (engine.nlu.acts: request,
+    # detail, yes, no, social -> probability); empty where no act model ships
+    act: dict[str, float] = field(default_factory=dict)
 
 
 class MultimodalReader:
@@ -95,6 +101,7 @@ class MultimodalReader:
         self._conversation: FusedModel | None = None
         self._versions: dict[int, str] = {}
         self._text = None
+        self._acts: DialogueActs | None | bool = False  # False: not looked for yet
         self._version: str | None = None
         self._load_lock = threading.Lock()
         self.use_reader(screen_reader or ScreenReader())
@@ -147,6 +154,21 @@ class MultimodalReader:
 
                 self._text = FrozenText(device=self.device)
         return self._text
+
+    @property
+    def acts(self) -> DialogueActs | None:
+        """The shipped dialogue-act head (engine.nlu.acts), loaded once; None if not shipped."""
+        with self._load_lock:
+            if self._acts is False:
+                self._acts = DialogueActs.load() if (ACTS_FOLDER / ACTS_WEIGHTS).is_file() \
+                    else None
+        return self._acts  # type: ignore[return-value]
+
+    @acts.setter
+    def acts(self, acts: DialogueActs | None) -> None:
+        """Read acts with `acts` (None: none; every turn then reads as a request)."""
+        with self._load_lock:
+            self._acts = acts
 
     def load_models(self) -> None:
         """Build the OCR engine, the frozen MiniLM and the fused model now (each under its own
@@ -254,6 +276,8 @@ class MultimodalReader:
         out = model(tokens.to(device), mask.to(device), blocks.to(device),
                     batch_graphs([graph]).to(device))
         logits = out.logits[0].float().cpu()
+        acts = None if pictured else self.acts
+        act = acts.read(text.embed([turns[-1].text])[0]) if acts is not None else {}
         if in_scope and OUT_OF_SCOPE in model.labels:
             logits[model.labels.index(OUT_OF_SCOPE)] = float("-inf")
         probs = torch.softmax(logits, dim=-1)
@@ -268,7 +292,7 @@ class MultimodalReader:
                                box_evidence(graph, relevance, attention, attachment_ids),
                                self._version_of(model), OUT_OF_SCOPE in model.labels,
                                dict(zip(model.labels, probs.tolist(), strict=True)),
-                               [turn.text for turn in turns], readings.get(turn_id, []))
+                               [turn.text for turn in turns], readings.get(turn_id, []), act)
 
 
 def turn_evidence(

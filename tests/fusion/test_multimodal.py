@@ -120,7 +120,8 @@ def test_a_conversation_is_read_joined_and_through_the_graph_together(
             history = [Message.from_store(row) for row in assistant.store.turns(session)]
             fused = assistant.multimodal.predict(history, reply.turn_id)
             expected = conversation_decision(assistant.model, [earlier, follow_up],
-                                             fused.probabilities)
+                                             fused.probabilities, fused.act)
+            assert set(fused.act) == {"request", "detail", "yes", "no", "social"}
             assert fused.texts == [earlier, follow_up]
             assert reply.evidence.model == "fused" and expected is not None
             assert reply.evidence.fused is not None

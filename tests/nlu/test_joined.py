@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from engine.nlu.acts import is_detail, is_reply
 from engine.nlu.intent import MAX_CHARS, IntentModel
 from engine.nlu.joined import (
     CONVERSATION_OOS,
@@ -143,3 +144,42 @@ def test_newest_tokens_are_cut_without_touching_the_tokenizer(default_intent_mod
     assert torch.equal(got["input_ids"].cpu(), want["input_ids"])
     assert torch.equal(got["attention_mask"].cpu(), want["attention_mask"])
     assert got["input_ids"].shape[1] == JOINED_TOKENS
+
+
+def test_a_reply_to_the_agent_is_read_with_its_conversation(
+        default_intent_model: IntentModel, shipped_acts, frozen_minilm) -> None:
+    """What the newest message does (engine.nlu.acts) decides how it is read. A reply never
+    switches the topic, though the text model reads a short reply that names a thing as an
+    order by itself; a detail's own words are left out of the joined reading."""
+    model = default_intent_model
+    swap = ["the jumper I ordered is too small, can I swap it for a bigger size before it ships?",
+            "Sure, which size would you like instead?", "medium"]
+    alone = model.predict(swap[-1:])[0]
+    assert (alone.intent, alone.level) == ("place_order", "High")
+    act = shipped_acts.read(frozen_minilm.embed(swap[-1:])[0])
+    assert is_reply(act) and is_detail(act)
+    flat = {label: 1 / len(model.labels) for label in model.labels}
+    answer = conversation_decision(model, swap, flat, act)
+    assert answer is not None and answer.intent == "change_order"
+    as_request = conversation_decision(model, swap, flat)  # no act: it stands alone
+    assert as_request is not None and as_request.intent == "place_order"
+    # the detail's words are not read: the same answer as the conversation before it
+    before = product_of_experts(joined_probabilities(model, [swap[:-1]])[0],
+                                torch.tensor([flat[label] for label in model.labels]))
+    assert answer.confidence == pytest.approx(model.decide(before).confidence, abs=1e-4)
+    # a "yes" to the agent's offer keeps the offer's topic where the text model alone reads
+    # the reply as an order and the conversation model leans to out of scope
+    fewer = ["I ordered two table lamps by mistake, I only need one",
+             "No problem. Shall I change order 4411 to one lamp?", "yeah one is fine"]
+    act = shipped_acts.read(frozen_minilm.embed(fewer[-1:])[0])
+    assert is_reply(act) and not is_detail(act)
+    leaning_off = {label: 0.6 / (len(model.labels) - 1) for label in model.labels}
+    leaning_off[OUT_OF_SCOPE] = 0.4
+    answer = conversation_decision(model, fewer, leaning_off, act)
+    assert answer is not None and answer.intent == "change_order"
+    # a request that stands alone still switches the topic (its act says request)
+    switch = ["how do I reset my password? I forgot it", "please close my account for good"]
+    act = shipped_acts.read(frozen_minilm.embed(switch[-1:])[0])
+    assert not is_reply(act)
+    answer = conversation_decision(model, switch, flat, act)
+    assert answer is not None and answer.intent == "delete_account"
