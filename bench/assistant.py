@@ -42,6 +42,16 @@ MESSAGES = [
 ]
 
 
+# follow-ups after the agent asked something (engine.nlu.acts reads them as replies: the joined
+# turns are read, never the message alone), and vague ones the customer sends unasked (requests
+# that do not stand alone: the message alone and the joined turns are both read)
+REPLIES = ["yes please", "4471", "ok go ahead", "the blue one", "no thanks",
+           "its under sam@example.net", "yes", "R-2201"]
+VAGUE = ["any news?", "and how long would that take", "is that normal?", "so what now",
+         "still nothing", "what about the other one"]
+ASKED = "Sure, could you confirm that for me?"
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
@@ -90,6 +100,19 @@ def main(argv: list[str] | None = None) -> int:
         def respond(i: int) -> None:  # 8 turns a session, so history grows as in real chats
             engine.respond(sessions[i // 8], Turn(text=MESSAGES[i % len(MESSAGES)]))
 
+        def follow_up(texts: list[str], asked: bool):
+            chats = [engine.new_session() for _ in range(args.turns // 8 + 1)]
+
+            def send(i: int) -> None:  # a request, then 7 follow-ups
+                chat = chats[i // 8]
+                if i % 8 == 0:
+                    engine.respond(chat, Turn(text=MESSAGES[i % len(MESSAGES)]))
+                    return
+                if asked:
+                    engine.add_turn(chat, Turn(text=ASKED, role="agent"))
+                engine.respond(chat, Turn(text=texts[i % len(texts)]))
+            return send
+
         store_only = [engine.store.new_session() for _ in range(args.turns // 8 + 1)]
         reply = engine.respond(sessions[-1], Turn(text=MESSAGES[0]))
 
@@ -104,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         entities = timed(lambda i: extract(MESSAGES[i % len(MESSAGES)]), args.turns)
         writes = timed(store_path, args.turns)
         full = timed(respond, args.turns)
+        replies = [t for i, t in enumerate(timed(follow_up(REPLIES, True), args.turns)) if i % 8]
+        vague = [t for i, t in enumerate(timed(follow_up(VAGUE, False), args.turns)) if i % 8]
         print(f"{args.turns} typed turns, torch threads {torch.get_num_threads()}, "
               f"model {model.version}")
         reference = report("raw MiniLM forward (transformers)", raw)
@@ -112,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         report("store: turn + history + reply", writes)
         p50 = report("Assistant.respond (store+all)", full, reference)
         print(f"goal respond p50 <= 20 ms: {'met' if p50 <= 20 else 'NOT met'}")
+        report("respond: replies to the agent", replies, reference)
+        report("respond: vague follow-ups, unasked", vague, reference)
     return 0
 
 

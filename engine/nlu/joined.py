@@ -21,19 +21,21 @@ out_of_scope stands when it is sure (CONVERSATION_OOS): the text model reads "ba
 place_order whatever came before.
 
 A topic switch is the exception: when the newest message is a request by itself
-(`stands_alone`), the text model's reading of it alone joins the product as a third expert,
-ahead of that out-of-scope rule, so the joined text's older request and a conversation model
-leaning to the old topic do not outvote it (tests/cli/test_ask.py: "how do I reset my
-password?" then "please close my account for good"). On frontdesk-eval conversations dev it
-moved 1-2 of 65 either way (51 vs 52 with the shipped conversation model, 53 vs 52 with a
-retrained one).
+(`stands_alone`), the text model's reading of it alone takes the joined reading's place beside
+the conversation model, ahead of that out-of-scope rule, so the joined text's older request
+and a conversation model leaning to the old topic do not outvote it (tests/cli/test_ask.py:
+"how do I reset my password?" then "please close my account for good"). It was first a third
+expert beside both (frontdesk-eval conversations dev: it moved 1-2 of 65 either way); in its
+place it scores the same on dev and saves the 48-token joined forward on such turns.
 
 What the newest message does (engine.nlu.acts, a head learned from MultiDoGO's human turns)
 shapes both rules: a reply to the agent ("yeah 2 is fine", "medium", "yes please") is never a
 topic switch, though the text model reads a short reply that names a thing as an order by
 itself; and a detail ("4471", an e-mail address) is left out of the joined text, whose reading
 it only blurs (an order number lends any conversation a tracking flavour). frontdesk-eval
-conversations dev: 53/65 with the acts, 51/65 without (`python -m bench conversations`).
+conversations dev: 53/65 with the acts, 51/65 without (`python -m bench conversations`). A
+reply is never read alone, so a follow-up costs one text-model forward: the joined turns, or
+the message alone where it stands alone.
 """
 
 from __future__ import annotations
@@ -89,13 +91,15 @@ def conversation_decision(model: IntentModel, texts: Sequence[str],
     if OUT_OF_SCOPE not in conversation or set(labels) - set(conversation):
         return None
     other = torch.tensor([conversation[label] for label in labels])
-    carried = texts[:-1] if is_detail(act) and len(texts) > 1 else texts
-    joined, alone = joined_probabilities(model, [carried, texts[-1:]])  # one forward for both
-    if not is_reply(act) and stands_alone(model, alone):  # a new request: it has a say
-        return model.decide(product_of_experts(joined, other, alone))
+    if not is_reply(act):  # a reply is never read alone
+        alone = joined_probabilities(model, [texts[-1:]])[0]
+        if stands_alone(model, alone):  # a new request: read alone, beside the conversation
+            return model.decide(product_of_experts(alone, other))  # (the joined text holds
+            # the old topic; one text-model forward of the message, not of 48 tokens)
     if conversation[OUT_OF_SCOPE] >= CONVERSATION_OOS:  # sure it is off topic: its own answer
         return model.decide(other)
-    return model.decide(product_of_experts(joined, other))
+    carried = texts[:-1] if is_detail(act) and len(texts) > 1 else texts
+    return model.decide(product_of_experts(joined_probabilities(model, [carried])[0], other))
 
 
 def stands_alone(model: IntentModel, alone: torch.Tensor) -> bool:

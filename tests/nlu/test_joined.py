@@ -113,6 +113,11 @@ def test_a_new_request_that_stands_alone_is_read_with_the_conversation(
     old_topic["recover_password"] = 0.6  # leaning to the old topic, not sure of it
     answer = conversation_decision(model, switch, old_topic)
     assert answer is not None and answer.intent == "delete_account"
+    # read alone beside the conversation model: the joined text (the old topic) is not read
+    alone = joined_probabilities(model, [switch[-1:]])[0]
+    leaning = torch.tensor([old_topic[label] for label in model.labels])
+    expected = model.decide(product_of_experts(alone, leaning))
+    assert answer.confidence == pytest.approx(expected.confidence, abs=1e-4)
     off = {label: (1 - CONVERSATION_OOS) / (len(model.labels) - 1) for label in model.labels}
     off[OUT_OF_SCOPE] = CONVERSATION_OOS
     answer = conversation_decision(model, switch, off)
