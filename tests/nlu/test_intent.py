@@ -19,7 +19,8 @@ from engine.types import OUT_OF_SCOPE
 def test_default_model_is_small_safetensors_with_a_card():
     files = {p.name for p in DEFAULT_FOLDER.iterdir()}
     assert {"config.json", "model.safetensors", "MODEL_CARD.md"} <= files
-    assert (DEFAULT_FOLDER / "model.safetensors").stat().st_size < 10 * 1024 * 1024
+    # the tuned top layers and the head (4 layers fp16, 14 MB), never the whole encoder (45 MB)
+    assert (DEFAULT_FOLDER / "model.safetensors").stat().st_size < 20 * 1024 * 1024
     config = json.loads((DEFAULT_FOLDER / "config.json").read_text())
     assert len(config["labels"]) == 28 and OUT_OF_SCOPE in config["labels"]
     assert config["temperature"] > 0 and 0 <= config["threshold"] < 1
