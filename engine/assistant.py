@@ -14,12 +14,13 @@ when the turn carries a screenshot or has earlier turns - "still nothing?" after
 arrived", "yes please" after the agent offered an invoice copy. Without a screenshot the answer is
 `engine.nlu.joined.conversation_decision`: the text model reads the spoken turns joined (customer
 and agent, newest words kept) and the conversation model reads them through its graph; their
-product of experts answers, with the text model's out-of-scope rule and levels. The conversation
-model has its own out_of_scope class, trained on conversations that end off topic (an off-topic
-question after chit-chat), and when it is sure of it that stands. Nothing depends on what the text
-model said about earlier turns. A conversation model without an out_of_scope class or with other
-labels (older versions, one trained on a team's files) keeps the older gate: its answer stands at
-FUSED_MIN_CONFIDENCE only in place of a Low in-scope answer of the text model. On a screenshot turn
+product of experts answers, with the text model's out-of-scope rule and levels, read by what the
+newest message does (engine.nlu.acts: a request, or a reply to the agent). The conversation model
+has its own out_of_scope class (trained on conversations that end off topic), and when it is
+sure of it that stands. Nothing depends on what the text model said about earlier turns. A
+conversation model without an out_of_scope class or with other labels (older versions, one
+trained on a team's files) keeps the older gate: its answer stands at FUSED_MIN_CONFIDENCE only
+in place of a Low in-scope answer of the text model. On a screenshot turn
 the answer is `engine.fusion.screen_reading.read_screen`: the text model reads the message with the
 screen's telling lines (real layouts are mostly menus and product names), combined with the fused
 model as a product of experts, and the text model's out_of_scope stands unless the fused model is
