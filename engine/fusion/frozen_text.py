@@ -69,9 +69,14 @@ class FrozenText:
                 self._memo[(text, max_length, from_left)] = h[m.bool()].clone()
         return [self._memo[(t, max_length, from_left)] for t in texts]
 
-    def embed(self, texts: list[str]) -> torch.Tensor:
-        """L2-normalised mean of the token states [n, 384]."""
+    def embed(self, texts: list[str], keep: bool = True) -> torch.Tensor:
+        """L2-normalised mean of the token states [n, 384]. `keep=False`: the token states of
+        texts not cached before are dropped again (a recipe's tens of thousands of texts)."""
         if not texts:
             return torch.zeros(0, 384)
+        known = set() if keep else set(self._memo)
         pooled = torch.stack([state.mean(0) for state in self.states(texts)])
+        if not keep:
+            for key in set(self._memo) - known:
+                del self._memo[key]
         return torch.nn.functional.normalize(pooled, dim=-1)

@@ -244,10 +244,13 @@ def main() -> None:
                         help="rows per MultiDoGO fast-food order label (place_order)")
     parser.add_argument("--conversations", type=int, default=CONVERSATIONS,
                         help="joined training conversations (0: single messages only)")
+    parser.add_argument("--seed", type=int, default=OPTIONS.seed,
+                        help="training seed (order, dropout, head); the data split keeps "
+                        f"seed {SEED}")
     parser.add_argument("--balance", action="store_true",
                         help="class-balanced loss weights (tried, not shipped: model card)")
     args = parser.parse_args()
-    options = replace(OPTIONS, epochs=args.epochs, trainable_layers=args.layers,
+    options = replace(OPTIONS, epochs=args.epochs, trainable_layers=args.layers, seed=args.seed,
                       heads_only=args.layers == 0, **({"epochs": HEAD_EPOCHS, "head_lr": HEAD_LR,
                                                         "batch_size": HEAD_BATCH}
                                                        if args.layers == 0 else {}))

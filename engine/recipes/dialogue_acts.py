@@ -32,7 +32,6 @@ from engine.types import OUT_OF_SCOPE
 
 SEED = 13
 PER_ACT = 5000
-CHUNK = 2000  # texts embedded per chunk (the frozen encoder's cache is emptied after each)
 
 
 def multidogo_turns(data: Path, split: str) -> list[tuple[str, str]]:
@@ -71,15 +70,6 @@ def written_requests() -> list[tuple[str, str]]:
     return [(case.text, REQUEST) for case in written_cases(intents)]
 
 
-def embed(text: FrozenText, texts: list[str]) -> torch.Tensor:
-    """Sentence vectors as the conversation reader computes them, in chunks."""
-    parts = []
-    for start in range(0, len(texts), CHUNK):
-        parts.append(text.embed(texts[start : start + CHUNK]))
-        text._memo.clear()  # a recipe's tens of thousands of texts are not kept
-    return torch.cat(parts) if parts else torch.zeros(0, 384)
-
-
 def score(acts: DialogueActs, vectors: torch.Tensor, truth: list[str]) -> dict:
     """Accuracy over the acts, request-vs-reply accuracy and per-act recall."""
     guess = [ACTS[i] for i in acts.probabilities(vectors).argmax(-1).tolist()]
@@ -106,10 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"training turns: {len(rows)} ({dict(Counter(a for _, a in rows))}); "
           f"MultiDoGO dev turns: {len(dev)}", flush=True)
     text = FrozenText()
-    vectors = embed(text, [t for t, _ in rows])
+    vectors = text.embed([t for t, _ in rows], keep=False)
     targets = torch.tensor([ACTS.index(a) for _, a in rows])
     acts = fit(vectors, targets)
-    dev_figures = score(acts, embed(text, [t for t, _ in dev]), [a for _, a in dev])
+    dev_figures = score(acts, text.embed([t for t, _ in dev], keep=False), [a for _, a in dev])
     acts.config = {
         "encoder": text.name, "vector": "FrozenText.embed (mean-pooled, L2-normalised)",
         "trained_on": {"multidogo_train_per_act": args.per_act,

@@ -117,3 +117,13 @@ def test_the_recipe_writes_a_model_that_loads(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="finance/train.tsv is missing"):
         (tmp_path / "multidogo" / "finance" / "train.tsv").unlink()
         recipe.main(["--data", str(tmp_path), "--out", str(tmp_path / "again")])
+
+
+def test_a_recipe_embeds_without_keeping_token_states(frozen_minilm) -> None:
+    """`FrozenText.embed(keep=False)` (the recipe's tens of thousands of texts): the same vectors,
+    and the encoder's cache holds no more than before."""
+    texts = ["my parcel is late", "91837", "a text this test alone embeds"]
+    cached = len(frozen_minilm._memo)
+    dropped = frozen_minilm.embed(texts, keep=False)
+    assert len(frozen_minilm._memo) == cached
+    assert torch.allclose(dropped, frozen_minilm.embed(texts), atol=1e-6)
