@@ -70,7 +70,7 @@ class RetrainOptions:
     epochs: int | None = None  # None: 4, or 20 heads only (an epoch of the head alone is cheap)
     heads_only: bool = False  # True: encoder frozen, head trained (fast); False: top layers too
     adapters: bool = False  # True: LoRA adapters on the top layers' attention + the head, saved
-    # alone (engine.nlu.adapters: a version of a few hundred KB instead of the top layers' 14 MB)
+    # alone (engine.nlu.adapters: a version of a few hundred KB instead of the top layers' 7 MB)
     eval_fraction: float = 0.2  # of the sessions, held out for before/after
     seed: int = 13
     replay_per_intent: int = 30  # replayed examples per old intent (out_of_scope gets 4x)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file
 
 from engine.cases.datasets import read_cases
 from engine.learning import processes
@@ -80,7 +79,7 @@ def test_two_processes_match_one(shared_data: Path, tmp_path: Path):
             epochs=2, batch_size=16, lr=3e-4, trainable_layers=1, dropout=False))
     finally:
         torch.set_num_threads(threads)
-    a, b, direct = (load_file(str(tmp_path / n / "model.safetensors"))
+    a, b, direct = (IntentModel.load(tmp_path / n).trained_state()  # int8 changes applied
                     for n in ("one", "two", "direct"))
     assert set(direct) == set(a)  # the command is fine_tune, the same steps on one process
     assert all(torch.allclose(direct[n], a[n], atol=1e-5) for n in a)

@@ -12,15 +12,16 @@ from safetensors.torch import load_file, save_file
 
 from engine.errors import InputError, ModelError
 from engine.learning.evaluate import evaluate, model_predictor
-from engine.nlu.intent import DEFAULT_FOLDER, IntentModel
+from engine.nlu.intent import DEFAULT_FOLDER, DELTA, SCALE, IntentModel
 from engine.types import OUT_OF_SCOPE
 
 
 def test_default_model_is_small_safetensors_with_a_card():
     files = {p.name for p in DEFAULT_FOLDER.iterdir()}
     assert {"config.json", "model.safetensors", "MODEL_CARD.md"} <= files
-    # the tuned top layers and the head (4 layers fp16, 14 MB), never the whole encoder (45 MB)
-    assert (DEFAULT_FOLDER / "model.safetensors").stat().st_size < 20 * 1024 * 1024
+    # the tuned top layers (int8 changes from the base) and the head: 7 MB for 4 layers, never
+    # the whole encoder (45 MB in fp16)
+    assert (DEFAULT_FOLDER / "model.safetensors").stat().st_size < 10 * 1024 * 1024
     config = json.loads((DEFAULT_FOLDER / "config.json").read_text())
     assert len(config["labels"]) == 28 and OUT_OF_SCOPE in config["labels"]
     assert config["temperature"] > 0 and 0 <= config["threshold"] < 1
@@ -99,6 +100,29 @@ def test_save_load_round_trip(default_intent_model, tmp_path):
     texts = ["how do I unsubscribe from your emails", "hello"]
     assert torch.allclose(again.probabilities(texts),
                           default_intent_model.probabilities(texts), atol=1e-3)
+
+
+def test_tuned_layers_are_stored_as_int8_changes_from_the_base(default_intent_model, tmp_path):
+    """The top layers' weight matrices are kept as int8 changes from the package's base encoder
+    (a byte a weight, not two); a folder that holds them whole in fp16 (saved before) still loads
+    and answers the same, and a change without its scale is refused in one sentence."""
+    model = default_intent_model
+    stored = load_file(str(DEFAULT_FOLDER / "model.safetensors"))
+    matrix = f"encoder.layer.{model.frozen_layers}.attention.self.query.weight"
+    assert stored[matrix + DELTA].dtype == torch.int8 and matrix not in stored
+    assert stored[matrix + SCALE].shape == (model.hidden_size,)
+    whole = {name: (t.half() if name.startswith("encoder.") else t.float()).contiguous()
+             for name, t in model.trained_state().items()}
+    folder = _copy_default(tmp_path)
+    save_file(whole, str(folder / "model.safetensors"))
+    texts = ["how do I unsubscribe from your emails", "my parcel never came", "hello"]
+    assert torch.allclose(IntentModel.load(folder).probabilities(texts),
+                          model.probabilities(texts), atol=1e-3)
+    broken = dict(stored)
+    del broken[matrix + SCALE]
+    save_file(broken, str(folder / "model.safetensors"))
+    with pytest.raises(ModelError, match="unknown or missing"):
+        IntentModel.load(folder)
 
 
 def _copy_default(tmp_path: Path) -> Path:
