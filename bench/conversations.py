@@ -6,7 +6,7 @@ through `Assistant.respond` (the product path, as `frontdesk eval` scores it). B
 product's answer, the same text model (the shipped one unless `--model`) reads other views:
 
   product     what `respond` answered (the shipped gate)
-  no-acts     the same with the dialogue-act head off (engine.nlu.acts): every message a request
+  no-acts     the same with the dialogue-act head off (engine.nlu.acts): a detail's words read too
   conv-model  the conversation model's own answer (reply evidence "fused"), whatever the gate
   last        the text model on the last message alone
   joined-cust the text model on the customer's turns joined, newest last, cut from the left
@@ -16,7 +16,8 @@ product's answer, the same text model (the shipped one unless `--model`) reads o
 
 Printed: accuracy n/N and out_of_scope right n/N per view; results.json under --report.
 
-    python -m bench conversations [--file conversations.jsonl] [--oos 0.7] [--joined-tokens 48]
+    python -m bench conversations [--file conversations.jsonl | --written] [--oos 0.7]
+                                  [--joined-tokens 48]
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import torch
 
 from engine.assistant import Assistant
 from engine.cases.datasets import read_cases
+from engine.fusion.pools import written_conversations
 from engine.nlu import joined as joined_reading
 from engine.nlu.intent import IntentModel
 from engine.nlu.joined import joined_probabilities
@@ -51,7 +53,7 @@ def spoken_turns(case) -> list[tuple[str, str]]:
 
 def product_answers(cases, model: IntentModel, acts: bool = True) -> list[dict]:
     """Each case through a fresh session of the whole Assistant: its answer and who gave it
-    (`acts` False: with the dialogue-act head switched off, every message read as a request)."""
+    (`acts` False: with the dialogue-act head switched off, a detail's own words read too)."""
     out = []
     with tempfile.TemporaryDirectory() as home, Assistant(Path(home), model=model) as engine:
         if not acts:
@@ -97,15 +99,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="joined+oos: the conversation model's out_of_scope at p >= this")
     parser.add_argument("--joined-tokens", type=int, default=joined_reading.JOINED_TOKENS,
                         help="tokens of the joined turns the text model reads")
+    parser.add_argument("--written", action="store_true",
+                        help="our written chats' held-out side (engine.fusion.pools."
+                        "written_conversations('test'): a smoke test, we wrote them) instead of "
+                        "--file")
     parser.add_argument("--report", type=Path, default=REPORT)
     args, _ = parser.parse_known_args(argv)
     joined_reading.JOINED_TOKENS = args.joined_tokens  # the product path reads it at each turn
-    if not args.file.is_file():
+    if not args.written and not args.file.is_file():
         print(f"{args.file} not found; nothing measured.")
         return 0
     torch.set_num_threads(1)
     started = time.perf_counter()
-    cases = [case for case in read_cases(args.file) if case.history]
+    cases = [case for case in (written_conversations("test") if args.written
+                               else read_cases(args.file)) if case.history]
     model = IntentModel.load(args.model)
     rows = product_answers(cases, model)
     views = {"product": [r["product"] for r in rows],
@@ -132,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     for i, row in enumerate(rows):
         row.update({name: answers[i] for name, answers in views.items()})
     (args.report / "results.json").write_text(json.dumps(
-        {"file": args.file.name, "text_model": model.version, "oos": args.oos,
+        {"file": "written chats, held out" if args.written else args.file.name,
+         "text_model": model.version, "oos": args.oos,
          "joined_tokens": joined_reading.JOINED_TOKENS,
          "results": results}, indent=2))
     (args.report / "predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))

@@ -14,8 +14,8 @@ when the turn carries a screenshot or has earlier turns - "still nothing?" after
 arrived", "yes please" after the agent offered an invoice copy. Without a screenshot the answer is
 `engine.nlu.joined.conversation_decision`: the text model reads the spoken turns joined (customer
 and agent, newest words kept) and the conversation model reads them through its graph; their
-product of experts answers, with the text model's out-of-scope rule and levels, read by what the
-newest message does (engine.nlu.acts: a request, or a reply to the agent). The conversation model
+product of experts answers, with the text model's out-of-scope rule and levels (a newest message
+that only gives a detail is left out of the joined text: engine.nlu.acts). The conversation model
 has its own out_of_scope class (trained on conversations that end off topic), and when it is
 sure of it that stands. Nothing depends on what the text model said about earlier turns. A
 conversation model without an out_of_scope class or with other labels (older versions, one
@@ -168,7 +168,7 @@ class Assistant:
                     readings={turn_id: readings} if readings is not None else None)
                 if not turn.images:  # the intent at this turn: joined text x conversation model
                     read = conversation_decision(self.model, fused.texts, fused.probabilities,
-                                                 fused.act)
+                                                 fused.act, fused.roles)
                 else:  # the message with the screen's telling lines x the fused model
                     from engine.fusion.screen_reading import read_screen
 

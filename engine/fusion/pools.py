@@ -19,6 +19,7 @@ from engine.types import OUT_OF_SCOPE
 BITEXT_FILE = Path("bitext") / "bitext_8k_customer_service_sample.csv"
 SPLITS = ("train", "test")
 AGENT_OFFERS = ASSETS / "training" / "agent_offers.tsv"
+WRITTEN_CONVERSATIONS = ASSETS / "training" / "conversations"  # <intent>.jsonl, eval-case format
 COLLOQUIAL_FILES = ("bitext_20k_utterances_sample.csv",
                     "bitext_llm_4514_with_responses_2023-08-18.csv")
 COLLOQUIAL_PER_INTENT = 200
@@ -101,3 +102,14 @@ def written_pool(data_dir: Path) -> dict[str, list[str]]:
         if case.intent != OUT_OF_SCOPE and split_of(case.text) == "train":
             out[case.intent].append(case.text)
     return dict(out)
+
+
+@lru_cache(maxsize=2)
+def written_conversations(split: str) -> tuple:
+    """Our written chats (`WRITTEN_CONVERSATIONS`: customer and agent turns in people's voices,
+    each labelled with the intent at its last message), the `split` side of `split_of(id)`:
+    engine.cases.datasets.Case objects with a history."""
+    from engine.cases.datasets import read_cases
+
+    return tuple(case for path in sorted(WRITTEN_CONVERSATIONS.glob("*.jsonl"))
+                 for case in read_cases(path) if split_of(case.id) == split)

@@ -74,6 +74,7 @@ class FusedPrediction:
     # what the newest message does, a turn without a screenshot (engine.nlu.acts: request,
     # detail, yes, no, social -> probability); empty where no act model ships
     act: dict[str, float] = field(default_factory=dict)
+    roles: list[str] = field(default_factory=list)  # who said each of `texts`
 
 
 class MultimodalReader:
@@ -292,7 +293,8 @@ class MultimodalReader:
                                box_evidence(graph, relevance, attention, attachment_ids),
                                self._version_of(model), OUT_OF_SCOPE in model.labels,
                                dict(zip(model.labels, probs.tolist(), strict=True)),
-                               [turn.text for turn in turns], readings.get(turn_id, []), act)
+                               [turn.text for turn in turns], readings.get(turn_id, []), act,
+                               [turn.role for turn in turns])
 
 
 def turn_evidence(

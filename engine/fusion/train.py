@@ -358,6 +358,13 @@ def build_sets(data_dir: Path, shots_per_intent: int, convs_per_intent: int, see
     return train_cases, test_cases
 
 
+def chat_items(cases: list, label_names: list[str], text: FrozenText) -> list[Prepared]:
+    """Labelled chats (engine.cases.datasets.Case with a history) as the graph reads them."""
+    turns = [conversation_turns([*case.history, Message("customer", case.text)])
+             for case in cases]
+    return prepare_turns(turns, [label_names.index(case.intent) for case in cases], text)
+
+
 def train_conversations(cases: list, out: Path, epochs: int = 12, seed: int = 0,
                         log=print) -> FusedModel | None:
     """`frontdesk train` on files with conversations: the conversation (fused) model learns
@@ -367,10 +374,7 @@ def train_conversations(cases: list, out: Path, epochs: int = 12, seed: int = 0,
     label_names = sorted({case.intent for case in chats})
     if len(label_names) < 2:
         return None
-    index = {label: i for i, label in enumerate(label_names)}
-    items = prepare_turns([conversation_turns([*case.history, Message("customer", case.text)])
-                           for case in chats],
-                          [index[case.intent] for case in chats], FrozenText())
+    items = chat_items(chats, label_names, FrozenText())
     model = train(mode_config("full", label_names), items, epochs=epochs, seed=seed, log=log)
     model.config.training = {"data": "frontdesk train", "train_cases": len(chats),
                              "epochs": epochs, "seed": seed}

@@ -1,9 +1,14 @@
 """The recipe of the shipped fused models (assets/models/fused, assets/models/conversation).
 
-    python -m engine.recipes.fused_model --out DIR [--shots 8 --convs 30 --varied 0 --epochs 25]
+    python -m engine.recipes.fused_model --out DIR [--shots 8 --convs 30 --varied 0 --epochs 25
+                                                    --written-convs 0]
 
-Builds the synthetic sets (engine.fusion.synthetic), trains with engine.fusion.train, scores the
-synthetic test split and writes the model folder. `--pretrain` adds the self-supervised stage of
+Builds the synthetic sets (engine.fusion.synthetic), adds our written chats
+(engine.fusion.pools.written_conversations, train side) `--written-convs` times, trains with
+engine.fusion.train, scores the synthetic test split and the written chats' test side, and
+writes the model folder. The shipped conversation model (assets/models/conversation) is
+`--shots 8 --convs 30 --written-convs 8`; the shipped screenshot model (assets/models/fused)
+predates the written chats. `--pretrain` adds the self-supervised stage of
 engine.fusion.pretrain first.
 """
 
@@ -18,8 +23,17 @@ from pathlib import Path
 import torch
 
 from engine.fusion.frozen_text import FrozenText
+from engine.fusion.pools import written_conversations
 from engine.fusion.synthetic import labels, screenshot_cases
-from engine.fusion.train import accuracy, build_sets, label_set, mode_config, prepare, train
+from engine.fusion.train import (
+    accuracy,
+    build_sets,
+    chat_items,
+    label_set,
+    mode_config,
+    prepare,
+    train,
+)
 from engine.model_folder import check_output, write_model_folder
 from engine.paths import SHARED_DATA
 
@@ -35,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="varied screenshot cases per intent (phone and desktop apps, dark "
                         "themes, marks, crops: engine.vision.render_styles); the test split "
                         "gets a quarter as many, in fonts training never sees")
+    parser.add_argument("--written-convs", type=int, default=0, metavar="TIMES",
+                        help="add our written chats (assets/training/conversations, train side "
+                        "of the sha1 split) this many times over")
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--visual", action="store_true",
                         help="add EfficientNet box features (off: on the synthetic sets they "
@@ -65,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
                                        args.seed, True)
     train_items = prepare(train_cases, label_names, text, "full", encoder, seed=args.seed)
     test_items = prepare(test_cases, label_names, text, "full", encoder, seed=args.seed + 1)
+    written_train = written_conversations("train")
+    train_items += chat_items(list(written_train), label_names, text) * args.written_convs
+    written_test = chat_items(list(written_conversations("test")), label_names, text)
     config = mode_config("full", label_names)
     initial = None
     if args.pretrain:
@@ -84,10 +104,15 @@ def main(argv: list[str] | None = None) -> int:
     by_kind = {f"synthetic_test_{name}": round(accuracy(model, chosen), 4)
                for name, keep in groups.items()
                if (chosen := [i for i in test_items if keep(i.case)])}
+    if written_test:
+        by_kind["written_chats_test"] = round(accuracy(model, written_test), 4)
     model.config.training = {"data": "engine.fusion.synthetic (Bitext 8k, NLU++ hotels and our "
                              "out-of-scope list, MultiDoGO train follow-ups, our agent offers; "
-                             "sha1 split)",
+                             "sha1 split); our written chats (assets/training/conversations, "
+                             "train side of the sha1 split of their ids) x written_chats_times",
                              "train_cases": len(train_cases), "varied": args.varied,
+                             "written_chats": len(written_train) if args.written_convs else 0,
+                             "written_chats_times": args.written_convs,
                              "epochs": args.epochs,
                              "seed": args.seed, "text": text.name,
                              "visual": encoder is not None, "pretrained": args.pretrain}
