@@ -4,7 +4,6 @@ shipped model on plainly worded requests we wrote ourselves."""
 from __future__ import annotations
 
 import csv
-import json
 import re
 import shutil
 from pathlib import Path
@@ -25,6 +24,7 @@ from engine.cases.mix import (
 )
 from engine.errors import InputError
 from engine.types import OUT_OF_SCOPE
+from tests.cases.scored import near, scored_messages, words
 
 INTENTS = {"payment_issue", "get_refund", "track_refund", "delete_account", "edit_account",
            "recover_password", "check_payment_methods", "track_order", "delivery_period",
@@ -175,23 +175,8 @@ def test_every_intent_has_our_own_written_lines_and_none_is_labelled_twice(
     shop_request = re.compile(r"\b(refund|invoice|order|deliver|newsletter|subscri|cancel|"
                               r"shipping|payment|my account)", re.IGNORECASE)
     assert not [line for line in by_intent[OUT_OF_SCOPE] if shop_request.search(line)]
-    # Nothing we score on is trained on, not even reworded a little: our own test messages and
-    # every message of frontdesk-eval dev (typed, voice, conversation turns, screenshot texts).
-    # Two lines of 4+ words sharing 65% of their words are the same message for this purpose.
-    from engine.paths import ASSETS
-
-    def words(text: str) -> frozenset[str]:
-        return frozenset(re.findall(r"[a-z0-9']+", text.lower()))
-
-    def near(a: frozenset[str], b: frozenset[str]) -> bool:
-        return len(a & b) >= 0.65 * len(a | b)
-
-    scored: set[frozenset[str]] = set()
-    eval_dir = shared_data / "frontdesk-eval"
-    for path in [ASSETS / "evaluation" / "default_eval.jsonl", *sorted(eval_dir.glob("*.jsonl"))]:
-        for row in map(json.loads, path.read_text(encoding="utf-8").splitlines()):
-            texts = [row.get("text", "")] + [turn["text"] for turn in row.get("history", [])]
-            scored |= {words(text) for text in texts}
+    # Nothing we score on is trained on, not even reworded a little (tests/cases/scored.py).
+    scored = scored_messages(shared_data)
     trained = {words(line) for line in owners}
     assert not [" ".join(sorted(w)) for w in trained if w in scored]  # the same words
     long = [s for s in scored if len(s) >= 4]

@@ -3,19 +3,14 @@ with their file's intent, and never a copy or near-copy of a message we score on
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 
 from engine.cases.datasets import read_cases
 from engine.paths import ASSETS
 from engine.types import OUT_OF_SCOPE
+from tests.cases.scored import near, scored_messages, words
 
 FOLDER = ASSETS / "training" / "conversations"
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(re.findall(r"[a-z0-9']+", text.lower()))
 
 
 def test_every_file_is_an_intent_and_every_case_is_a_conversation_labelled_with_it() -> None:
@@ -41,20 +36,15 @@ def test_no_turn_copies_or_nearly_copies_a_message_we_score_on(shared_data: Path
     """Nothing we score on is trained on, not even reworded a little: our own test messages and
     every message of frontdesk-eval dev. Two texts of 4+ words sharing 65% of their words (or
     equal) are the same message for this purpose."""
-    scored: set[frozenset[str]] = set()
-    eval_dir = shared_data / "frontdesk-eval"
-    for path in [ASSETS / "evaluation" / "default_eval.jsonl", *sorted(eval_dir.glob("*.jsonl"))]:
-        for row in map(json.loads, path.read_text(encoding="utf-8").splitlines()):
-            texts = [row.get("text", "")] + [turn["text"] for turn in row.get("history", [])]
-            scored |= {_words(text) for text in texts}
+    scored = scored_messages(shared_data)
     long = [s for s in scored if len(s) >= 4]
     copies = []
     for path in sorted(FOLDER.glob("*.jsonl")):
         for case in read_cases(path):
             for text in [m.text for m in case.history] + [case.text]:
-                said = _words(text)
+                said = words(text)
                 if said in scored and len(said) >= 3 or len(said) >= 4 and any(
-                        len(said & s) >= 0.65 * len(said | s) for s in long):
+                        near(said, s) for s in long):
                     copies.append(f"{case.id}: {text}")
     assert not copies
 
