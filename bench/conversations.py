@@ -17,7 +17,7 @@ product's answer, the same text model (the shipped one unless `--model`) reads o
 Printed: accuracy n/N and out_of_scope right n/N per view; results.json under --report.
 
     python -m bench conversations [--file conversations.jsonl | --written] [--oos 0.7]
-                                  [--joined-tokens 48]
+                                  [--joined-tokens 48] [--conversation-model DIR]
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import torch
 
 from engine.assistant import Assistant
 from engine.cases.datasets import read_cases
+from engine.fusion import reader
 from engine.fusion.pools import written_conversations
 from engine.nlu import joined as joined_reading
 from engine.nlu.intent import IntentModel
@@ -99,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="joined+oos: the conversation model's out_of_scope at p >= this")
     parser.add_argument("--joined-tokens", type=int, default=joined_reading.JOINED_TOKENS,
                         help="tokens of the joined turns the text model reads")
+    parser.add_argument("--conversation-model", type=Path, default=None,
+                        help="conversation model folder (default: the shipped one)")
     parser.add_argument("--written", action="store_true",
                         help="our written chats' held-out side (engine.fusion.pools."
                         "written_conversations('test'): a smoke test, we wrote them) instead of "
@@ -106,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", type=Path, default=REPORT)
     args, _ = parser.parse_known_args(argv)
     joined_reading.JOINED_TOKENS = args.joined_tokens  # the product path reads it at each turn
+    if args.conversation_model is not None:  # the Assistant's reader takes it when it is built
+        reader.CONVERSATION_FOLDER = args.conversation_model
     if not args.written and not args.file.is_file():
         print(f"{args.file} not found; nothing measured.")
         return 0

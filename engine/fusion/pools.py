@@ -12,6 +12,7 @@ from collections import defaultdict
 from functools import lru_cache
 from pathlib import Path
 
+from engine.cases.datasets import Case, read_cases
 from engine.cases.default_mix import LABEL_SPELLINGS
 from engine.paths import ASSETS
 from engine.types import OUT_OF_SCOPE
@@ -105,11 +106,9 @@ def written_pool(data_dir: Path) -> dict[str, list[str]]:
 
 
 @lru_cache(maxsize=2)
-def written_conversations(split: str) -> tuple:
+def written_conversations(split: str) -> tuple[Case, ...]:
     """Our written chats (`WRITTEN_CONVERSATIONS`: customer and agent turns in people's voices,
-    each labelled with the intent at its last message), the `split` side of `split_of(id)`:
-    engine.cases.datasets.Case objects with a history."""
-    from engine.cases.datasets import read_cases
-
+    each labelled with the intent at its last message, as cases with a history), the `split`
+    side of `split_of(id)`."""
     return tuple(case for path in sorted(WRITTEN_CONVERSATIONS.glob("*.jsonl"))
                  for case in read_cases(path) if split_of(case.id) == split)

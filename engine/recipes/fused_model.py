@@ -82,8 +82,9 @@ def main(argv: list[str] | None = None) -> int:
                                        args.seed, True)
     train_items = prepare(train_cases, label_names, text, "full", encoder, seed=args.seed)
     test_items = prepare(test_cases, label_names, text, "full", encoder, seed=args.seed + 1)
-    written_train = written_conversations("train")
-    train_items += chat_items(list(written_train), label_names, text) * args.written_convs
+    written_train = written_conversations("train") if args.written_convs else ()
+    if written_train:
+        train_items += chat_items(list(written_train), label_names, text) * args.written_convs
     written_test = chat_items(list(written_conversations("test")), label_names, text)
     config = mode_config("full", label_names)
     initial = None
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
                              "sha1 split); our written chats (assets/training/conversations, "
                              "train side of the sha1 split of their ids) x written_chats_times",
                              "train_cases": len(train_cases), "varied": args.varied,
-                             "written_chats": len(written_train) if args.written_convs else 0,
+                             "written_chats": len(written_train),
                              "written_chats_times": args.written_convs,
                              "epochs": args.epochs,
                              "seed": args.seed, "text": text.name,
